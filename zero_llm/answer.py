@@ -1,0 +1,223 @@
+"""What a query gives back: the answer text and everything known about how it was made.
+
+``Answer`` is a ``str`` (ZERO's agents use it as text) that also carries the trace:
+the model that answered, the route and its reason, retries, fallbacks, thinking, token
+counts and timings. ``CallTrace`` is filled in by the query engine as the call runs.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from zero_llm.router import RouteDecision
+
+__all__ = ["Answer", "AnswerStream", "CallTrace", "FallbackStep", "RetryStep", "collect_answer"]
+
+
+@dataclass(frozen=True)
+class RetryStep:
+    """One failed attempt that was retried."""
+
+    model: str
+    attempt: int
+    error_type: str
+    message: str
+    backoff_s: float
+
+
+@dataclass(frozen=True)
+class FallbackStep:
+    """One model given up on, and why, before the next in the chain was tried."""
+
+    model: str
+    error_type: str
+    message: str
+
+
+@dataclass
+class CallTrace:
+    """Everything measured about one query, filled in while it runs."""
+
+    requested_model: str
+    route: RouteDecision | None = None
+    session_id: str | None = None
+    streamed: bool = False
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    model: str | None = None
+    num_ctx: int | None = None
+    attempts: int = 0
+    retries: list[RetryStep] = field(default_factory=list)
+    fallbacks: list[FallbackStep] = field(default_factory=list)
+    pulled: list[str] = field(default_factory=list)
+    error_type: str | None = None
+    error: str | None = None
+    started_at: float = field(default_factory=time.time)
+    started: float = field(default_factory=time.perf_counter)
+    first_token_s: float | None = None
+    latency_s: float | None = None
+    prompt_tokens: int | None = None
+    output_tokens: int | None = None
+    load_duration_s: float | None = None
+    prompt_eval_duration_s: float | None = None
+    eval_duration_s: float | None = None
+    done_reason: str | None = None
+    thinking: str = ""
+    complete: bool = False
+
+    def mark_first_token(self) -> None:
+        """Note the time to the first chunk (once)."""
+        if self.first_token_s is None:
+            self.first_token_s = time.perf_counter() - self.started
+
+    def finish(self, error: BaseException | None = None) -> None:
+        """Note the end of the call, and its error if it failed."""
+        self.latency_s = time.perf_counter() - self.started
+        if error is not None:
+            self.error_type = type(error).__name__
+            self.error = str(error)
+        else:
+            self.complete = True
+
+    def absorb_metadata(self, metadata: dict[str, Any]) -> None:
+        """Take Ollama's final counts and durations (ChatOllama's ``response_metadata``)."""
+        if not metadata:
+            return
+        if (value := metadata.get("prompt_eval_count")) is not None:
+            self.prompt_tokens = int(value)
+        if (value := metadata.get("eval_count")) is not None:
+            self.output_tokens = int(value)
+        for key, attr in (
+            ("load_duration", "load_duration_s"),
+            ("prompt_eval_duration", "prompt_eval_duration_s"),
+            ("eval_duration", "eval_duration_s"),
+        ):
+            if (value := metadata.get(key)) is not None:
+                setattr(self, attr, value / 1e9)
+        if (reason := metadata.get("done_reason")) is not None:
+            self.done_reason = str(reason)
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        """Output tokens per second of generation, when Ollama reported both."""
+        if self.output_tokens is None or not self.eval_duration_s:
+            return None
+        return self.output_tokens / self.eval_duration_s
+
+    def metadata(self) -> dict[str, Any]:
+        """A plain dict of the trace, for response metadata and logs."""
+        data = asdict(self)
+        data.pop("started")
+        data["tokens_per_second"] = self.tokens_per_second
+        if self.route is not None:
+            data["route"] = asdict(self.route)
+        return data
+
+
+class Answer(str):
+    """The answer text, carrying the call's trace (``answer.trace``)."""
+
+    trace: CallTrace
+
+    def __new__(cls, text: str, trace: CallTrace) -> Answer:
+        """Make the answer text with its trace attached."""
+        obj = super().__new__(cls, text)
+        obj.trace = trace
+        return obj
+
+    @property
+    def model(self) -> str | None:
+        """The model that answered (after any fallback)."""
+        return self.trace.model
+
+    @property
+    def thinking(self) -> str:
+        """The model's thinking, kept apart from the answer (reasoning models)."""
+        return self.trace.thinking
+
+    @property
+    def route(self) -> RouteDecision | None:
+        """The routing decision and its reason, when the request was routed."""
+        return self.trace.route
+
+    @property
+    def text(self) -> str:
+        """The answer as a plain str."""
+        return str.__str__(self)
+
+
+def _reasoning(chunk: Any) -> str:
+    value = chunk.additional_kwargs.get("reasoning_content") if chunk.additional_kwargs else None
+    return value if isinstance(value, str) else ""
+
+
+async def collect_answer(chunks: AsyncIterator[Any], trace: CallTrace) -> Answer:
+    """Drain the engine's chunks into an ``Answer`` (thinking kept apart), finishing the trace."""
+    parts: list[str] = []
+    thinking: list[str] = []
+    try:
+        async for chunk in chunks:
+            if chunk.content:
+                parts.append(chunk.text)
+            if reasoning := _reasoning(chunk):
+                thinking.append(reasoning)
+    except BaseException as exc:
+        trace.finish(exc)
+        raise
+    trace.thinking = "".join(thinking)
+    trace.finish()
+    return Answer("".join(parts), trace)
+
+
+class AnswerStream:
+    """The text of an answer as it arrives (``async for chunk in stream``).
+
+    After the stream ends, ``answer`` holds the whole ``Answer`` with its trace. A stream
+    is retried only before its first chunk; a failure after it raises
+    ``StreamInterruptedError`` with the text received so far in ``partial_text``.
+    """
+
+    def __init__(self, chunks: AsyncIterator[Any], trace: CallTrace) -> None:
+        self._chunks = chunks
+        self.trace = trace
+        self.answer: Answer | None = None
+        self._started = False
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        if self._started:
+            raise RuntimeError("an AnswerStream can be iterated only once")
+        self._started = True
+        return self._texts()
+
+    async def _texts(self) -> AsyncIterator[str]:
+        parts: list[str] = []
+        thinking: list[str] = []
+        try:
+            async for chunk in self._chunks:
+                if reasoning := _reasoning(chunk):
+                    thinking.append(reasoning)
+                if chunk.content:
+                    text = chunk.text
+                    parts.append(text)
+                    yield text
+        except BaseException as exc:
+            self.trace.thinking = "".join(thinking)
+            self.trace.finish(exc)
+            raise
+        finally:
+            aclose = getattr(self._chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        self.trace.thinking = "".join(thinking)
+        self.trace.finish()
+        self.answer = Answer("".join(parts), self.trace)
+
+    async def text(self) -> Answer:
+        """Read the rest of the stream and return the whole answer."""
+        async for _ in self:
+            pass
+        assert self.answer is not None
+        return self.answer

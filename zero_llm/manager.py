@@ -1,0 +1,277 @@
+"""``ModelManager``: the facade ZERO's agents call.
+
+In: settings (arguments > ``ZERO_LLM_*`` env > ``zero_llm.toml`` > defaults) and requests.
+Out: routing decisions, model lifecycle (pull, load, unload, what is loaded) and answers,
+whole or streamed, async first with sync twins over the same core (``*_sync``), plus an
+LCEL runnable. Building a manager does no I/O: clients are built on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+from langchain_core.runnables import RunnableConfig
+
+from zero_llm.answer import Answer, AnswerStream, CallTrace, collect_answer
+from zero_llm.backend import LoadedModel, OllamaBackend, ProgressCallback, PullProgress
+from zero_llm.catalog import ModelSpec
+from zero_llm.engine import QueryEngine
+from zero_llm.errors import InvalidRequestError
+from zero_llm.requests import QueryRequest, check_text, make_request
+from zero_llm.router import RouteDecision, route
+from zero_llm.settings import ZeroLLMSettings, load_settings
+from zero_llm.sync_bridge import SyncBridge, shared_bridge
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import Runnable
+
+__all__ = ["LoadResult", "ModelManager", "SyncAnswerStream"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What ``load_model`` did."""
+
+    model: str
+    pulled: bool
+    load_seconds: float
+    num_ctx: int
+
+
+class SyncAnswerStream(Iterator[str]):
+    """The text of an answer as it arrives, for sync callers; ``answer`` once it ends."""
+
+    def __init__(self, stream: AnswerStream, bridge: SyncBridge) -> None:
+        self._stream = stream
+        self._chunks = bridge.iterate(aiter(stream))
+
+    def __next__(self) -> str:
+        return next(self._chunks)
+
+    @property
+    def answer(self) -> Answer | None:
+        """The whole answer with its trace, once the stream has ended."""
+        return self._stream.answer
+
+    @property
+    def trace(self) -> CallTrace:
+        """The call's trace, filled in as the stream runs."""
+        return self._stream.trace
+
+    def close(self) -> None:
+        """Stop reading; the request to Ollama is cancelled."""
+        self._chunks.close()  # type: ignore[attr-defined]
+
+
+class ModelManager:
+    """Routes requests to ZERO's local models and runs them through Ollama.
+
+    Args:
+        settings: ready settings; when omitted they are read from all sources, with
+            ``overrides`` (any ``ZeroLLMSettings`` field) winning.
+        **overrides: settings fields, e.g. ``ollama_host=...``.
+    """
+
+    def __init__(self, settings: ZeroLLMSettings | None = None, **overrides: Any) -> None:
+        if settings is not None and overrides:
+            settings = settings.model_copy(update=overrides)
+        self.settings = settings or load_settings(**overrides)
+        self.catalog = self.settings.catalog()
+        self.backend = OllamaBackend(self.settings.ollama_base_url, self.settings.timeouts)
+        self.engine = QueryEngine(self.settings, self.catalog, self.backend)
+        self._bridge = shared_bridge()
+        self._runnable: Runnable[Any, Any] | None = None
+
+    # -------------------------------------------------------------- routing
+    def switch_model(self, task: str) -> str:
+        """Return the model that serves a task type (unknown tasks: the default model)."""
+        check_text(task, "task")
+        return route(self.catalog, task=task, text="").model
+
+    def route(self, text: str, task: str | None = None) -> RouteDecision:
+        """Decide which model answers ``text`` (by ``task`` when given), with the reason."""
+        check_text(text, "text", allow_empty=task is not None)
+        return route(self.catalog, task=task, text=text)
+
+    def spec(self, model_name: str) -> ModelSpec:
+        """The catalog entry for a model name, short alias or role (ModelNotFoundError if none)."""
+        check_text(model_name, "model_name")
+        return self.catalog.resolve(model_name)
+
+    # ------------------------------------------------------------ lifecycle
+    async def load_model(
+        self, model_name: str, progress: ProgressCallback | None = None
+    ) -> LoadResult:
+        """Make a model ready: pull it if missing (reporting progress), then load it."""
+        spec = self.spec(model_name)
+        pulled = False
+        if spec.name not in await self.backend.present_models():
+            await self.engine.pull(spec, progress=progress)
+            pulled = True
+        num_ctx = await self.engine.num_ctx_for(spec, progress=progress)
+        seconds = await self.backend.load(spec.name, num_ctx, spec.keep_alive)
+        log.info("loaded %s (num_ctx=%d, pulled=%s) in %.2fs", spec.name, num_ctx, pulled, seconds)
+        return LoadResult(spec.name, pulled, seconds, num_ctx)
+
+    async def unload_model(self, model_name: str) -> None:
+        """Evict a model from Ollama's memory now."""
+        await self.backend.unload(self.spec(model_name).name)
+
+    async def loaded_models(self) -> list[LoadedModel]:
+        """The models in Ollama's memory now."""
+        return await self.backend.loaded()
+
+    # -------------------------------------------------------------- queries
+    def _prepare(self, request: QueryRequest) -> tuple[ModelSpec, CallTrace]:
+        decision: RouteDecision | None = None
+        if request.model is not None:
+            spec = self.catalog.resolve(request.model)
+        else:
+            decision = route(self.catalog, task=request.task, text=request.text)
+            spec = self.catalog.models[decision.role]
+        trace = CallTrace(requested_model=spec.name, route=decision,
+                          session_id=request.session_id)
+        return spec, trace
+
+    def chunks(
+        self, request: QueryRequest, config: RunnableConfig | None = None, *, stream: bool
+    ) -> tuple[AsyncIterator[Any], CallTrace]:
+        """The engine's chunks for a checked request, with the trace they fill in."""
+        spec, trace = self._prepare(request)
+        trace.streamed = stream
+        chunks = self.engine.run(spec, request.messages(), config, trace, stream=stream)
+        return chunks, trace
+
+    @overload
+    async def query_model(
+        self, model_name: str, input_text: str, context: str = ..., stream: Literal[False] = ...,
+        *, session_id: str | None = ...,
+    ) -> Answer: ...
+
+    @overload
+    async def query_model(
+        self, model_name: str, input_text: str, context: str = ..., stream: Literal[True] = ...,
+        *, session_id: str | None = ...,
+    ) -> AnswerStream: ...
+
+    async def query_model(
+        self,
+        model_name: str,
+        input_text: str,
+        context: str = "",
+        stream: bool = False,
+        *,
+        session_id: str | None = None,
+    ) -> Answer | AnswerStream:
+        """Ask one model: the whole answer (``str``), or with ``stream`` an async text stream."""
+        if not isinstance(stream, bool):
+            raise InvalidRequestError(f"stream must be True or False, got {stream!r}")
+        request = make_request(input_text, context, model=model_name, session_id=session_id)
+        return await self._answer(request, stream)
+
+    async def ask(
+        self,
+        input_text: str,
+        *,
+        task: str | None = None,
+        context: str = "",
+        stream: bool = False,
+        session_id: str | None = None,
+    ) -> Answer | AnswerStream:
+        """Ask whichever model the router picks (by ``task``, or from the text itself)."""
+        request = make_request(input_text, context, task=task, session_id=session_id)
+        return await self._answer(request, stream)
+
+    async def _answer(self, request: QueryRequest, stream: bool) -> Answer | AnswerStream:
+        chunks, trace = self.chunks(request, stream=stream)
+        if stream:
+            return AnswerStream(self._logged(chunks, trace), trace)
+        return await collect_answer(self._logged(chunks, trace), trace)
+
+    async def _logged(self, chunks: AsyncIterator[Any], trace: CallTrace) -> AsyncIterator[Any]:
+        try:
+            async for chunk in chunks:
+                yield chunk
+        except BaseException as exc:
+            trace.finish(exc)
+            self._log_call(trace)
+            raise
+        trace.finish()
+        self._log_call(trace)
+
+    def _log_call(self, trace: CallTrace) -> None:
+        log.info(
+            "call %s model=%s requested=%s task=%s attempts=%d fallbacks=%d latency=%.3fs "
+            "ttft=%s prompt_tokens=%s output_tokens=%s done_reason=%s error=%s",
+            trace.request_id, trace.model, trace.requested_model,
+            trace.route.task if trace.route else None, trace.attempts, len(trace.fallbacks),
+            trace.latency_s or 0.0,
+            f"{trace.first_token_s:.3f}s" if trace.first_token_s is not None else "unknown",
+            trace.prompt_tokens if trace.prompt_tokens is not None else "unknown",
+            trace.output_tokens if trace.output_tokens is not None else "unknown",
+            trace.done_reason, trace.error_type,
+        )
+
+    # ------------------------------------------------------------ sync twins
+    def load_model_sync(
+        self, model_name: str, progress: Callable[[PullProgress], None] | None = None
+    ) -> LoadResult:
+        """Sync twin of ``load_model`` (works inside Jupyter's running loop too)."""
+        return self._bridge.run(self.load_model(model_name, progress))
+
+    def unload_model_sync(self, model_name: str) -> None:
+        """Sync twin of ``unload_model``."""
+        self._bridge.run(self.unload_model(model_name))
+
+    def loaded_models_sync(self) -> list[LoadedModel]:
+        """Sync twin of ``loaded_models``."""
+        return self._bridge.run(self.loaded_models())
+
+    def query_model_sync(
+        self,
+        model_name: str,
+        input_text: str,
+        context: str = "",
+        stream: bool = False,
+        *,
+        session_id: str | None = None,
+    ) -> Answer | SyncAnswerStream:
+        """Sync twin of ``query_model``: the answer, or with ``stream`` an iterator of text."""
+        result = self._bridge.run(
+            self.query_model(model_name, input_text, context, stream, session_id=session_id)
+        )
+        if isinstance(result, AnswerStream):
+            return SyncAnswerStream(result, self._bridge)
+        return result
+
+    def ask_sync(
+        self,
+        input_text: str,
+        *,
+        task: str | None = None,
+        context: str = "",
+        stream: bool = False,
+        session_id: str | None = None,
+    ) -> Answer | SyncAnswerStream:
+        """Sync twin of ``ask``."""
+        result = self._bridge.run(
+            self.ask(input_text, task=task, context=context, stream=stream,
+                     session_id=session_id)
+        )
+        if isinstance(result, AnswerStream):
+            return SyncAnswerStream(result, self._bridge)
+        return result
+
+    # ---------------------------------------------------------------- LCEL
+    def as_runnable(self) -> Runnable[Any, Any]:
+        """The manager as an LCEL Runnable: a RunnableBranch over one pipeline per model."""
+        if self._runnable is None:
+            from zero_llm.runnable import build_router_runnable
+
+            self._runnable = build_router_runnable(self)
+        return self._runnable

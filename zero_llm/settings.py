@@ -1,0 +1,164 @@
+"""Settings of zero_llm, read in one place.
+
+Sources, strongest first: arguments > ``ZERO_LLM_*`` environment variables (nested with
+``__``, e.g. ``ZERO_LLM_RETRY__MAX_ATTEMPTS=2``) > ``zero_llm.toml`` (in the working
+directory, or the file named by ``ZERO_LLM_CONFIG_FILE``) > defaults. ``OLLAMA_HOST`` is
+honoured as Ollama's own convention (``ZERO_LLM_OLLAMA_HOST`` wins over it).
+
+Nothing is read at import time: only when ``ZeroLLMSettings()`` is built.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from zero_llm.catalog import DEFAULT_MODELS, Catalog, ModelSpec
+from zero_llm.errors import ConfigurationError
+
+__all__ = ["RetrySettings", "TimeoutSettings", "ZeroLLMSettings", "load_settings"]
+
+DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
+CONFIG_FILE_ENV = "ZERO_LLM_CONFIG_FILE"
+
+
+class RetrySettings(BaseModel):
+    """How transient Ollama failures are retried."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    """Attempts in all, the first included."""
+    initial_backoff: float = Field(default=0.25, ge=0)
+    """Seconds to wait before the second attempt."""
+    multiplier: float = Field(default=2.0, ge=1)
+    """Each further wait is this many times the previous one."""
+    max_backoff: float = Field(default=8.0, ge=0)
+    """No single wait is longer than this many seconds."""
+    jitter: float = Field(default=0.25, ge=0, le=1)
+    """Each wait is shortened by a random fraction up to this much."""
+
+
+class TimeoutSettings(BaseModel):
+    """Deadlines of a request, in seconds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    connect: float = Field(default=5.0, gt=0)
+    """Establishing the TCP connection to Ollama."""
+    first_token: float = Field(default=300.0, gt=0)
+    """From sending the request to the first chunk: long enough to load a 32B model cold."""
+    stall: float = Field(default=60.0, gt=0)
+    """Longest silence between two chunks of a stream."""
+    response: float = Field(default=900.0, gt=0)
+    """A whole non-streamed answer (Ollama sends nothing until it is complete)."""
+    total: float = Field(default=1800.0, gt=0)
+    """The whole request, all attempts and waits included."""
+
+
+class ZeroLLMSettings(BaseSettings):
+    """Every setting of zero_llm (env prefix ``ZERO_LLM_``, TOML ``zero_llm.toml``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ZERO_LLM_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        toml_file="zero_llm.toml",
+    )
+
+    ollama_host: str = Field(
+        default=DEFAULT_OLLAMA_HOST,
+        validation_alias=AliasChoices("ollama_host", "ZERO_LLM_OLLAMA_HOST", "OLLAMA_HOST"),
+    )
+    """Where Ollama listens (``OLLAMA_HOST`` syntax: ``host``, ``host:port`` or a URL)."""
+    models: dict[str, ModelSpec] = Field(default_factory=lambda: dict(DEFAULT_MODELS))
+    """Role -> model spec; partial entries are merged over the defaults of the same role."""
+    default_role: str = "quick"
+    """The role that answers tasks no other role claims."""
+    context_window: int = Field(default=131072, gt=0)
+    """The largest ``num_ctx`` zero_llm asks for (128K); a model's own length may be less."""
+    num_ctx_memory_cap: int | None = Field(default=None, gt=0)
+    """An optional further cap on ``num_ctx`` for machines whose memory cannot hold more."""
+    auto_pull: bool = True
+    """Pull a missing model before using it (``load_model`` and queries)."""
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    """Retry policy for transient failures."""
+    timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
+    """Request deadlines."""
+    home: Path = Field(default_factory=lambda: Path.home() / ".zero_llm")
+    """Where zero_llm keeps its files (the SQLite database by default)."""
+    log_content: bool = False
+    """Put prompt and answer text in log lines (off: logs carry sizes and ids only)."""
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _merge_models_over_defaults(cls, value: Any) -> Any:
+        """Let a partial role entry (e.g. only a new name) keep the rest of its defaults."""
+        if not isinstance(value, dict):
+            return value
+        merged: dict[str, Any] = {}
+        for role, entry in value.items():
+            if isinstance(entry, dict) and role in DEFAULT_MODELS:
+                entry = {**DEFAULT_MODELS[role].model_dump(), **entry}
+            merged[role] = entry
+        return merged
+
+    @field_validator("ollama_host")
+    @classmethod
+    def _host_not_blank(cls, value: str) -> str:
+        value = value.strip()
+        return value or DEFAULT_OLLAMA_HOST
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then environment, then the TOML file, then defaults."""
+        toml_path = os.environ.get(CONFIG_FILE_ENV) or "zero_llm.toml"
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)),
+        )
+
+    def catalog(self) -> Catalog:
+        """Build the catalog of the configured models."""
+        return Catalog(self.models, self.default_role)
+
+    @property
+    def ollama_base_url(self) -> str:
+        """The Ollama host as a full URL, parsed the way the ollama client does."""
+        return parse_ollama_host(self.ollama_host)
+
+
+def parse_ollama_host(host: str | None) -> str:
+    """Turn an ``OLLAMA_HOST`` value into a base URL (``http://127.0.0.1:11434`` by default)."""
+    from ollama._client import _parse_host  # the client's own rules, so both agree
+
+    return str(_parse_host(host or None))
+
+
+def load_settings(**overrides: Any) -> ZeroLLMSettings:
+    """Build settings from all sources, turning validation failures into ConfigurationError."""
+    try:
+        settings = ZeroLLMSettings(**overrides)
+        settings.catalog()
+    except ValidationError as exc:
+        raise ConfigurationError(f"invalid zero_llm settings: {exc}") from exc
+    return settings

@@ -1,0 +1,275 @@
+"""What the emulator holds: its models, how it tokenizes, and the text it answers with.
+
+Pure data and pure functions; the server (``zero_llm.testing.server``) drives them.
+Numbers follow the real models as Ollama reports them (``/api/show``, ``/api/tags``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "DEFAULT_EMULATED_MODELS",
+    "EmulatedModel",
+    "RegexTokenizer",
+    "answer_for",
+    "embedding_for",
+    "instance_of_schema",
+    "thinking_for",
+]
+
+
+class RegexTokenizer:
+    """A deterministic stand-in tokenizer: words, single punctuation marks, and runs of space.
+
+    Each non-ASCII character is its own token, so Hebrew and emoji cost more than ASCII,
+    as they do under real byte-level BPE vocabularies.
+    """
+
+    name = "regex"
+    _pattern = re.compile(r" ?[A-Za-z]+| ?[0-9]{1,3}|[^\x00-\x7f]| ?[^\sA-Za-z0-9\x80-\U0010ffff]|\s+")
+
+    def pieces(self, text: str) -> list[str]:
+        """Split text into token pieces whose concatenation is the text."""
+        return self._pattern.findall(text)
+
+    def count(self, text: str) -> int:
+        """Count the tokens of a text."""
+        return len(self._pattern.findall(text))
+
+    def vocabulary(self) -> dict[str, Any] | None:
+        """Return the ``tokenizer.ggml.*`` arrays, or None when there is no real vocabulary."""
+        return None
+
+
+@dataclass
+class EmulatedModel:
+    """One model the emulator knows, with the facts Ollama reports about it."""
+
+    name: str
+    architecture: str
+    family: str
+    context_length: int
+    parameter_size: str
+    parameter_count: int
+    size: int
+    capabilities: tuple[str, ...] = ("completion",)
+    quantization_level: str = "Q4_K_M"
+    embedding_length: int = 4096
+    tokenizer_pre: str = "default"
+    load_seconds: float = 2.0
+    tokens_per_second: float = 50.0
+    kv_bytes_per_token: int = 131072
+    template: str = "{{ .Prompt }}"
+    present: bool = True
+    """False: not on disk yet, but ``/api/pull`` can fetch it."""
+    tokenizer: Any = field(default_factory=RegexTokenizer, repr=False)
+
+    @property
+    def digest(self) -> str:
+        """A stable sha256 digest derived from the name."""
+        return hashlib.sha256(self.name.encode()).hexdigest()
+
+    @property
+    def thinks(self) -> bool:
+        """Whether the model has the ``thinking`` capability."""
+        return "thinking" in self.capabilities
+
+    @property
+    def embeds_only(self) -> bool:
+        """Whether this is an embedding model that cannot chat."""
+        return "embedding" in self.capabilities and "completion" not in self.capabilities
+
+    def details(self) -> dict[str, Any]:
+        """The ``details`` object of ``/api/tags``, ``/api/show`` and ``/api/ps``."""
+        return {
+            "parent_model": "",
+            "format": "gguf",
+            "family": self.family,
+            "families": [self.family],
+            "parameter_size": self.parameter_size,
+            "quantization_level": self.quantization_level,
+        }
+
+    def model_info(self, verbose: bool) -> dict[str, Any]:
+        """The ``model_info`` object of ``/api/show`` (arrays only when verbose)."""
+        arch = self.architecture
+        vocab = self.tokenizer.vocabulary() if verbose else None
+        info: dict[str, Any] = {
+            "general.architecture": arch,
+            "general.parameter_count": self.parameter_count,
+            "general.basename": self.name.split(":")[0],
+            f"{arch}.context_length": self.context_length,
+            f"{arch}.embedding_length": self.embedding_length,
+            "tokenizer.ggml.model": "gpt2",
+            "tokenizer.ggml.pre": self.tokenizer_pre,
+            "tokenizer.ggml.tokens": None,
+            "tokenizer.ggml.token_type": None,
+            "tokenizer.ggml.merges": None,
+        }
+        if vocab:
+            info.update(vocab)
+        return info
+
+    def vram_size(self, num_ctx: int) -> int:
+        """Bytes the model takes in memory with a KV cache of ``num_ctx`` tokens."""
+        return self.size + num_ctx * self.kv_bytes_per_token
+
+
+def _default_models() -> list[EmulatedModel]:
+    return [
+        EmulatedModel(
+            name="deepseek-r1:32b",
+            architecture="qwen2",
+            family="qwen2",
+            context_length=131072,
+            parameter_size="32.8B",
+            parameter_count=32763876352,
+            size=19851337640,
+            capabilities=("completion", "thinking"),
+            embedding_length=5120,
+            tokenizer_pre="deepseek-r1-qwen",
+            load_seconds=12.0,
+            tokens_per_second=25.0,
+            kv_bytes_per_token=262144,
+        ),
+        EmulatedModel(
+            name="llama3.1:8b",
+            architecture="llama",
+            family="llama",
+            context_length=131072,
+            parameter_size="8.0B",
+            parameter_count=8030261248,
+            size=4920753328,
+            capabilities=("completion", "tools"),
+            embedding_length=4096,
+            tokenizer_pre="llama-bpe",
+            load_seconds=3.0,
+            tokens_per_second=60.0,
+            kv_bytes_per_token=131072,
+        ),
+        EmulatedModel(
+            name="qwen2.5-coder:32b",
+            architecture="qwen2",
+            family="qwen2",
+            context_length=32768,
+            parameter_size="32.8B",
+            parameter_count=32763876352,
+            size=19851336256,
+            capabilities=("completion", "tools", "insert"),
+            embedding_length=5120,
+            tokenizer_pre="qwen2",
+            load_seconds=12.0,
+            tokens_per_second=25.0,
+            kv_bytes_per_token=262144,
+        ),
+        EmulatedModel(
+            name="nomic-embed-text:latest",
+            architecture="nomic-bert",
+            family="nomic-bert",
+            context_length=2048,
+            parameter_size="137M",
+            parameter_count=136727040,
+            size=274302450,
+            capabilities=("embedding",),
+            quantization_level="F16",
+            embedding_length=768,
+            load_seconds=0.5,
+            tokens_per_second=5000.0,
+            kv_bytes_per_token=0,
+        ),
+    ]
+
+
+DEFAULT_EMULATED_MODELS: tuple[str, ...] = tuple(m.name for m in _default_models())
+"""Names of the models every emulator holds unless told otherwise."""
+
+
+def default_models() -> list[EmulatedModel]:
+    """Return fresh copies of the default emulated models."""
+    return _default_models()
+
+
+_WORDS = re.compile(r"\S+")
+
+
+def _gist(text: str, words: int = 24) -> str:
+    found = _WORDS.findall(text)
+    gist = " ".join(found[:words])
+    return gist + (" ..." if len(found) > words else "")
+
+
+def answer_for(model: str, messages: Sequence[dict[str, Any]]) -> str:
+    """The emulator's deterministic answer: the model's name and the gist of the last user turn."""
+    last = next((m for m in reversed(messages) if m.get("role") == "user"), None)
+    said = _gist(str(last.get("content") or "")) if last else ""
+    return f"[{model}] You said: {said}"
+
+
+def thinking_for(messages: Sequence[dict[str, Any]]) -> str:
+    """The emulator's deterministic thinking text for a thinking model."""
+    last = next((m for m in reversed(messages) if m.get("role") == "user"), None)
+    said = _gist(str(last.get("content") or ""), words=8) if last else ""
+    return f"Let me think about this: {said}. I will answer plainly."
+
+
+def embedding_for(text: str, dimensions: int) -> list[float]:
+    """A deterministic L2-normalised embedding: hashed word counts."""
+    vector = [0.0] * dimensions
+    for word in _WORDS.findall(text.casefold()) or [""]:
+        h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "big")
+        vector[h % dimensions] += 1.0 if (h >> 32) & 1 else -1.0
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [v / norm for v in vector]
+
+
+def instance_of_schema(schema: Any, seed_text: str) -> Any:
+    """Build a small value that validates against a JSON schema (for ``format``)."""
+    if not isinstance(schema, dict):
+        return {"answer": _gist(seed_text, 12)}
+    defs = schema.get("$defs") or schema.get("definitions") or {}
+
+    def build(node: dict[str, Any]) -> Any:
+        if "$ref" in node:
+            return build(defs.get(node["$ref"].rsplit("/", 1)[-1], {}))
+        if "enum" in node:
+            return node["enum"][0]
+        if "const" in node:
+            return node["const"]
+        for key in ("anyOf", "oneOf", "allOf"):
+            if key in node and node[key]:
+                return build(node[key][0])
+        kind = node.get("type", "object")
+        if isinstance(kind, list):
+            kind = next((k for k in kind if k != "null"), "null")
+        if kind == "object":
+            props = node.get("properties", {})
+            return {name: build(sub) for name, sub in props.items()}
+        if kind == "array":
+            count = max(1, int(node.get("minItems", 1)))
+            return [build(node.get("items", {"type": "string"})) for _ in range(count)]
+        if kind in ("number", "integer"):
+            low = node.get("minimum", node.get("exclusiveMinimum", 0))
+            high = node.get("maximum", node.get("exclusiveMaximum", low + 1))
+            value = (low + high) / 2
+            return int(value) if kind == "integer" else value
+        if kind == "boolean":
+            return True
+        if kind == "null":
+            return None
+        return _gist(seed_text, 8) or "text"
+
+    return build(schema)
+
+
+def structured_answer(format_: Any, messages: Sequence[dict[str, Any]]) -> str:
+    """The answer text for a request with ``format``: JSON that fits the schema."""
+    last = next((m for m in reversed(messages) if m.get("role") == "user"), None)
+    seed = str(last.get("content") or "") if last else ""
+    return json.dumps(instance_of_schema(format_, seed))

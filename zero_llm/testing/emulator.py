@@ -1,0 +1,250 @@
+"""``OllamaEmulator``: an Ollama-compatible server on a real socket, for tests and demos.
+
+It runs its own event loop on a background thread, so sync code, async code and other
+processes all reach it over loopback exactly as they would reach Ollama::
+
+    with OllamaEmulator() as emu:
+        client = ollama.Client(host=emu.base_url)
+        emu.faults.busy_next(2)          # the next two model requests get 503
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Coroutine, Iterable, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from zero_llm.testing.catalog import EmulatedModel
+from zero_llm.testing.faults import Faults
+from zero_llm.testing.server import EmulatorState, RecordedRequest, build_app, normalize_name
+
+__all__ = ["OllamaEmulator"]
+
+T = TypeVar("T")
+
+
+class OllamaEmulator:
+    """An Ollama-compatible HTTP server for tests, demos and notebooks.
+
+    Args:
+        host: interface to listen on.
+        port: port to listen on; 0 picks a free one (see ``base_url``).
+        models: extra models to hold besides the defaults (the three ZERO models and
+            ``nomic-embed-text``).
+        pullable: names of models known to the registry but not yet present.
+        memory_budget: bytes of memory; loading past it evicts least recently used models.
+        time_scale: real seconds slept per simulated second (0: answers come at once).
+        default_num_ctx: the ``num_ctx`` used when a request does not set one.
+        chunk_tokens: tokens per streamed chunk.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        models: Sequence[EmulatedModel] = (),
+        pullable: Iterable[str] = (),
+        memory_budget: int | None = None,
+        time_scale: float = 0.0,
+        default_num_ctx: int = 4096,
+        chunk_tokens: int = 1,
+    ) -> None:
+        self.host = host
+        self._requested_port = port
+        self.state = EmulatorState.with_defaults(
+            models,
+            tuple(pullable),
+            memory_budget=memory_budget,
+            time_scale=time_scale,
+            default_num_ctx=default_num_ctx,
+            chunk_tokens=chunk_tokens,
+        )
+        self.state.faults.set_refuse_hook(self._refuse_for)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self._port: int | None = None
+        self._reopen: asyncio.TimerHandle | None = None
+
+    # ------------------------------------------------------------- lifecycle
+    def start(self) -> OllamaEmulator:
+        """Start serving on a background thread; return self once the socket listens."""
+        if self._thread is not None:
+            return self
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                loop.run_until_complete(self._open())
+            except BaseException as exc:  # reported to start()'s caller
+                failure.append(exc)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self._close())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="ollama-emulator", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread = None
+            raise failure[0]
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and join the background thread."""
+        if self._thread is None or self._loop is None:
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._thread = None
+        self._loop = None
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted (the ``zero-llm emulate`` command)."""
+        self.start()
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(timeout=0.5)
+        finally:
+            self.stop()
+
+    def __enter__(self) -> OllamaEmulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def _open(self) -> None:
+        self._runner = web.AppRunner(build_app(self.state), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        await self._listen(self._requested_port)
+
+    async def _listen(self, port: int) -> None:
+        assert self._runner is not None
+        self._site = web.TCPSite(self._runner, self.host, port, reuse_address=True)
+        await self._site.start()
+        server = self._site._server
+        assert server is not None
+        sockets = getattr(server, "sockets", None) or []
+        self._port = sockets[0].getsockname()[1] if sockets else port
+
+    async def _close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._loop is None:
+            raise RuntimeError("the emulator is not running: call start() or use it in a with")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)
+
+    # ---------------------------------------------------------------- faults
+    def _refuse_for(self, seconds: float) -> None:
+        self._call(self._go_down(seconds))
+
+    async def _go_down(self, seconds: float) -> None:
+        assert self._runner is not None and self._loop is not None
+        if self._site is not None:
+            await self._site.stop()
+            self._site = None
+        server = self._runner.server
+        if server is not None:
+            for transport in list(server._connections.values()):
+                transport.abort()
+        if self._reopen is not None:
+            self._reopen.cancel()
+        port = self._port or 0
+
+        def reopen() -> None:
+            self._reopen = None
+            asyncio.ensure_future(self._listen(port))
+
+        self._reopen = self._loop.call_later(seconds, reopen)
+
+    # ------------------------------------------------------------ properties
+    @property
+    def port(self) -> int:
+        """The port the emulator listens on."""
+        if self._port is None:
+            raise RuntimeError("the emulator is not running")
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port``, ready for ``OLLAMA_HOST`` or ``ollama.Client(host=...)``."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def faults(self) -> Faults:
+        """The fault injector (arm faults from any thread)."""
+        return self.state.faults
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """The requests received so far, oldest first (the last 2,000)."""
+        return list(self.state.requests)
+
+    def requests_to(self, path: str) -> list[RecordedRequest]:
+        """The recorded requests to one path, e.g. ``/api/chat``."""
+        return [r for r in self.state.requests if r.path == path]
+
+    def clear_requests(self) -> None:
+        """Forget the recorded requests."""
+        self.state.requests.clear()
+
+    # ------------------------------------------------------- model management
+    def add_model(self, model: EmulatedModel) -> None:
+        """Hold one more model (``present=False`` makes it pullable only)."""
+        self.state.models[model.name] = model
+
+    def set_present(self, name: str, present: bool) -> None:
+        """Put a known model on disk, or take it off (it stays pullable)."""
+        model = self.state.models[normalize_name(name)]
+        model.present = present
+        if not present:
+            self.state.loaded.pop(model.name, None)
+
+    def loaded_models(self) -> dict[str, int]:
+        """Models in memory now, with their ``num_ctx``."""
+        self.state.expire(time.time())
+        return {name: m.num_ctx for name, m in self.state.loaded.items()}
+
+    def set_reply(self, text: str | None, model: str = "*") -> None:
+        """Answer every request (or one model's) with ``text``; None restores derived answers."""
+        if text is None:
+            self.state.reply_override.pop(model, None)
+        else:
+            self.state.reply_override[model] = text
+
+    @property
+    def load_count(self) -> int:
+        """How many model loads (and reloads) the emulator has done."""
+        return self.state.load_count
+
+    def reset(self) -> None:
+        """Forget faults, requests, loaded models and reply overrides."""
+        self.state.faults.clear()
+        self.state.requests.clear()
+        self.state.loaded.clear()
+        self.state.reply_override.clear()
+        with contextlib.suppress(AttributeError):
+            self.state.faults.fired.clear()

@@ -1,0 +1,689 @@
+"""The emulator's HTTP side: Ollama's REST API as an aiohttp application.
+
+In: HTTP requests shaped like Ollama's. Out: Ollama's responses — NDJSON streams with a
+final chunk of counts and durations, error bodies and codes — computed from the
+``EmulatorState`` (models present, models loaded, memory budget) and the armed faults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import time
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from zero_llm.testing.catalog import (
+    EmulatedModel,
+    answer_for,
+    default_models,
+    embedding_for,
+    structured_answer,
+    thinking_for,
+)
+from zero_llm.testing.faults import Fault, Faults
+
+__all__ = ["EmulatorState", "RecordedRequest", "build_app"]
+
+OLLAMA_VERSION = "0.12.6"
+DEFAULT_KEEP_ALIVE = 300.0
+MESSAGE_OVERHEAD_TOKENS = 4
+"""Tokens the chat template adds around each message (role header and end marker)."""
+PROMPT_OVERHEAD_TOKENS = 1
+"""Tokens the template adds once per prompt (begin-of-text)."""
+FOREVER = float("inf")
+NOT_JSON_LINE = b'{"model": "broken", "message": {"content": "unterminated\n'
+
+
+class RequestProblem(Exception):
+    """A request the emulator answers with an error status and ``{"error": ...}``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class LoadedModel:
+    """A model in memory: its context size, expiry and last use."""
+
+    num_ctx: int
+    expires_at: float
+    size_vram: int
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the emulator received it."""
+
+    method: str
+    path: str
+    body: dict[str, Any] | None
+
+
+@dataclass
+class EmulatorState:
+    """Everything the emulator knows: models on disk, models in memory, settings."""
+
+    models: dict[str, EmulatedModel] = field(default_factory=dict)
+    loaded: OrderedDict[str, LoadedModel] = field(default_factory=OrderedDict)
+    faults: Faults = field(default_factory=Faults)
+    memory_budget: int | None = None
+    """Bytes of (V)RAM; loading past it evicts the least recently used models."""
+    time_scale: float = 0.0
+    """Real seconds slept per simulated second of loading and generating (0: no sleeping)."""
+    default_num_ctx: int = 4096
+    chunk_tokens: int = 1
+    """Tokens per streamed chunk."""
+    reply_override: dict[str, str] = field(default_factory=dict)
+    """Model name ('*' for all) -> fixed answer text, instead of the derived one."""
+    requests: deque[RecordedRequest] = field(default_factory=lambda: deque(maxlen=2000))
+    load_count: int = 0
+
+    @classmethod
+    def with_defaults(
+        cls, extra: Sequence[EmulatedModel] = (), pullable: Sequence[str] = (), **kwargs: Any
+    ) -> EmulatorState:
+        """A state holding the default models plus ``extra``; ``pullable`` ones not yet present."""
+        state = cls(**kwargs)
+        for model in [*default_models(), *extra]:
+            state.models[model.name] = model
+        for name in pullable:
+            state.models[normalize_name(name)].present = False
+        return state
+
+    def find(self, name: str) -> EmulatedModel | None:
+        """The present model of that name (``:latest`` implied), or None."""
+        model = self.models.get(normalize_name(name))
+        return model if model is not None and model.present else None
+
+    def expire(self, now: float) -> None:
+        """Unload every model whose keep-alive has run out."""
+        for name in [n for n, m in self.loaded.items() if m.expires_at <= now]:
+            del self.loaded[name]
+
+    def ensure_loaded(self, model: EmulatedModel, num_ctx: int, keep_alive: float) -> float:
+        """Load ``model`` with ``num_ctx`` if needed; return the simulated load seconds."""
+        now = time.time()
+        self.expire(now)
+        current = self.loaded.get(model.name)
+        load_seconds = 0.0
+        if current is None or current.num_ctx != num_ctx:
+            self.loaded.pop(model.name, None)
+            need = model.vram_size(num_ctx)
+            while self.memory_budget is not None and self.loaded and (
+                sum(m.size_vram for m in self.loaded.values()) + need > self.memory_budget
+            ):
+                self.loaded.popitem(last=False)
+            load_seconds = model.load_seconds
+            self.load_count += 1
+            current = LoadedModel(num_ctx, 0.0, need)
+        self.loaded[model.name] = current
+        self.loaded.move_to_end(model.name)
+        current.expires_at = now + keep_alive if keep_alive >= 0 else FOREVER
+        return load_seconds
+
+
+def normalize_name(name: str) -> str:
+    """Ollama's name rule: a name without a tag means ``:latest``."""
+    name = name.strip()
+    return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
+
+
+_DURATION = re.compile(r"(-?\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_keep_alive(value: Any) -> float:
+    """Seconds from Ollama's ``keep_alive`` (number of seconds or Go duration); <0: forever."""
+    if value is None:
+        return DEFAULT_KEEP_ALIVE
+    if isinstance(value, bool):
+        raise RequestProblem(400, "keep_alive must be a duration or a number of seconds")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return float(text)
+        except ValueError:
+            pass
+        parts = _DURATION.findall(text)
+        if parts and "".join(a + b for a, b in parts) == text.replace("+", ""):
+            return sum(float(n) * _UNITS[u] for n, u in parts)
+    raise RequestProblem(400, f'time: invalid duration "{value}"')
+
+
+def _iso(ts: float) -> str:
+    if ts == FOREVER:
+        return "2318-08-29T22:45:32.123456789Z"
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _now_iso() -> str:
+    return _iso(time.time())
+
+
+def _modified_at() -> str:
+    return (datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=1)).isoformat()
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def _read_json(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    try:
+        body = json.loads(raw) if raw.strip() else {}
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RequestProblem(400, f"invalid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise RequestProblem(400, "json: cannot unmarshal request body into an object")
+    return body
+
+
+def _int_option(options: dict[str, Any], key: str, default: int | None) -> int | None:
+    value = options.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        raise RequestProblem(400, f"option {key!r} must be an integer, got {value!r}")
+    return int(value)
+
+
+@dataclass
+class GenerationPlan:
+    """What one chat or generate request will produce."""
+
+    model: EmulatedModel
+    num_ctx: int
+    keep_alive: float
+    think: bool
+    stream: bool
+    prompt_tokens: int
+    thinking: list[str]
+    content: list[str]
+    done_reason: str
+
+
+def plan_prompt_tokens(
+    model: EmulatedModel, messages: Sequence[dict[str, Any]], num_ctx: int, truncate: bool
+) -> int:
+    """Tokens Ollama evaluates for ``messages``, dropping old turns as Ollama does.
+
+    System messages and the newest messages that fit are kept; the last message is
+    always kept, and if still too long the runner cuts the prompt to ``num_ctx``.
+    With ``truncate`` false an over-long prompt is an error instead.
+    """
+    counts = [
+        MESSAGE_OVERHEAD_TOKENS + model.tokenizer.count(str(m.get("content") or ""))
+        for m in messages
+    ]
+    total = PROMPT_OVERHEAD_TOKENS + sum(counts)
+    if total <= num_ctx:
+        return total
+    if not truncate:
+        raise RequestProblem(
+            400, f"the input length ({total} tokens) exceeds the context length ({num_ctx})"
+        )
+    system_prefix = list(
+        itertools.accumulate(
+            (c if m.get("role") == "system" else 0 for m, c in zip(messages, counts, strict=True)),
+            initial=0,
+        )
+    )
+    suffix = 0
+    keep_from = len(messages) - 1
+    suffix = counts[-1]
+    for i in range(len(messages) - 2, -1, -1):
+        candidate = PROMPT_OVERHEAD_TOKENS + system_prefix[i] + suffix + counts[i]
+        if candidate > num_ctx:
+            break
+        suffix += counts[i]
+        keep_from = i
+    kept = PROMPT_OVERHEAD_TOKENS + system_prefix[keep_from] + suffix
+    return min(kept, num_ctx)
+
+
+def _split(model: EmulatedModel, text: str, per_chunk: int) -> list[str]:
+    pieces = model.tokenizer.pieces(text)
+    if per_chunk <= 1:
+        return pieces
+    return ["".join(pieces[i : i + per_chunk]) for i in range(0, len(pieces), per_chunk)]
+
+
+class EmulatorApp:
+    """The request handlers over one ``EmulatorState``."""
+
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
+
+    # ------------------------------------------------------------------ helpers
+    def _record(self, request: web.Request, body: dict[str, Any] | None) -> None:
+        self.state.requests.append(RecordedRequest(request.method, request.path, body))
+
+    def _present(self, name: Any) -> EmulatedModel:
+        if not isinstance(name, str) or not name.strip():
+            raise RequestProblem(400, "model is required")
+        model = self.state.find(name)
+        if model is None:
+            raise RequestProblem(404, f"model '{name}' not found")
+        return model
+
+    def _status_fault(self, path: str) -> None:
+        fault = self.state.faults.take(path, ("status",))
+        if fault is not None:
+            raise RequestProblem(fault.status, fault.message)
+
+    async def _sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+
+    # ----------------------------------------------------------------- endpoints
+    async def root(self, request: web.Request) -> web.Response:
+        """``GET /``: the liveness text."""
+        return web.Response(text="Ollama is running")
+
+    async def version(self, request: web.Request) -> web.Response:
+        """``GET /api/version``."""
+        return web.json_response({"version": OLLAMA_VERSION})
+
+    async def tags(self, request: web.Request) -> web.Response:
+        """``GET /api/tags``: the models present."""
+        self._record(request, None)
+        models = [
+            {
+                "name": m.name,
+                "model": m.name,
+                "modified_at": _modified_at(),
+                "size": m.size,
+                "digest": m.digest,
+                "details": m.details(),
+            }
+            for m in self.state.models.values()
+            if m.present
+        ]
+        return web.json_response({"models": models})
+
+    async def ps(self, request: web.Request) -> web.Response:
+        """``GET /api/ps``: the models in memory."""
+        self._record(request, None)
+        self.state.expire(time.time())
+        models = []
+        for name, loaded in reversed(self.state.loaded.items()):
+            m = self.state.models[name]
+            models.append(
+                {
+                    "name": m.name,
+                    "model": m.name,
+                    "size": loaded.size_vram,
+                    "digest": m.digest,
+                    "details": m.details(),
+                    "expires_at": _iso(loaded.expires_at),
+                    "size_vram": loaded.size_vram,
+                    "context_length": loaded.num_ctx,
+                }
+            )
+        return web.json_response({"models": models})
+
+    async def show(self, request: web.Request) -> web.Response:
+        """``POST /api/show``: details, model_info (arrays when verbose), capabilities."""
+        body = await _read_json(request)
+        self._record(request, body)
+        model = self._present(body.get("model") or body.get("name"))
+        verbose = bool(body.get("verbose"))
+        return web.json_response(
+            {
+                "license": "emulated model: no weights, no license",
+                "modelfile": f"FROM {model.name}\nTEMPLATE {json.dumps(model.template)}\n",
+                "parameters": "stop \"<|eot_id|>\"" if model.family == "llama" else "",
+                "template": model.template,
+                "details": model.details(),
+                "model_info": model.model_info(verbose),
+                "capabilities": list(model.capabilities),
+                "modified_at": _modified_at(),
+            }
+        )
+
+    async def delete(self, request: web.Request) -> web.Response:
+        """``DELETE /api/delete``: remove a model from disk (it stays pullable)."""
+        body = await _read_json(request)
+        self._record(request, body)
+        model = self._present(body.get("model") or body.get("name"))
+        model.present = False
+        self.state.loaded.pop(model.name, None)
+        return web.Response(status=200)
+
+    async def pull(self, request: web.Request) -> web.StreamResponse:
+        """``POST /api/pull``: streamed progress (or one status) and the model becomes present."""
+        body = await _read_json(request)
+        self._record(request, body)
+        name = body.get("model") or body.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise RequestProblem(400, "model is required")
+        stream = body.get("stream", True)
+        model = self.state.models.get(normalize_name(name))
+        if model is None:
+            if not stream:
+                raise RequestProblem(500, "pull model manifest: file does not exist")
+            lines = [{"status": "pulling manifest"},
+                     {"error": "pull model manifest: file does not exist"}]
+            return await self._ndjson(request, _aiter(lines))
+        progress = list(self._pull_progress(model))
+        model.present = True
+        if not stream:
+            await self._sleep(self.state.time_scale * 0.5)
+            return web.json_response({"status": "success"})
+        return await self._ndjson(request, self._paced(progress, 0.05))
+
+    def _pull_progress(self, model: EmulatedModel) -> list[dict[str, Any]]:
+        layers = [
+            (model.digest, model.size),
+            (model.digest[::-1], 1482),
+            (model.digest[1:] + "0", 148),
+        ]
+        out: list[dict[str, Any]] = [{"status": "pulling manifest"}]
+        for digest, total in layers:
+            for step in (0, 1, 2, 3, 4):
+                out.append(
+                    {
+                        "status": f"pulling {digest[:12]}",
+                        "digest": f"sha256:{digest}",
+                        "total": total,
+                        "completed": total * step // 4,
+                    }
+                )
+        out += [
+            {"status": "verifying sha256 digest"},
+            {"status": "writing manifest"},
+            {"status": "success"},
+        ]
+        return out
+
+    async def _paced(self, lines: list[dict[str, Any]], seconds: float) -> AsyncIterator[Any]:
+        for line in lines:
+            await self._sleep(self.state.time_scale * seconds)
+            yield line
+
+    async def embed(self, request: web.Request) -> web.Response:
+        """``POST /api/embed``: L2-normalised vectors for one input or a list."""
+        body = await _read_json(request)
+        self._record(request, body)
+        model = self._present(body.get("model"))
+        self._status_fault(request.path)
+        raw = body.get("input", [])
+        inputs = [raw] if isinstance(raw, str) else raw
+        if not isinstance(inputs, list) or not all(isinstance(t, str) for t in inputs):
+            raise RequestProblem(400, "invalid input type")
+        options = body.get("options") or {}
+        num_ctx = _int_option(options, "num_ctx", model.context_length) or model.context_length
+        truncate = body.get("truncate", True)
+        counts = [model.tokenizer.count(t) for t in inputs]
+        if not truncate and any(c > num_ctx for c in counts):
+            raise RequestProblem(400, "input exceeds maximum context length")
+        keep_alive = parse_keep_alive(body.get("keep_alive"))
+        load_s = self.state.ensure_loaded(model, num_ctx, keep_alive) if inputs else 0.0
+        await self._sleep(self.state.time_scale * load_s)
+        dims = body.get("dimensions") or model.embedding_length
+        vectors = [embedding_for(t, int(dims)) for t in inputs]
+        prompt = sum(min(c, num_ctx) for c in counts)
+        return web.json_response(
+            {
+                "model": model.name,
+                "embeddings": vectors,
+                "total_duration": int((load_s + 0.001) * 1e9),
+                "load_duration": int(load_s * 1e9),
+                "prompt_eval_count": prompt,
+            }
+        )
+
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        """``POST /api/chat``."""
+        return await self._generate(request, chat=True)
+
+    async def generate(self, request: web.Request) -> web.StreamResponse:
+        """``POST /api/generate``."""
+        return await self._generate(request, chat=False)
+
+    # ----------------------------------------------------------- generation
+    async def _generate(self, request: web.Request, *, chat: bool) -> web.StreamResponse:
+        body = await _read_json(request)
+        self._record(request, body)
+        model = self._present(body.get("model"))
+        self._status_fault(request.path)
+        if model.embeds_only:
+            raise RequestProblem(
+                400, f'"{model.name}" does not support {"chat" if chat else "generate"}'
+            )
+        options = body.get("options") or {}
+        if not isinstance(options, dict):
+            raise RequestProblem(400, "options must be an object")
+        num_ctx = _int_option(options, "num_ctx", self.state.default_num_ctx)
+        if num_ctx is None or num_ctx < 1:
+            raise RequestProblem(400, f"num_ctx must be positive, got {num_ctx}")
+        num_predict = _int_option(options, "num_predict", None)
+        keep_alive = parse_keep_alive(body.get("keep_alive"))
+        think_param = body.get("think")
+        if think_param and not model.thinks:
+            raise RequestProblem(400, f'"{model.name}" does not support thinking')
+        think = model.thinks and think_param is not False
+        stream = body.get("stream", True) is not False
+        messages = self._messages(body, chat)
+        created = _now_iso()
+
+        if not messages:  # an empty request loads or unloads the model
+            if keep_alive == 0:
+                self.state.loaded.pop(model.name, None)
+                reason = "unload"
+            else:
+                load_s = self.state.ensure_loaded(model, num_ctx, keep_alive)
+                await self._load_sleep(request.path, load_s)
+                reason = "load"
+            final = {"model": model.name, "created_at": created, "done": True,
+                     "done_reason": reason}
+            final.update({"message": {"role": "assistant", "content": ""}} if chat
+                         else {"response": ""})
+            return await self._respond(request, stream, [final])
+
+        prompt_tokens = plan_prompt_tokens(
+            model, messages, num_ctx, truncate=body.get("truncate", True) is not False
+        )
+        load_s = self.state.ensure_loaded(model, num_ctx, keep_alive)
+        stall = self.state.faults.take(request.path, ("stall",))
+        if stall is not None:
+            await asyncio.sleep(stall.seconds)
+        await self._load_sleep(request.path, load_s)
+
+        thinking_text = thinking_for(messages) if think else ""
+        fmt = body.get("format")
+        if self.state.faults.take(request.path, ("bad_json",)) is not None and fmt:
+            content_text = "Sure! Here is the JSON you asked for: {stance: bullish"
+        elif fmt:
+            content_text = structured_answer(fmt, messages)
+        else:
+            override = self.state.reply_override
+            content_text = override.get(model.name) or override.get("*") or answer_for(
+                model.name, messages
+            )
+        per = self.state.chunk_tokens
+        thinking = _split(model, thinking_text, per) if thinking_text else []
+        content = _split(model, content_text, per)
+        done_reason = "stop"
+        if num_predict is not None and num_predict >= 0:
+            budget = num_predict
+            thinking, budget = thinking[:budget], max(0, budget - len(thinking))
+            if len(content) > budget:
+                content, done_reason = content[:budget], "length"
+        eval_count = sum(model.tokenizer.count(p) for p in (*thinking, *content))
+        plan_durations = {
+            "load_duration": int(load_s * 1e9),
+            "prompt_eval_count": prompt_tokens,
+            "prompt_eval_duration": int(prompt_tokens / (model.tokens_per_second * 20) * 1e9),
+            "eval_count": eval_count,
+            "eval_duration": int(eval_count / model.tokens_per_second * 1e9),
+        }
+        total = sum(v for k, v in plan_durations.items() if k.endswith("duration"))
+        final: dict[str, Any] = {
+            "model": model.name,
+            "created_at": created,
+            "done": True,
+            "done_reason": done_reason,
+            "total_duration": total + 1_000_000,
+            **plan_durations,
+        }
+        if not stream:
+            text, thought = "".join(content), "".join(thinking)
+            if chat:
+                message: dict[str, Any] = {"role": "assistant", "content": text}
+                if thought:
+                    message["thinking"] = thought
+                final["message"] = message
+            else:
+                final["response"] = text
+                if thought:
+                    final["thinking"] = thought
+            await self._sleep(self.state.time_scale * eval_count / model.tokens_per_second)
+            return await self._respond(request, False, [final])
+
+        def chunk(piece: str, field_name: str) -> dict[str, Any]:
+            if chat:
+                msg = {"role": "assistant", "content": piece if field_name == "content" else ""}
+                if field_name == "thinking":
+                    msg["thinking"] = piece
+                return {"model": model.name, "created_at": created, "message": msg,
+                        "done": False}
+            return {"model": model.name, "created_at": created,
+                    "response": piece if field_name == "content" else "",
+                    **({"thinking": piece} if field_name == "thinking" else {}), "done": False}
+
+        lines = [chunk(p, "thinking") for p in thinking] + [chunk(p, "content") for p in content]
+        final.update({"message": {"role": "assistant", "content": ""}} if chat
+                     else {"response": ""})
+        lines.append(final)
+        delay = self.state.time_scale * per / model.tokens_per_second
+        return await self._respond(request, True, lines, per_line_delay=delay)
+
+    def _messages(self, body: dict[str, Any], chat: bool) -> list[dict[str, Any]]:
+        if chat:
+            messages = body.get("messages") or []
+            if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+                raise RequestProblem(400, "messages must be a list of objects")
+            for m in messages:
+                if m.get("role") not in ("system", "user", "assistant", "tool"):
+                    raise RequestProblem(400, f"invalid role {m.get('role')!r}")
+                if not isinstance(m.get("content", ""), str):
+                    raise RequestProblem(400, "message content must be a string")
+            return messages
+        prompt = body.get("prompt") or ""
+        if not isinstance(prompt, str):
+            raise RequestProblem(400, "prompt must be a string")
+        if not prompt:
+            return []
+        system = body.get("system") or ""
+        out = [{"role": "system", "content": system}] if system else []
+        return [*out, {"role": "user", "content": prompt}]
+
+    async def _load_sleep(self, path: str, load_seconds: float) -> None:
+        slow = self.state.faults.take(path, ("slow_load",)) if load_seconds else None
+        extra = slow.seconds if slow is not None else 0.0
+        await self._sleep(self.state.time_scale * load_seconds + extra)
+
+    async def _respond(
+        self,
+        request: web.Request,
+        stream: bool,
+        lines: list[dict[str, Any]],
+        per_line_delay: float = 0.0,
+    ) -> web.StreamResponse:
+        if not stream:
+            return web.json_response(lines[-1])
+        return await self._ndjson(request, _aiter(lines), per_line_delay, request.path)
+
+    async def _ndjson(
+        self,
+        request: web.Request,
+        lines: AsyncIterator[dict[str, Any]],
+        per_line_delay: float = 0.0,
+        path: str | None = None,
+    ) -> web.StreamResponse:
+        fault: Fault | None = None
+        if path is not None:
+            fault = self.state.faults.take(path, ("cut", "malformed", "error_line"))
+        response = web.StreamResponse(
+            status=200, headers={"Content-Type": "application/x-ndjson"}
+        )
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        try:
+            await self._write_lines(request, response, lines, fault, per_line_delay)
+        except ConnectionError:  # the client went away mid-stream, as clients do
+            pass
+        return response
+
+    async def _write_lines(
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        lines: AsyncIterator[dict[str, Any]],
+        fault: Fault | None,
+        per_line_delay: float,
+    ) -> None:
+        sent = 0
+        async for line in lines:
+            if fault is not None and sent == fault.after_chunks:
+                if fault.kind == "cut":
+                    if request.transport is not None:
+                        request.transport.abort()
+                    return
+                if fault.kind == "malformed":
+                    await response.write(NOT_JSON_LINE)
+                    fault = None
+                elif fault.kind == "error_line":
+                    await response.write(json.dumps({"error": fault.message}).encode() + b"\n")
+                    break
+            if per_line_delay:
+                await asyncio.sleep(per_line_delay)
+            await response.write(json.dumps(line).encode() + b"\n")
+            sent += 1
+        await response.write_eof()
+
+
+async def _aiter(items: list[Any]) -> AsyncIterator[Any]:
+    for item in items:
+        yield item
+
+
+@web.middleware
+async def _problems(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        response: web.StreamResponse = await handler(request)
+    except RequestProblem as problem:
+        return _error(problem.status, problem.message)
+    return response
+
+
+def build_app(state: EmulatorState) -> web.Application:
+    """Build the aiohttp application that serves Ollama's API over ``state``."""
+    handlers = EmulatorApp(state)
+    app = web.Application(middlewares=[_problems], client_max_size=1024**3)
+    app.router.add_get("/", handlers.root)
+    app.router.add_get("/api/version", handlers.version)
+    app.router.add_get("/api/tags", handlers.tags)
+    app.router.add_get("/api/ps", handlers.ps)
+    app.router.add_post("/api/show", handlers.show)
+    app.router.add_post("/api/pull", handlers.pull)
+    app.router.add_delete("/api/delete", handlers.delete)
+    app.router.add_post("/api/delete", handlers.delete)
+    app.router.add_post("/api/embed", handlers.embed)
+    app.router.add_post("/api/chat", handlers.chat)
+    app.router.add_post("/api/generate", handlers.generate)
+    return app

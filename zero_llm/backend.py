@@ -52,7 +52,7 @@ def shared_ssl_context() -> ssl.SSLContext:
 
 
 def http_timeout(timeouts: TimeoutSettings) -> httpx.Timeout:
-    """httpx timeouts: ours for connecting; reads bounded by the longest wait we allow."""
+    """Httpx timeouts: ours for connecting; reads bounded by the longest wait we allow."""
     read = max(timeouts.first_token, timeouts.stall, timeouts.response, timeouts.total)
     return httpx.Timeout(connect=timeouts.connect, read=read, write=read, pool=read)
 
@@ -62,7 +62,9 @@ def client_kwargs(timeouts: TimeoutSettings) -> dict[str, Any]:
     return {"timeout": http_timeout(timeouts), "verify": shared_ssl_context()}
 
 
-def translate_error(exc: BaseException, *, model: str | None = None, host: str = "") -> ZeroLLMError:
+def translate_error(
+    exc: BaseException, *, model: str | None = None, host: str = ""
+) -> ZeroLLMError:
     """Map an exception from httpx, ollama or the stream into the zero_llm error tree."""
     if isinstance(exc, ZeroLLMError):
         return exc
@@ -78,17 +80,29 @@ def translate_error(exc: BaseException, *, model: str | None = None, host: str =
                 status_code=status,
             )
         if status in (429, 503):
-            return OllamaBusyError(f"Ollama is busy ({status}): {text}", model=model,
-                                   status_code=status)
+            return OllamaBusyError(
+                f"Ollama is busy ({status}): {text}", model=model, status_code=status
+            )
         if status == -1 or status >= 500:
-            return OllamaServerError(f"Ollama failed ({status}): {text}", model=model,
-                                     status_code=None if status == -1 else status)
-        return OllamaRequestError(f"Ollama rejected the request ({status}): {text}",
-                                  model=model, status_code=status)
+            return OllamaServerError(
+                f"Ollama failed ({status}): {text}",
+                model=model,
+                status_code=None if status == -1 else status,
+            )
+        return OllamaRequestError(
+            f"Ollama rejected the request ({status}): {text}", model=model, status_code=status
+        )
     if isinstance(exc, httpx.TimeoutException | TimeoutError | asyncio.TimeoutError):
         return OllamaTimeoutError(f"Ollama{where} did not answer in time: {exc!r}", model=model)
-    if isinstance(exc, ConnectionError | httpx.ConnectError | httpx.ReadError
-                  | httpx.WriteError | httpx.RemoteProtocolError | httpx.CloseError):
+    if isinstance(
+        exc,
+        ConnectionError
+        | httpx.ConnectError
+        | httpx.ReadError
+        | httpx.WriteError
+        | httpx.RemoteProtocolError
+        | httpx.CloseError,
+    ):
         if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
             return OllamaServerError(f"the connection to Ollama{where} broke: {exc}", model=model)
         return OllamaUnavailableError(
@@ -214,8 +228,9 @@ class OllamaBackend:
         try:
             async for part in await self.client().pull(name, stream=True):
                 if progress is not None:
-                    progress(PullProgress(part.status or "", part.digest, part.total,
-                                          part.completed))
+                    progress(
+                        PullProgress(part.status or "", part.digest, part.total, part.completed)
+                    )
         except ollama.ResponseError as exc:
             raise ModelNotFoundError(
                 f"Ollama at {self.base_url} cannot pull {name!r}: {exc.error}. "

@@ -1,5 +1,6 @@
-"""The query engine: one async core that every query path (sync, async, streamed, whole,
-``query_model`` and the LCEL runnable) goes through.
+"""The query engine: the one async core behind every query path.
+
+Sync or async, streamed or whole, ``query_model`` or the LCEL runnable: all go through here.
 
 In: a model spec, the prompt messages, a LangChain config and a ``CallTrace``.
 Out: ``AIMessageChunk``s relayed from ChatOllama, with
@@ -78,7 +79,9 @@ class QueryEngine:
         return self._num_ctx.get(spec.name)
 
     async def num_ctx_for(
-        self, spec: ModelSpec, trace: CallTrace | None = None,
+        self,
+        spec: ModelSpec,
+        trace: CallTrace | None = None,
         progress: ProgressCallback | None = None,
     ) -> int:
         """Resolve (once) the model's num_ctx from ``/api/show``, pulling it when missing."""
@@ -97,7 +100,9 @@ class QueryEngine:
         return value
 
     async def pull(
-        self, spec: ModelSpec, trace: CallTrace | None = None,
+        self,
+        spec: ModelSpec,
+        trace: CallTrace | None = None,
         progress: ProgressCallback | None = None,
     ) -> None:
         """Pull a missing model, noting it in the trace."""
@@ -127,16 +132,22 @@ class QueryEngine:
         candidates = [spec, *self.catalog.fallback_chain(spec)]
         for index, candidate in enumerate(candidates):
             try:
-                async for chunk in self._attempts(candidate, messages, config, trace,
-                                                  stream=stream, deadline=deadline):
+                async for chunk in self._attempts(
+                    candidate, messages, config, trace, stream=stream, deadline=deadline
+                ):
                     yield chunk
             except (TransientOllamaError, ModelNotFoundError) as error:
                 if index == len(candidates) - 1:
                     raise
-                trace.fallbacks.append(FallbackStep(candidate.name, type(error).__name__,
-                                                    str(error)))
-                log.warning("model %s failed for good (%s); falling back to %s",
-                            candidate.name, type(error).__name__, candidates[index + 1].name)
+                trace.fallbacks.append(
+                    FallbackStep(candidate.name, type(error).__name__, str(error))
+                )
+                log.warning(
+                    "model %s failed for good (%s); falling back to %s",
+                    candidate.name,
+                    type(error).__name__,
+                    candidates[index + 1].name,
+                )
                 continue
             trace.model = candidate.name
             return
@@ -162,8 +173,9 @@ class QueryEngine:
                 num_ctx = await self.num_ctx_for(spec, trace)
                 trace.num_ctx = num_ctx
                 model = self.pool.get(spec, num_ctx)
-                async for chunk in self._one_call(model, messages, config, trace,
-                                                  stream=stream, deadline=deadline):
+                async for chunk in self._one_call(
+                    model, messages, config, trace, stream=stream, deadline=deadline
+                ):
                     if chunk.content or chunk.additional_kwargs.get("reasoning_content"):
                         emitted.append(chunk.text)
                     yield chunk
@@ -190,11 +202,18 @@ class QueryEngine:
                         raise
                     raise error from exc
                 wait = min(self.policy.backoff(attempt), max(0.0, remaining))
-                trace.retries.append(RetryStep(spec.name, attempt, type(error).__name__,
-                                               str(error), wait))
-                log.warning("attempt %d of %d for %s failed (%s: %s); retrying in %.2fs",
-                            attempt, self.policy.max_attempts, spec.name,
-                            type(error).__name__, error, wait)
+                trace.retries.append(
+                    RetryStep(spec.name, attempt, type(error).__name__, str(error), wait)
+                )
+                log.warning(
+                    "attempt %d of %d for %s failed (%s: %s); retrying in %.2fs",
+                    attempt,
+                    self.policy.max_attempts,
+                    spec.name,
+                    type(error).__name__,
+                    error,
+                    wait,
+                )
                 await asyncio.sleep(wait)
 
     async def _one_call(

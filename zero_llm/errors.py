@@ -16,7 +16,7 @@ at the boundary with ``raise ... from exc`` so that callers catch one family::
     │   │   └── OllamaBusyError           503 "server busy", 429
     │   ├── ModelNotFoundError        the model is not present: pull it (also LookupError)
     │   ├── OllamaRequestError        Ollama refused the request (4xx other than 404/429)
-    │   └── StreamInterruptedError    a stream failed after text was yielded; carries the partial text
+    │   └── StreamInterruptedError    a stream broke after text was yielded (has partial_text)
     ├── ContextOverflowError          even the system prompt and the question exceed the window
     └── StorageError                  the SQL store failed (history, usage)
 

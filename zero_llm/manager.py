@@ -28,7 +28,7 @@ from zero_llm.sync_bridge import SyncBridge, shared_bridge
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
 
-__all__ = ["LoadResult", "ModelManager", "SyncAnswerStream"]
+__all__ = ["LoadResult", "ModelManager", "ModelStatus", "SyncAnswerStream"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,19 @@ class LoadResult:
     pulled: bool
     load_seconds: float
     num_ctx: int
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """One catalog model and its state in Ollama."""
+
+    role: str
+    model: str
+    tasks: tuple[str, ...]
+    present: bool
+    loaded: bool
+    num_ctx: int | None
+    context_length: int | None
 
 
 class SyncAnswerStream(Iterator[str]):
@@ -118,6 +131,37 @@ class ModelManager:
         log.info("loaded %s (num_ctx=%d, pulled=%s) in %.2fs", spec.name, num_ctx, pulled, seconds)
         return LoadResult(spec.name, pulled, seconds, num_ctx)
 
+    async def pull_model(self, model_name: str, progress: ProgressCallback | None = None) -> str:
+        """Pull a catalog model (even if present: that refreshes it); return its full name."""
+        spec = self.spec(model_name)
+        await self.engine.pull(spec, progress=progress)
+        return spec.name
+
+    async def model_statuses(self) -> list[ModelStatus]:
+        """The catalog with each model's state: present, loaded, num_ctx, context length."""
+        present = await self.backend.present_models()
+        loaded = {m.name: m for m in await self.backend.loaded()}
+        statuses = []
+        for role, spec in self.catalog.models.items():
+            length = None
+            num_ctx = self.engine.known_num_ctx(spec)
+            if spec.name in present:
+                facts = await self.backend.show(spec.name)
+                length = facts.context_length
+                num_ctx = self.engine.window_for(spec, length)
+            statuses.append(
+                ModelStatus(
+                    role,
+                    spec.name,
+                    spec.tasks,
+                    spec.name in present,
+                    spec.name in loaded,
+                    num_ctx,
+                    length,
+                )
+            )
+        return statuses
+
     async def unload_model(self, model_name: str) -> None:
         """Evict a model from Ollama's memory now."""
         await self.backend.unload(self.spec(model_name).name)
@@ -134,8 +178,7 @@ class ModelManager:
         else:
             decision = route(self.catalog, task=request.task, text=request.text)
             spec = self.catalog.models[decision.role]
-        trace = CallTrace(requested_model=spec.name, route=decision,
-                          session_id=request.session_id)
+        trace = CallTrace(requested_model=spec.name, route=decision, session_id=request.session_id)
         return spec, trace
 
     def chunks(
@@ -149,15 +192,36 @@ class ModelManager:
 
     @overload
     async def query_model(
-        self, model_name: str, input_text: str, context: str = ..., stream: Literal[False] = ...,
-        *, session_id: str | None = ...,
+        self,
+        model_name: str,
+        input_text: str,
+        context: str = ...,
+        stream: Literal[False] = ...,
+        *,
+        session_id: str | None = ...,
     ) -> Answer: ...
 
     @overload
     async def query_model(
-        self, model_name: str, input_text: str, context: str = ..., stream: Literal[True] = ...,
-        *, session_id: str | None = ...,
+        self,
+        model_name: str,
+        input_text: str,
+        context: str = ...,
+        stream: Literal[True] = ...,
+        *,
+        session_id: str | None = ...,
     ) -> AnswerStream: ...
+
+    @overload
+    async def query_model(
+        self,
+        model_name: str,
+        input_text: str,
+        context: str = ...,
+        stream: bool = ...,
+        *,
+        session_id: str | None = ...,
+    ) -> Answer | AnswerStream: ...
 
     async def query_model(
         self,
@@ -208,13 +272,18 @@ class ModelManager:
         log.info(
             "call %s model=%s requested=%s task=%s attempts=%d fallbacks=%d latency=%.3fs "
             "ttft=%s prompt_tokens=%s output_tokens=%s done_reason=%s error=%s",
-            trace.request_id, trace.model, trace.requested_model,
-            trace.route.task if trace.route else None, trace.attempts, len(trace.fallbacks),
+            trace.request_id,
+            trace.model,
+            trace.requested_model,
+            trace.route.task if trace.route else None,
+            trace.attempts,
+            len(trace.fallbacks),
             trace.latency_s or 0.0,
             f"{trace.first_token_s:.3f}s" if trace.first_token_s is not None else "unknown",
             trace.prompt_tokens if trace.prompt_tokens is not None else "unknown",
             trace.output_tokens if trace.output_tokens is not None else "unknown",
-            trace.done_reason, trace.error_type,
+            trace.done_reason,
+            trace.error_type,
         )
 
     # ------------------------------------------------------------ sync twins
@@ -260,8 +329,7 @@ class ModelManager:
     ) -> Answer | SyncAnswerStream:
         """Sync twin of ``ask``."""
         result = self._bridge.run(
-            self.ask(input_text, task=task, context=context, stream=stream,
-                     session_id=session_id)
+            self.ask(input_text, task=task, context=context, stream=stream, session_id=session_id)
         )
         if isinstance(result, AnswerStream):
             return SyncAnswerStream(result, self._bridge)

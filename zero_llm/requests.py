@@ -121,10 +121,13 @@ def parse_runnable_input(value: Any) -> QueryRequest:
         if "input" not in value:
             raise InvalidRequestError("the runnable's input dict needs an 'input' key")
         inner = value["input"]
-        extra = {k: value.get(k) for k in ("task", "model", "session_id")}
+        extra: dict[str, Any] = {k: value.get(k) for k in ("task", "model", "session_id")}
         if isinstance(inner, PromptValue | list | tuple | BaseMessage):
-            messages = inner.to_messages() if isinstance(inner, PromptValue) else (
-                [inner] if isinstance(inner, BaseMessage) else list(inner))
+            messages = (
+                inner.to_messages()
+                if isinstance(inner, PromptValue)
+                else ([inner] if isinstance(inner, BaseMessage) else list(inner))
+            )
             request = _from_messages(messages, extra)
             if value.get("context"):
                 context = check_text(value["context"], "context")

@@ -22,34 +22,179 @@ SCAN_LIMIT = 1024
 
 _PUNCTUATION = "!\"#%&'()*,-./:;<=>?@[\\]^_`{|}~0123456789"
 _TICKER = re.compile(r"\$[A-Z]{1,5}\b")
-_TRACE_MARKS = ("traceback (most recent call last)", '", line ', "\tat ", "\n    at ",
-                "error:", "exception:", "panicked at")
+_TRACE_MARKS = (
+    "traceback (most recent call last)",
+    '", line ',
+    "\tat ",
+    "\n    at ",
+    "error:",
+    "exception:",
+    "panicked at",
+)
 _CODE_LINE_STARTS = (
-    "def ", "class ", "import ", "from ", "#include", "package ", "fn ", "func ", "public ",
-    "private ", "async def ", "function ", "const ", "let ", "var ", "return ", "SELECT ",
+    "def ",
+    "class ",
+    "import ",
+    "from ",
+    "#include",
+    "package ",
+    "fn ",
+    "func ",
+    "public ",
+    "private ",
+    "async def ",
+    "function ",
+    "const ",
+    "let ",
+    "var ",
+    "return ",
+    "SELECT ",
 )
 _CODE_MARKS = ("=>", "();", "){", ") {", "};", "!=", "==", "->", "::")
 _CODE_WORDS = frozenset(
-    "code coding function method class compile compiler compiled bug bugs debug refactor "
-    "regex python javascript typescript java rust golang c++ sql api endpoint unittest pytest "
-    "stacktrace traceback exception script variable syntax implement git npm pip docker json "
-    "yaml lambda async await segfault nullpointerexception typeerror valueerror".split()
+    [
+        "code",
+        "coding",
+        "function",
+        "method",
+        "class",
+        "compile",
+        "compiler",
+        "compiled",
+        "bug",
+        "bugs",
+        "debug",
+        "refactor",
+        "regex",
+        "python",
+        "javascript",
+        "typescript",
+        "java",
+        "rust",
+        "golang",
+        "c++",
+        "sql",
+        "api",
+        "endpoint",
+        "unittest",
+        "pytest",
+        "stacktrace",
+        "traceback",
+        "exception",
+        "script",
+        "variable",
+        "syntax",
+        "implement",
+        "git",
+        "npm",
+        "pip",
+        "docker",
+        "json",
+        "yaml",
+        "lambda",
+        "async",
+        "await",
+        "segfault",
+        "nullpointerexception",
+        "typeerror",
+        "valueerror",
+    ]
 )
 _MARKET_WORDS = frozenset(
-    "market markets stock stocks share shares trade trades trading trader portfolio risk "
-    "risks volatility hedge hedging strategy strategies earnings price prices valuation "
-    "bullish bearish forex crypto bitcoin btc eth options futures dividend dividends invest "
-    "investing investment position positions rsi macd support resistance yield inflation "
-    "nasdaq nyse spy qqq ticker equity equities bond bonds".split()
+    [
+        "market",
+        "markets",
+        "stock",
+        "stocks",
+        "share",
+        "shares",
+        "trade",
+        "trades",
+        "trading",
+        "trader",
+        "portfolio",
+        "risk",
+        "risks",
+        "volatility",
+        "hedge",
+        "hedging",
+        "strategy",
+        "strategies",
+        "earnings",
+        "price",
+        "prices",
+        "valuation",
+        "bullish",
+        "bearish",
+        "forex",
+        "crypto",
+        "bitcoin",
+        "btc",
+        "eth",
+        "options",
+        "futures",
+        "dividend",
+        "dividends",
+        "invest",
+        "investing",
+        "investment",
+        "position",
+        "positions",
+        "rsi",
+        "macd",
+        "support",
+        "resistance",
+        "yield",
+        "inflation",
+        "nasdaq",
+        "nyse",
+        "spy",
+        "qqq",
+        "ticker",
+        "equity",
+        "equities",
+        "bond",
+        "bonds",
+    ]
 )
 _WHY_WORDS = frozenset(
-    "why analyse analyze analysis compare evaluate assess implications implication "
-    "tradeoff tradeoffs".split()
+    [
+        "why",
+        "analyse",
+        "analyze",
+        "analysis",
+        "compare",
+        "evaluate",
+        "assess",
+        "implications",
+        "implication",
+        "tradeoff",
+        "tradeoffs",
+    ]
 )
-_PHRASES = ("moving average", "pros and cons", "step by step", "interest rate", "s&p",
-            "trade-off", "reason about")
-_HEBREW_MARKET = ("מניה", "מניות", "שוק", "מסחר", "סיכון", "אסטרטגי", "תיק השקעות", "השקע",
-                  "מטבע", "ביטקוין", "מדד", "בורסה")
+_PHRASES = (
+    "moving average",
+    "pros and cons",
+    "step by step",
+    "interest rate",
+    "s&p",
+    "trade-off",
+    "reason about",
+)
+_HEBREW_MARKET = (
+    "מניה",
+    "מניות",
+    "שוק",
+    "מסחר",
+    "סיכון",
+    "אסטרטגי",
+    "תיק השקעות",
+    "השקע",
+    "מטבע",
+    "ביטקוין",
+    "מדד",
+    "בורסה",
+)
 _HEBREW_WHY = ("למה", "מדוע", "ניתוח", "נתח", "השווה", "הערך")
 _HEBREW_CODE = ("קוד", "פונקציה", "באג", "סקריפט", "מחלקה", "תכנות")
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun
 from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.messages.ai import UsageMetadata
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableConfig, RunnableLambda
 from langchain_core.runnables.config import patch_config
 
@@ -45,14 +46,14 @@ def _final_metadata(trace: CallTrace) -> dict[str, Any]:
     return meta
 
 
-def _usage(trace: CallTrace) -> dict[str, int] | None:
+def _usage(trace: CallTrace) -> UsageMetadata | None:
     if trace.prompt_tokens is None or trace.output_tokens is None:
         return None
-    return {
-        "input_tokens": trace.prompt_tokens,
-        "output_tokens": trace.output_tokens,
-        "total_tokens": trace.prompt_tokens + trace.output_tokens,
-    }
+    return UsageMetadata(
+        input_tokens=trace.prompt_tokens,
+        output_tokens=trace.output_tokens,
+        total_tokens=trace.prompt_tokens + trace.output_tokens,
+    )
 
 
 class ModelPipeline(Runnable[RoutedRequest, AIMessage]):
@@ -68,8 +69,11 @@ class ModelPipeline(Runnable[RoutedRequest, AIMessage]):
             return routed.request
         spec = self.manager.catalog.models[self.role]
         return QueryRequest(
-            text=routed.request.text, context=routed.request.context, task=routed.request.task,
-            model=spec.name, session_id=routed.request.session_id,
+            text=routed.request.text,
+            context=routed.request.context,
+            task=routed.request.task,
+            model=spec.name,
+            session_id=routed.request.session_id,
             history=routed.request.history,
         )
 
@@ -101,12 +105,16 @@ class ModelPipeline(Runnable[RoutedRequest, AIMessage]):
         trace.finish()
         self.manager._log_call(trace)
         yield AIMessageChunk(
-            content="", response_metadata=_final_metadata(trace), usage_metadata=_usage(trace),
+            content="",
+            response_metadata=_final_metadata(trace),
+            usage_metadata=_usage(trace),
             chunk_position="last",
         )
 
     async def _ainvoke(
-        self, routed: RoutedRequest, run_manager: AsyncCallbackManagerForChainRun,
+        self,
+        routed: RoutedRequest,
+        run_manager: AsyncCallbackManagerForChainRun,
         config: RunnableConfig,
     ) -> AIMessage:
         whole: AIMessageChunk | None = None
@@ -114,8 +122,10 @@ class ModelPipeline(Runnable[RoutedRequest, AIMessage]):
             whole = chunk if whole is None else whole + chunk
         assert whole is not None
         return AIMessage(
-            content=whole.content, additional_kwargs=whole.additional_kwargs,
-            response_metadata=whole.response_metadata, usage_metadata=whole.usage_metadata,
+            content=whole.content,
+            additional_kwargs=whole.additional_kwargs,
+            response_metadata=whole.response_metadata,
+            usage_metadata=whole.usage_metadata,
             id=whole.id,
         )
 
@@ -132,7 +142,9 @@ class ModelPipeline(Runnable[RoutedRequest, AIMessage]):
         return self.manager._bridge.run(self.ainvoke(input, config, **kwargs))
 
     async def _atransform(
-        self, inputs: AsyncIterator[RoutedRequest], run_manager: AsyncCallbackManagerForChainRun,
+        self,
+        inputs: AsyncIterator[RoutedRequest],
+        run_manager: AsyncCallbackManagerForChainRun,
         config: RunnableConfig,
     ) -> AsyncIterator[AIMessageChunk]:
         routed = None
@@ -153,7 +165,7 @@ class ModelPipeline(Runnable[RoutedRequest, AIMessage]):
         async for chunk in self._atransform_stream_with_config(
             once(), self._atransform, config, **kwargs
         ):
-            yield chunk
+            yield chunk  # type: ignore[misc]  # chunks of the AIMessage output
 
     def stream(
         self, input: RoutedRequest, config: RunnableConfig | None = None, **kwargs: Any
@@ -180,8 +192,9 @@ def build_router_runnable(manager: ModelManager) -> Runnable[Any, AIMessage]:
         return RunnableLambda(lambda routed: routed.role == role, name=f"is_{role}")
 
     pipelines = {role: ModelPipeline(manager, role) for role in catalog.roles}
-    branches = [(is_role(role), pipelines[role]) for role in catalog.roles
-                if role != catalog.default_role]
+    branches = [
+        (is_role(role), pipelines[role]) for role in catalog.roles if role != catalog.default_role
+    ]
     default = pipelines[catalog.default_role]
     branch: Runnable[RoutedRequest, AIMessage] = (
         RunnableBranch(*branches, default) if branches else default

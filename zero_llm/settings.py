@@ -79,11 +79,11 @@ class ZeroLLMSettings(BaseSettings):
 
     ollama_host: str = Field(
         default=DEFAULT_OLLAMA_HOST,
-        validation_alias=AliasChoices("ollama_host", "ZERO_LLM_OLLAMA_HOST", "OLLAMA_HOST"),
+        validation_alias=AliasChoices("ZERO_LLM_OLLAMA_HOST", "OLLAMA_HOST"),
     )
     """Where Ollama listens (``OLLAMA_HOST`` syntax: ``host``, ``host:port`` or a URL)."""
     models: dict[str, ModelSpec] = Field(default_factory=lambda: dict(DEFAULT_MODELS))
-    """Role -> model spec; partial entries are merged over the defaults of the same role."""
+    """Role -> model spec, merged over the default catalog (see ``_merge_models_over_defaults``)."""
     default_role: str = "quick"
     """The role that answers tasks no other role claims."""
     context_window: int = Field(default=131072, gt=0)
@@ -104,11 +104,18 @@ class ZeroLLMSettings(BaseSettings):
     @field_validator("models", mode="before")
     @classmethod
     def _merge_models_over_defaults(cls, value: Any) -> Any:
-        """Let a partial role entry (e.g. only a new name) keep the rest of its defaults."""
+        """Merge the given roles over the default catalog.
+
+        A partial entry (e.g. only a new ``name``) keeps the rest of its role's defaults;
+        a role set to ``None`` (or ``false`` in TOML) is removed; new roles are added.
+        """
         if not isinstance(value, dict):
             return value
-        merged: dict[str, Any] = {}
+        merged: dict[str, Any] = dict(DEFAULT_MODELS)
         for role, entry in value.items():
+            if entry is None or entry is False:
+                merged.pop(role, None)
+                continue
             if isinstance(entry, dict) and role in DEFAULT_MODELS:
                 entry = {**DEFAULT_MODELS[role].model_dump(), **entry}
             merged[role] = entry

@@ -55,7 +55,11 @@ class SyncBridge:
         def start() -> None:
             nonlocal future
             future = loop.create_task(coro, context=context)
-            future.add_done_callback(lambda f: (result.append(f), done.set()))
+            future.add_done_callback(_deliver)
+
+        def _deliver(finished: asyncio.Future[T]) -> None:
+            result.append(finished)
+            done.set()
 
         loop.call_soon_threadsafe(start)
         try:
@@ -96,7 +100,11 @@ class SyncBridge:
 
         context = contextvars.copy_context()
         task_box: list[asyncio.Task[None]] = []
-        loop.call_soon_threadsafe(lambda: task_box.append(loop.create_task(pump(), context=context)))
+
+        def start() -> None:
+            task_box.append(loop.create_task(pump(), context=context))
+
+        loop.call_soon_threadsafe(start)
         finished = False
         try:
             while True:

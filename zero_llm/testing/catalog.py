@@ -33,7 +33,9 @@ class RegexTokenizer:
     """
 
     name = "regex"
-    _pattern = re.compile(r" ?[A-Za-z]+| ?[0-9]{1,3}|[^\x00-\x7f]| ?[^\sA-Za-z0-9\x80-\U0010ffff]|\s+")
+    _pattern = re.compile(
+        r" ?[A-Za-z]+| ?[0-9]{1,3}|[^\x00-\x7f]| ?[^\sA-Za-z0-9\x80-\U0010ffff]|\s+"
+    )
 
     def pieces(self, text: str) -> list[str]:
         """Split text into token pieces whose concatenation is the text."""
@@ -243,7 +245,7 @@ def instance_of_schema(schema: Any, seed_text: str) -> Any:
         if "const" in node:
             return node["const"]
         for key in ("anyOf", "oneOf", "allOf"):
-            if key in node and node[key]:
+            if node.get(key):
                 return build(node[key][0])
         kind = node.get("type", "object")
         if isinstance(kind, list):

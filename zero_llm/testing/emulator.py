@@ -73,6 +73,7 @@ class OllamaEmulator:
         self._site: web.TCPSite | None = None
         self._port: int | None = None
         self._reopen: asyncio.TimerHandle | None = None
+        self._reopening: asyncio.Future[None] | None = None
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> OllamaEmulator:
@@ -176,7 +177,7 @@ class OllamaEmulator:
 
         def reopen() -> None:
             self._reopen = None
-            asyncio.ensure_future(self._listen(port))
+            self._reopening = asyncio.ensure_future(self._listen(port))
 
         self._reopen = self._loop.call_later(seconds, reopen)
 

@@ -86,7 +86,9 @@ class Faults:
         return self._arm(Fault("malformed", times, after_chunks=chunks))
 
     def error_line_after(
-        self, chunks: int, message: str = "an error was encountered while running the model",
+        self,
+        chunks: int,
+        message: str = "an error was encountered while running the model",
         times: int = 1,
     ) -> Faults:
         """Send an ``{"error": ...}`` line after ``chunks`` chunks and end the stream."""
@@ -126,8 +128,13 @@ class Faults:
                         self._armed.remove(fault)
                     self.fired.append(fault.kind)
                     return Fault(
-                        fault.kind, 1, fault.paths, fault.status, fault.message,
-                        fault.after_chunks, fault.seconds,
+                        fault.kind,
+                        1,
+                        fault.paths,
+                        fault.status,
+                        fault.message,
+                        fault.after_chunks,
+                        fault.seconds,
                     )
         return None
 

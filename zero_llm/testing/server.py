@@ -8,6 +8,7 @@ final chunk of counts and durations, error bodies and codes — computed from th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import re
@@ -119,8 +120,10 @@ class EmulatorState:
         if current is None or current.num_ctx != num_ctx:
             self.loaded.pop(model.name, None)
             need = model.vram_size(num_ctx)
-            while self.memory_budget is not None and self.loaded and (
-                sum(m.size_vram for m in self.loaded.values()) + need > self.memory_budget
+            while (
+                self.memory_budget is not None
+                and self.loaded
+                and (sum(m.size_vram for m in self.loaded.values()) + need > self.memory_budget)
             ):
                 self.loaded.popitem(last=False)
             load_seconds = model.load_seconds
@@ -345,7 +348,7 @@ class EmulatorApp:
             {
                 "license": "emulated model: no weights, no license",
                 "modelfile": f"FROM {model.name}\nTEMPLATE {json.dumps(model.template)}\n",
-                "parameters": "stop \"<|eot_id|>\"" if model.family == "llama" else "",
+                "parameters": 'stop "<|eot_id|>"' if model.family == "llama" else "",
                 "template": model.template,
                 "details": model.details(),
                 "model_info": model.model_info(verbose),
@@ -375,8 +378,10 @@ class EmulatorApp:
         if model is None:
             if not stream:
                 raise RequestProblem(500, "pull model manifest: file does not exist")
-            lines = [{"status": "pulling manifest"},
-                     {"error": "pull model manifest: file does not exist"}]
+            lines = [
+                {"status": "pulling manifest"},
+                {"error": "pull model manifest: file does not exist"},
+            ]
             return await self._ndjson(request, _aiter(lines))
         progress = list(self._pull_progress(model))
         model.present = True
@@ -488,10 +493,15 @@ class EmulatorApp:
                 load_s = self.state.ensure_loaded(model, num_ctx, keep_alive)
                 await self._load_sleep(request.path, load_s)
                 reason = "load"
-            final = {"model": model.name, "created_at": created, "done": True,
-                     "done_reason": reason}
-            final.update({"message": {"role": "assistant", "content": ""}} if chat
-                         else {"response": ""})
+            final: dict[str, Any] = {
+                "model": model.name,
+                "created_at": created,
+                "done": True,
+                "done_reason": reason,
+            }
+            final.update(
+                {"message": {"role": "assistant", "content": ""}} if chat else {"response": ""}
+            )
             return await self._respond(request, stream, [final])
 
         prompt_tokens = plan_prompt_tokens(
@@ -511,8 +521,8 @@ class EmulatorApp:
             content_text = structured_answer(fmt, messages)
         else:
             override = self.state.reply_override
-            content_text = override.get(model.name) or override.get("*") or answer_for(
-                model.name, messages
+            content_text = (
+                override.get(model.name) or override.get("*") or answer_for(model.name, messages)
             )
         per = self.state.chunk_tokens
         thinking = _split(model, thinking_text, per) if thinking_text else []
@@ -532,7 +542,7 @@ class EmulatorApp:
             "eval_duration": int(eval_count / model.tokens_per_second * 1e9),
         }
         total = sum(v for k, v in plan_durations.items() if k.endswith("duration"))
-        final: dict[str, Any] = {
+        final = {
             "model": model.name,
             "created_at": created,
             "done": True,
@@ -559,15 +569,19 @@ class EmulatorApp:
                 msg = {"role": "assistant", "content": piece if field_name == "content" else ""}
                 if field_name == "thinking":
                     msg["thinking"] = piece
-                return {"model": model.name, "created_at": created, "message": msg,
-                        "done": False}
-            return {"model": model.name, "created_at": created,
-                    "response": piece if field_name == "content" else "",
-                    **({"thinking": piece} if field_name == "thinking" else {}), "done": False}
+                return {"model": model.name, "created_at": created, "message": msg, "done": False}
+            return {
+                "model": model.name,
+                "created_at": created,
+                "response": piece if field_name == "content" else "",
+                **({"thinking": piece} if field_name == "thinking" else {}),
+                "done": False,
+            }
 
         lines = [chunk(p, "thinking") for p in thinking] + [chunk(p, "content") for p in content]
-        final.update({"message": {"role": "assistant", "content": ""}} if chat
-                     else {"response": ""})
+        final.update(
+            {"message": {"role": "assistant", "content": ""}} if chat else {"response": ""}
+        )
         lines.append(final)
         delay = self.state.time_scale * per / model.tokens_per_second
         return await self._respond(request, True, lines, per_line_delay=delay)
@@ -618,15 +632,11 @@ class EmulatorApp:
         fault: Fault | None = None
         if path is not None:
             fault = self.state.faults.take(path, ("cut", "malformed", "error_line"))
-        response = web.StreamResponse(
-            status=200, headers={"Content-Type": "application/x-ndjson"}
-        )
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/x-ndjson"})
         response.enable_chunked_encoding()
         await response.prepare(request)
-        try:
+        with contextlib.suppress(ConnectionError):  # the client went away mid-stream
             await self._write_lines(request, response, lines, fault, per_line_delay)
-        except ConnectionError:  # the client went away mid-stream, as clients do
-            pass
         return response
 
     async def _write_lines(

@@ -1,0 +1,1 @@
+"""ZERO's ready chains, each built on ``ModelManager``'s router (``build(...) -> Runnable``)."""

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Install zero-llm into a fresh virtual environment and ask one routed, streamed question:
+# to the Ollama at OLLAMA_HOST if one answers, else to the built-in emulator (said clearly).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv="${ZERO_LLM_VENV:-.venv}"
+python="${PYTHON:-python3}"
+[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet --upgrade pip
+"$venv/bin/python" -m pip install --quiet -e .
+exec "$venv/bin/zero-llm" demo "$@"

@@ -1,0 +1,53 @@
+"""Shared fixtures: a fresh emulator per test and a manager pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from zero_llm import ModelManager, ZeroLLMSettings
+from zero_llm.testing import OllamaEmulator
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No test reads the developer's environment or a zero_llm.toml lying around."""
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("ZERO_LLM_") or key == "OLLAMA_HOST":
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture
+def emulator() -> Iterator[OllamaEmulator]:
+    """A fresh Ollama emulator on a free loopback port."""
+    with OllamaEmulator() as emu:
+        yield emu
+
+
+def fast_settings(base_url: str, **overrides: object) -> ZeroLLMSettings:
+    """Settings for tests: the emulator's URL and short backoffs and deadlines."""
+    values: dict[str, object] = {
+        "ollama_host": base_url,
+        "retry": {"initial_backoff": 0.01, "max_backoff": 0.05},
+        "timeouts": {
+            "connect": 2.0,
+            "first_token": 5.0,
+            "stall": 5.0,
+            "response": 10.0,
+            "total": 30.0,
+        },
+    }
+    values.update(overrides)
+    return ZeroLLMSettings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def manager(emulator: OllamaEmulator) -> ModelManager:
+    """A manager talking to the emulator, with fast retries."""
+    return ModelManager(fast_settings(emulator.base_url))

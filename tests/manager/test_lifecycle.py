@@ -1,0 +1,110 @@
+"""load_model / unload_model / loaded_models and the one fixed num_ctx per model."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import fast_settings
+from zero_llm import InvalidRequestError, ModelManager, ModelNotFoundError, PullProgress
+from zero_llm.testing import OllamaEmulator
+
+
+async def test_load_model_loads_with_the_model_num_ctx(
+    manager: ModelManager, emulator: OllamaEmulator
+) -> None:
+    result = await manager.load_model("llama3.1:8b")
+    assert result.model == "llama3.1:8b" and not result.pulled
+    assert result.num_ctx == 131072 and result.load_seconds >= 0
+    assert emulator.loaded_models() == {"llama3.1:8b": 131072}
+    loaded = await manager.loaded_models()
+    assert [m.name for m in loaded] == ["llama3.1:8b"] and loaded[0].context_length == 131072
+
+
+@pytest.mark.parametrize(
+    ("short", "full"),
+    [("llama", "llama3.1:8b"), ("qwen", "qwen2.5-coder:32b"), ("deepseek", "deepseek-r1:32b")],
+)
+async def test_load_model_accepts_short_names(manager: ModelManager, short: str, full: str) -> None:
+    assert (await manager.load_model(short)).model == full
+
+
+async def test_qwen_gets_its_own_32k_window(
+    manager: ModelManager, emulator: OllamaEmulator
+) -> None:
+    result = await manager.load_model("qwen")
+    assert result.num_ctx == 32768
+    await manager.query_model("qwen", "hello")
+    bodies = [r.body for r in emulator.requests_to("/api/chat")]
+    assert {b["options"]["num_ctx"] for b in bodies if b} == {32768}  # type: ignore[index]
+    assert emulator.load_count == 1  # the query did not reload the model
+
+
+def test_num_ctx_is_the_smallest_ceiling(emulator: OllamaEmulator) -> None:
+    capped = ModelManager(fast_settings(emulator.base_url, context_window=65536))
+    assert capped.load_model_sync("llama").num_ctx == 65536
+    assert capped.load_model_sync("qwen").num_ctx == 32768
+    memory = ModelManager(fast_settings(emulator.base_url, num_ctx_memory_cap=16384))
+    assert memory.load_model_sync("deepseek").num_ctx == 16384
+    per_model = ModelManager(
+        fast_settings(emulator.base_url, models={"reasoning": {"context_window": 8192}})
+    )
+    assert per_model.load_model_sync("deepseek").num_ctx == 8192
+
+
+async def test_load_model_pulls_a_missing_model_with_progress() -> None:
+    with OllamaEmulator(pullable=["deepseek-r1:32b"]) as emu:
+        manager = ModelManager(fast_settings(emu.base_url))
+        steps: list[PullProgress] = []
+        result = await manager.load_model("deepseek", progress=steps.append)
+        assert result.pulled and result.model == "deepseek-r1:32b"
+        assert steps[0].status == "pulling manifest" and steps[-1].status == "success"
+        assert any(s.total and s.completed == s.total for s in steps)
+        assert "deepseek-r1:32b" in emu.loaded_models()
+
+
+async def test_unknown_names_fail_before_any_request(
+    manager: ModelManager, emulator: OllamaEmulator
+) -> None:
+    with pytest.raises(ModelNotFoundError, match="not in the catalog") as info:
+        await manager.load_model("mistral:7b")
+    assert "models table" in str(info.value)
+    with pytest.raises(InvalidRequestError):
+        await manager.load_model("")
+    assert emulator.requests == []
+
+
+async def test_a_catalog_model_the_registry_lacks_says_so() -> None:
+    with OllamaEmulator() as emu:
+        manager = ModelManager(
+            fast_settings(emu.base_url, models={"quick": {"name": "llama9:404b"}})
+        )
+        with pytest.raises(ModelNotFoundError, match="cannot pull 'llama9:404b'"):
+            await manager.load_model("quick")
+
+
+async def test_unload_model(manager: ModelManager, emulator: OllamaEmulator) -> None:
+    await manager.load_model("llama")
+    await manager.unload_model("llama")
+    assert emulator.loaded_models() == {}
+    assert await manager.loaded_models() == []
+
+
+def test_sync_twins_inside_a_running_loop(manager: ModelManager) -> None:
+    import asyncio
+
+    async def notebook_cell() -> str:
+        # Jupyter runs cells inside a running loop; the sync API must still work there.
+        result = manager.load_model_sync("llama")
+        answer = manager.query_model_sync("llama", "from a notebook")
+        assert result.model == "llama3.1:8b"
+        return str(answer)
+
+    assert asyncio.run(notebook_cell()) == "[llama3.1:8b] You said: from a notebook"
+
+
+async def test_model_statuses(manager: ModelManager) -> None:
+    await manager.load_model("qwen")
+    statuses = {s.role: s for s in await manager.model_statuses()}
+    assert statuses["code"].loaded and statuses["code"].num_ctx == 32768
+    assert statuses["quick"].present and not statuses["quick"].loaded
+    assert statuses["reasoning"].context_length == 131072

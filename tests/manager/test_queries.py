@@ -261,3 +261,20 @@ async def test_concurrent_queries_share_one_client_per_loop(manager: ModelManage
     answers = await asyncio.gather(*(manager.query_model("llama", f"q{i}") for i in range(20)))
     assert [a.text for a in answers] == [f"[llama3.1:8b] You said: q{i}" for i in range(20)]
     assert len(manager.engine.pool._by_loop) == 1
+
+
+async def test_a_stall_between_chunks_ends_the_stream_with_its_partial_text() -> None:
+    with OllamaEmulator(chunk_delay=0.4) as emu:
+        manager = ModelManager(
+            fast_settings(emu.base_url, timeouts={"first_token": 3.0, "stall": 0.15})
+        )
+        stream = await manager.query_model("llama", "slow answer", stream=True)
+        with pytest.raises(StreamInterruptedError, match=r"timeouts\.stall") as info:
+            await collect(stream)
+        assert info.value.partial_text == "["
+        assert isinstance(info.value.__cause__, OllamaTimeoutError)
+
+
+def test_the_pytest_fixture_serves(ollama_emulator: OllamaEmulator) -> None:
+    manager = ModelManager(fast_settings(ollama_emulator.base_url))
+    assert manager.query_model_sync("llama", "fixture") == "[llama3.1:8b] You said: fixture"

@@ -42,6 +42,7 @@ class OllamaEmulator:
         time_scale: real seconds slept per simulated second (0: answers come at once).
         default_num_ctx: the ``num_ctx`` used when a request does not set one.
         chunk_tokens: tokens per streamed chunk.
+        chunk_delay: real seconds slept before each streamed chunk (slow generation).
     """
 
     def __init__(
@@ -55,6 +56,7 @@ class OllamaEmulator:
         time_scale: float = 0.0,
         default_num_ctx: int = 4096,
         chunk_tokens: int = 1,
+        chunk_delay: float = 0.0,
     ) -> None:
         self.host = host
         self._requested_port = port
@@ -65,6 +67,7 @@ class OllamaEmulator:
             time_scale=time_scale,
             default_num_ctx=default_num_ctx,
             chunk_tokens=chunk_tokens,
+            chunk_delay=chunk_delay,
         )
         self.state.faults.set_refuse_hook(self._refuse_for)
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -84,6 +84,8 @@ class EmulatorState:
     default_num_ctx: int = 4096
     chunk_tokens: int = 1
     """Tokens per streamed chunk."""
+    chunk_delay: float = 0.0
+    """Real seconds slept before each streamed chunk, on top of ``time_scale``."""
     reply_override: dict[str, str] = field(default_factory=dict)
     """Model name ('*' for all) -> fixed answer text, instead of the derived one."""
     requests: deque[RecordedRequest] = field(default_factory=lambda: deque(maxlen=2000))
@@ -583,7 +585,7 @@ class EmulatorApp:
             {"message": {"role": "assistant", "content": ""}} if chat else {"response": ""}
         )
         lines.append(final)
-        delay = self.state.time_scale * per / model.tokens_per_second
+        delay = self.state.time_scale * per / model.tokens_per_second + self.state.chunk_delay
         return await self._respond(request, True, lines, per_line_delay=delay)
 
     def _messages(self, body: dict[str, Any], chat: bool) -> list[dict[str, Any]]:

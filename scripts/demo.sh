@@ -3,9 +3,6 @@
 # to the Ollama at OLLAMA_HOST if one answers, else to the built-in emulator (said clearly).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv="${ZERO_LLM_VENV:-.venv}"
-python="${PYTHON:-python3}"
-[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --upgrade pip
+. scripts/_venv.sh
 "$venv/bin/python" -m pip install --quiet -e .
 exec "$venv/bin/zero-llm" demo "$@"

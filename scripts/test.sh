@@ -3,10 +3,7 @@
 # lint (ruff), types (mypy) and the tests (pytest). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv="${ZERO_LLM_VENV:-.venv}"
-python="${PYTHON:-python3}"
-[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --upgrade pip
+. scripts/_venv.sh
 "$venv/bin/python" -m pip install --quiet -e '.[test]'
 "$venv/bin/python" -m ruff check zero_llm chains tests
 "$venv/bin/python" -m mypy

@@ -22,6 +22,16 @@ from zero_llm import (
 from zero_llm.testing import OllamaEmulator
 
 
+def break_stream(emulator: OllamaEmulator, fault: str, after_chunks: int) -> None:
+    """Arm one of the stream-breaking faults after ``after_chunks`` chunks."""
+    arm = {
+        "cut": emulator.faults.cut_stream_after,
+        "malformed": emulator.faults.malformed_line_after,
+        "error_line": emulator.faults.error_line_after,
+    }[fault]
+    arm(after_chunks)
+
+
 async def collect(stream: AnswerStream) -> str:
     return "".join([chunk async for chunk in stream])
 
@@ -125,12 +135,7 @@ async def test_nothing_reachable_fails_clearly() -> None:
 async def test_a_stream_broken_before_its_first_chunk_is_retried(
     manager: ModelManager, emulator: OllamaEmulator, fault: str
 ) -> None:
-    arm = {
-        "cut": emulator.faults.cut_stream_after,
-        "malformed": emulator.faults.malformed_line_after,
-        "error_line": emulator.faults.error_line_after,
-    }[fault]
-    arm(0)
+    break_stream(emulator, fault, after_chunks=0)
     stream = await manager.query_model("llama", "one more time", stream=True)
     assert await collect(stream) == "[llama3.1:8b] You said: one more time"
     assert stream.answer is not None and stream.answer.trace.attempts == 2
@@ -140,12 +145,7 @@ async def test_a_stream_broken_before_its_first_chunk_is_retried(
 async def test_a_stream_broken_after_text_raises_with_the_partial_text(
     manager: ModelManager, emulator: OllamaEmulator, fault: str
 ) -> None:
-    arm = {
-        "cut": emulator.faults.cut_stream_after,
-        "malformed": emulator.faults.malformed_line_after,
-        "error_line": emulator.faults.error_line_after,
-    }[fault]
-    arm(4)
+    break_stream(emulator, fault, after_chunks=4)
     stream = await manager.query_model("llama", "interrupted answer", stream=True)
     received: list[str] = []
     with pytest.raises(StreamInterruptedError) as info:

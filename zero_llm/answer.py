@@ -60,6 +60,10 @@ class CallTrace:
     first_token_s: float | None = None
     latency_s: float | None = None
     prompt_tokens: int | None = None
+    prompt_tokens_counted: int | None = None
+    dropped_messages: int = 0
+    cut_message: bool = False
+    truncation_suspected: bool = False
     output_tokens: int | None = None
     load_duration_s: float | None = None
     prompt_eval_duration_s: float | None = None

@@ -24,6 +24,7 @@ import httpx
 import ollama
 
 from zero_llm.errors import (
+    ContextOverflowError,
     ModelNotFoundError,
     OllamaBusyError,
     OllamaError,
@@ -83,6 +84,12 @@ def translate_error(
             return OllamaBusyError(
                 f"Ollama is busy ({status}): {text}", model=model, status_code=status
             )
+        if status == 400 and "context length" in text:
+            return ContextOverflowError(
+                f"Ollama refused a prompt longer than {model!r}'s context window: {text}",
+                needed=None,
+                budget=None,
+            )
         if status == -1 or status >= 500:
             return OllamaServerError(
                 f"Ollama failed ({status}): {text}",
@@ -127,6 +134,7 @@ class ModelFacts:
     family: str | None
     parameter_size: str | None
     model_info: dict[str, Any]
+    template: str | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +202,14 @@ class OllamaBackend:
             raise self._fail(exc, None) from exc
         return {m.model for m in listing.models if m.model}
 
+    async def digest(self, name: str) -> str | None:
+        """The digest of a present model (``/api/tags``), or None when it is absent."""
+        try:
+            listing = await self.client().list()
+        except Exception as exc:
+            raise self._fail(exc, name) from exc
+        return next((m.digest for m in listing.models if m.model == name), None)
+
     async def show(self, name: str) -> ModelFacts:
         """The facts of one model (``/api/show``); ModelNotFoundError when absent."""
         try:
@@ -211,6 +227,7 @@ class OllamaBackend:
             family=details.family if details else None,
             parameter_size=details.parameter_size if details else None,
             model_info=model_info,
+            template=info.template,
         )
 
     async def show_verbose(self, name: str) -> dict[str, Any]:

@@ -5,8 +5,10 @@ Sync or async, streamed or whole, ``query_model`` or the LCEL runnable: all go t
 In: a model spec, the prompt messages, a LangChain config and a ``CallTrace``.
 Out: ``AIMessageChunk``s relayed from ChatOllama, with
 
-* the model's fixed ``num_ctx`` resolved once (``/api/show``), the model pulled first
-  when it is missing and auto-pull is on;
+* the model's fixed ``num_ctx`` and its token counter resolved once (``/api/show``), the
+  model pulled first when it is missing and auto-pull is on;
+* the prompt fitted into the model's window (``zero_llm.window``), and Ollama's own
+  prompt count compared with ours afterwards to catch a silently cut prompt;
 * retries of transient failures only (``RetryPolicy``), up to the configured attempts,
   with backoff; a stream is retried only while nothing has been yielded from it, after
   which a failure raises ``StreamInterruptedError`` carrying the partial text;
@@ -19,16 +21,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.runnables import RunnableConfig
 
 from zero_llm.answer import CallTrace, FallbackStep, RetryStep
-from zero_llm.backend import OllamaBackend, ProgressCallback, translate_error
+from zero_llm.backend import ModelFacts, OllamaBackend, ProgressCallback, translate_error
 from zero_llm.catalog import Catalog, ModelSpec
 from zero_llm.errors import (
+    ContextOverflowError,
     ModelNotFoundError,
     OllamaError,
     OllamaTimeoutError,
@@ -38,10 +43,32 @@ from zero_llm.errors import (
 from zero_llm.models import ChatModelPool
 from zero_llm.retry import RetryPolicy
 from zero_llm.settings import ZeroLLMSettings
+from zero_llm.tokens import (
+    EstimatingCounter,
+    ExactCounter,
+    TokenCounter,
+    overhead_for_template,
+)
+from zero_llm.vocab import (
+    UnsupportedVocabularyError,
+    cached_encoding,
+    encoding_from_show,
+    remember_encoding,
+)
+from zero_llm.window import WindowBudget, fit_messages
 
-__all__ = ["QueryEngine"]
+__all__ = ["ModelProfile", "QueryEngine"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelProfile:
+    """What the engine knows of one model: its num_ctx, token counter and prompt budget."""
+
+    num_ctx: int
+    counter: TokenCounter
+    budget: WindowBudget
 
 
 class QueryEngine:
@@ -59,10 +86,12 @@ class QueryEngine:
         self.backend = backend
         self.policy = policy or RetryPolicy(settings.retry)
         self.pool = ChatModelPool(settings)
-        self._num_ctx: dict[str, int] = {}
-        self._resolving: dict[str, asyncio.Future[int]] = {}
+        self._profiles: dict[str, ModelProfile] = {}
+        self._locks: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[str, asyncio.Lock]
+        ] = weakref.WeakKeyDictionary()
 
-    # ------------------------------------------------------------- num_ctx
+    # ------------------------------------------------------------- profiles
     def window_for(self, spec: ModelSpec, context_length: int | None) -> int:
         """The one fixed num_ctx of a model: the smallest of every ceiling that applies."""
         limits = [self.settings.context_window]
@@ -74,9 +103,18 @@ class QueryEngine:
             limits.append(self.settings.num_ctx_memory_cap)
         return min(limits)
 
+    def budget_for(self, spec: ModelSpec, num_ctx: int) -> WindowBudget:
+        """The prompt budget of a model: num_ctx less room for the answer and a margin."""
+        window = self.settings.window
+        reserve = spec.num_predict or window.answer_reserve
+        if spec.think:
+            reserve += window.thinking_reserve
+        return WindowBudget(num_ctx, min(reserve, num_ctx // 2), window.safety_margin)
+
     def known_num_ctx(self, spec: ModelSpec) -> int | None:
         """The model's num_ctx if it has been resolved already."""
-        return self._num_ctx.get(spec.name)
+        profile = self._profiles.get(spec.name)
+        return profile.num_ctx if profile else None
 
     async def num_ctx_for(
         self,
@@ -84,20 +122,62 @@ class QueryEngine:
         trace: CallTrace | None = None,
         progress: ProgressCallback | None = None,
     ) -> int:
-        """Resolve (once) the model's num_ctx from ``/api/show``, pulling it when missing."""
-        cached = self._num_ctx.get(spec.name)
+        """The model's one fixed num_ctx (resolved once, pulling the model if missing)."""
+        return (await self.profile_for(spec, trace, progress)).num_ctx
+
+    async def profile_for(
+        self,
+        spec: ModelSpec,
+        trace: CallTrace | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> ModelProfile:
+        """Resolve (once) what a model needs: num_ctx, its token counter and prompt budget."""
+        cached = self._profiles.get(spec.name)
         if cached is not None:
             return cached
-        try:
-            facts = await self.backend.show(spec.name)
-        except ModelNotFoundError:
-            if not self.settings.auto_pull:
-                raise
-            await self.pull(spec, trace, progress)
-            facts = await self.backend.show(spec.name)
-        value = self.window_for(spec, facts.context_length)
-        self._num_ctx[spec.name] = value
-        return value
+        async with self._lock_for(spec.name):
+            cached = self._profiles.get(spec.name)
+            if cached is not None:
+                return cached
+            try:
+                facts = await self.backend.show(spec.name)
+            except ModelNotFoundError:
+                if not self.settings.auto_pull:
+                    raise
+                await self.pull(spec, trace, progress)
+                facts = await self.backend.show(spec.name)
+            num_ctx = self.window_for(spec, facts.context_length)
+            counter = await self._counter_for(spec, facts)
+            profile = ModelProfile(num_ctx, counter, self.budget_for(spec, num_ctx))
+            self._profiles[spec.name] = profile
+            return profile
+
+    async def _counter_for(self, spec: ModelSpec, facts: ModelFacts) -> TokenCounter:
+        overhead = overhead_for_template(facts.template)
+        if not self.settings.window.exact_counts:
+            return EstimatingCounter(overhead)
+        digest = await self.backend.digest(spec.name)
+        encoding = cached_encoding(digest) if digest else None
+        if encoding is None:
+            verbose = await self.backend.show_verbose(spec.name)
+            try:
+                encoding = await asyncio.to_thread(
+                    encoding_from_show, spec.name, verbose.get("model_info") or {}
+                )
+            except UnsupportedVocabularyError as exc:
+                log.info("counting %s by estimate: %s", spec.name, exc)
+                return EstimatingCounter(overhead)
+            if digest:
+                remember_encoding(digest, encoding)
+        return ExactCounter(encoding, overhead)
+
+    def _lock_for(self, name: str) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        locks = self._locks.setdefault(loop, {})
+        lock = locks.get(name)
+        if lock is None:
+            lock = locks[name] = asyncio.Lock()
+        return lock
 
     async def pull(
         self,
@@ -108,13 +188,13 @@ class QueryEngine:
         """Pull a missing model, noting it in the trace."""
         log.info("pulling missing model %s", spec.name)
         await self.backend.pull(spec.name, progress)
-        self._num_ctx.pop(spec.name, None)
+        self._profiles.pop(spec.name, None)
         if trace is not None:
             trace.pulled.append(spec.name)
 
     def forget(self, name: str) -> None:
         """Drop what is cached about a model (after it was deleted, say)."""
-        self._num_ctx.pop(name, None)
+        self._profiles.pop(name, None)
 
     # ---------------------------------------------------------------- core
     async def run(
@@ -136,7 +216,7 @@ class QueryEngine:
                     candidate, messages, config, trace, stream=stream, deadline=deadline
                 ):
                     yield chunk
-            except (TransientOllamaError, ModelNotFoundError) as error:
+            except (TransientOllamaError, ModelNotFoundError, ContextOverflowError) as error:
                 if index == len(candidates) - 1:
                     raise
                 trace.fallbacks.append(
@@ -170,15 +250,20 @@ class QueryEngine:
             trace.attempts += 1
             emitted: list[str] = []
             try:
-                num_ctx = await self.num_ctx_for(spec, trace)
-                trace.num_ctx = num_ctx
-                model = self.pool.get(spec, num_ctx)
+                profile = await self.profile_for(spec, trace)
+                trace.num_ctx = profile.num_ctx
+                fitted = fit_messages(messages, profile.counter, profile.budget)
+                trace.prompt_tokens_counted = fitted.prompt_tokens
+                trace.dropped_messages = fitted.dropped
+                trace.cut_message = fitted.cut
+                model = self.pool.get(spec, profile.num_ctx)
                 async for chunk in self._one_call(
-                    model, messages, config, trace, stream=stream, deadline=deadline
+                    model, fitted.messages, config, trace, stream=stream, deadline=deadline
                 ):
                     if chunk.content or chunk.additional_kwargs.get("reasoning_content"):
                         emitted.append(chunk.text)
                     yield chunk
+                self._check_truncation(spec, profile, fitted.prompt_tokens, trace)
                 return
             except Exception as exc:
                 error = translate_error(exc, model=spec.name, host=self.backend.base_url)
@@ -215,6 +300,28 @@ class QueryEngine:
                     wait,
                 )
                 await asyncio.sleep(wait)
+
+    def _check_truncation(
+        self, spec: ModelSpec, profile: ModelProfile, counted: int, trace: CallTrace
+    ) -> None:
+        """Compare our prompt count with Ollama's; flag a prompt Ollama must have cut."""
+        reported = trace.prompt_tokens
+        if reported is None:
+            return
+        if reported * 2 > counted:  # smaller counts come from Ollama's prompt cache
+            profile.counter.observe(counted, reported)
+        filled = reported + self.settings.window.safety_margin // 2 >= profile.num_ctx
+        if filled and counted != reported:
+            trace.truncation_suspected = True
+            log.warning(
+                "Ollama evaluated %d prompt tokens for %s, the whole num_ctx of %d, where we "
+                "counted %d: the prompt was probably cut by Ollama (request %s)",
+                reported,
+                spec.name,
+                profile.num_ctx,
+                counted,
+                trace.request_id,
+            )
 
     async def _one_call(
         self,

@@ -127,11 +127,11 @@ class ContextOverflowError(ZeroLLMError):
     """The request cannot fit the model's context window even after trimming.
 
     Attributes:
-        needed: tokens the irreducible part of the request needs.
-        budget: tokens the window allows for the prompt.
+        needed: tokens the irreducible part of the request needs (None: Ollama said so).
+        budget: tokens the window allows for the prompt (None: Ollama said so).
     """
 
-    def __init__(self, message: str, *, needed: int, budget: int) -> None:
+    def __init__(self, message: str, *, needed: int | None, budget: int | None) -> None:
         super().__init__(message)
         self.needed = needed
         self.budget = budget

@@ -2,8 +2,9 @@
 
 In: a ``ModelSpec``, the settings and the model's fixed ``num_ctx``. Out: a
 ``ChatOllama`` whose clients share one SSL context and zero_llm's timeouts, with
-reasoning on for thinking models. ``ChatModelPool`` keeps one per (event loop, model),
-since the async httpx client inside cannot be used from another loop.
+reasoning on for thinking models and ``truncate: false`` added on the wire.
+``ChatModelPool`` keeps one per (event loop, model), since the async httpx client
+inside cannot be used from another loop.
 """
 
 from __future__ import annotations
@@ -11,18 +12,25 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
+from typing import Any
 
+import httpx
 from langchain_ollama import ChatOllama
 
-from zero_llm.backend import client_kwargs
+from zero_llm.backend import client_kwargs, shared_ssl_context
 from zero_llm.catalog import ModelSpec
 from zero_llm.settings import ZeroLLMSettings
 
-__all__ = ["ChatModelPool", "build_chat_model"]
+__all__ = ["ChatModelPool", "RefuseTruncationTransport", "build_chat_model"]
 
 
 def build_chat_model(spec: ModelSpec, settings: ZeroLLMSettings, num_ctx: int) -> ChatOllama:
     """Build the ChatOllama for ``spec`` with its one fixed ``num_ctx``."""
+    async_kwargs: dict[str, Any] = {}
+    if settings.window.refuse_truncation:
+        async_kwargs["transport"] = RefuseTruncationTransport(
+            verify=shared_ssl_context(), retries=0
+        )
     return ChatOllama(
         model=spec.name,
         base_url=settings.ollama_base_url,
@@ -32,6 +40,7 @@ def build_chat_model(spec: ModelSpec, settings: ZeroLLMSettings, num_ctx: int) -
         keep_alive=spec.keep_alive,
         reasoning=True if spec.think else None,
         client_kwargs=client_kwargs(settings.timeouts),
+        async_client_kwargs=async_kwargs,
     )
 
 
@@ -57,3 +66,32 @@ class ChatModelPool:
         if model is None:
             model = models[key] = build_chat_model(spec, self._settings, num_ctx)
         return model
+
+
+class RefuseTruncationTransport(httpx.AsyncHTTPTransport):
+    """Adds ``"truncate": false`` to chat and generate requests on their way out.
+
+    ChatOllama has no field for it, and the ollama client's ``chat`` takes no such
+    argument, so it is set here, at the HTTP layer: Ollama then answers an over-long
+    prompt with an error instead of silently dropping its beginning. Servers that do not
+    know the field ignore it.
+    """
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send the request, with ``truncate: false`` added to model requests."""
+        if request.method == "POST" and request.url.path.endswith(TRUNCATING_PATHS):
+            body = request.content
+            if len(body) > 2 and body.startswith(b"{") and b'"truncate"' not in body:
+                body = b'{"truncate":false,' + body[1:]
+                headers = [(k, v) for k, v in request.headers.raw if k.lower() != b"content-length"]
+                request = httpx.Request(
+                    request.method,
+                    request.url,
+                    headers=headers,
+                    content=body,
+                    extensions=request.extensions,
+                )
+        return await super().handle_async_request(request)
+
+
+TRUNCATING_PATHS = ("/api/chat", "/api/generate")

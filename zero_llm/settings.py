@@ -25,7 +25,13 @@ from pydantic_settings import (
 from zero_llm.catalog import DEFAULT_MODELS, Catalog, ModelSpec
 from zero_llm.errors import ConfigurationError
 
-__all__ = ["RetrySettings", "TimeoutSettings", "ZeroLLMSettings", "load_settings"]
+__all__ = [
+    "RetrySettings",
+    "TimeoutSettings",
+    "WindowSettings",
+    "ZeroLLMSettings",
+    "load_settings",
+]
 
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 CONFIG_FILE_ENV = "ZERO_LLM_CONFIG_FILE"
@@ -65,6 +71,23 @@ class TimeoutSettings(BaseModel):
     """The whole request, all attempts and waits included."""
 
 
+class WindowSettings(BaseModel):
+    """How prompts are kept inside the context window."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    answer_reserve: int = Field(default=2048, ge=0)
+    """Tokens kept free for the answer when the model has no ``num_predict``."""
+    thinking_reserve: int = Field(default=2048, ge=0)
+    """Extra tokens kept free for the thinking of reasoning models."""
+    safety_margin: int = Field(default=64, ge=0)
+    """Tokens left unused, for what counting cannot see."""
+    exact_counts: bool = True
+    """Fetch each model's vocabulary from Ollama (once per digest) to count exactly."""
+    refuse_truncation: bool = True
+    """Send ``truncate: false`` so Ollama errors instead of silently cutting a prompt."""
+
+
 class ZeroLLMSettings(BaseSettings):
     """Every setting of zero_llm (env prefix ``ZERO_LLM_``, TOML ``zero_llm.toml``)."""
 
@@ -92,6 +115,8 @@ class ZeroLLMSettings(BaseSettings):
     """An optional further cap on ``num_ctx`` for machines whose memory cannot hold more."""
     auto_pull: bool = True
     """Pull a missing model before using it (``load_model`` and queries)."""
+    window: WindowSettings = Field(default_factory=WindowSettings)
+    """Context-window budgeting."""
     retry: RetrySettings = Field(default_factory=RetrySettings)
     """Retry policy for transient failures."""
     timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)

@@ -71,7 +71,20 @@ class EmulatedModel:
     template: str = "{{ .Prompt }}"
     present: bool = True
     """False: not on disk yet, but ``/api/pull`` can fetch it."""
-    tokenizer: Any = field(default_factory=RegexTokenizer, repr=False)
+    vocabulary: str | None = None
+    """The real vocabulary it counts with ("llama3", "qwen2"); None: the regex stand-in."""
+    message_overhead: int = 4
+    """Tokens its chat template adds around each message."""
+    prompt_overhead: int = 1
+    """Tokens its chat template adds once per prompt (begin marker, answer header)."""
+    tokenizer: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.tokenizer is None:
+            from zero_llm.testing.vocabularies import vocab_tokenizer
+
+            real = vocab_tokenizer(self.vocabulary) if self.vocabulary else None
+            self.tokenizer = real if real is not None else RegexTokenizer()
 
     @property
     def digest(self) -> str:
@@ -137,6 +150,9 @@ def _default_models() -> list[EmulatedModel]:
             capabilities=("completion", "thinking"),
             embedding_length=5120,
             tokenizer_pre="deepseek-r1-qwen",
+            vocabulary="qwen2",
+            message_overhead=2,
+            prompt_overhead=2,
             load_seconds=12.0,
             tokens_per_second=25.0,
             kv_bytes_per_token=262144,
@@ -152,6 +168,9 @@ def _default_models() -> list[EmulatedModel]:
             capabilities=("completion", "tools"),
             embedding_length=4096,
             tokenizer_pre="llama-bpe",
+            vocabulary="llama3",
+            message_overhead=5,
+            prompt_overhead=5,
             load_seconds=3.0,
             tokens_per_second=60.0,
             kv_bytes_per_token=131072,
@@ -167,6 +186,9 @@ def _default_models() -> list[EmulatedModel]:
             capabilities=("completion", "tools", "insert"),
             embedding_length=5120,
             tokenizer_pre="qwen2",
+            vocabulary="qwen2",
+            message_overhead=5,
+            prompt_overhead=3,
             load_seconds=12.0,
             tokens_per_second=25.0,
             kv_bytes_per_token=262144,

@@ -35,10 +35,6 @@ __all__ = ["EmulatorState", "RecordedRequest", "build_app"]
 
 OLLAMA_VERSION = "0.12.6"
 DEFAULT_KEEP_ALIVE = 300.0
-MESSAGE_OVERHEAD_TOKENS = 4
-"""Tokens the chat template adds around each message (role header and end marker)."""
-PROMPT_OVERHEAD_TOKENS = 1
-"""Tokens the template adds once per prompt (begin-of-text)."""
 FOREVER = float("inf")
 NOT_JSON_LINE = b'{"model": "broken", "message": {"content": "unterminated\n'
 
@@ -230,10 +226,10 @@ def plan_prompt_tokens(
     With ``truncate`` false an over-long prompt is an error instead.
     """
     counts = [
-        MESSAGE_OVERHEAD_TOKENS + model.tokenizer.count(str(m.get("content") or ""))
+        model.message_overhead + model.tokenizer.count(str(m.get("content") or ""))
         for m in messages
     ]
-    total = PROMPT_OVERHEAD_TOKENS + sum(counts)
+    total = model.prompt_overhead + sum(counts)
     if total <= num_ctx:
         return total
     if not truncate:
@@ -250,12 +246,12 @@ def plan_prompt_tokens(
     keep_from = len(messages) - 1
     suffix = counts[-1]
     for i in range(len(messages) - 2, -1, -1):
-        candidate = PROMPT_OVERHEAD_TOKENS + system_prefix[i] + suffix + counts[i]
+        candidate = model.prompt_overhead + system_prefix[i] + suffix + counts[i]
         if candidate > num_ctx:
             break
         suffix += counts[i]
         keep_from = i
-    kept = PROMPT_OVERHEAD_TOKENS + system_prefix[keep_from] + suffix
+    kept = model.prompt_overhead + system_prefix[keep_from] + suffix
     return min(kept, num_ctx)
 
 

@@ -87,6 +87,7 @@ class QueryEngine:
         self.policy = policy or RetryPolicy(settings.retry)
         self.pool = ChatModelPool(settings)
         self._profiles: dict[str, ModelProfile] = {}
+        self._last_prompts: dict[str, list[tuple[str, str]]] = {}
         self._locks: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, dict[str, asyncio.Lock]
         ] = weakref.WeakKeyDictionary()
@@ -263,7 +264,7 @@ class QueryEngine:
                     if chunk.content or chunk.additional_kwargs.get("reasoning_content"):
                         emitted.append(chunk.text)
                     yield chunk
-                self._check_truncation(spec, profile, fitted.prompt_tokens, trace)
+                self._check_truncation(spec, profile, fitted.messages, fitted.prompt_tokens, trace)
                 return
             except Exception as exc:
                 error = translate_error(exc, model=spec.name, host=self.backend.base_url)
@@ -302,20 +303,41 @@ class QueryEngine:
                 await asyncio.sleep(wait)
 
     def _check_truncation(
-        self, spec: ModelSpec, profile: ModelProfile, counted: int, trace: CallTrace
+        self,
+        spec: ModelSpec,
+        profile: ModelProfile,
+        messages: Sequence[BaseMessage],
+        counted: int,
+        trace: CallTrace,
     ) -> None:
-        """Compare our prompt count with Ollama's; flag a prompt Ollama must have cut."""
+        """Compare our prompt count with Ollama's; flag a prompt Ollama must have cut.
+
+        Two signs: Ollama evaluated more than we counted and its window is (nearly) full,
+        or, with exact counts, it evaluated fewer tokens than we counted by more than its
+        prompt cache can explain (it can only hold what this model's last prompt shared).
+        """
         reported = trace.prompt_tokens
+        keys = [(m.type, str(m.text)) for m in messages]
+        previous = self._last_prompts.get(spec.name, [])
+        self._last_prompts[spec.name] = keys
         if reported is None:
             return
-        if reported * 2 > counted:  # smaller counts come from Ollama's prompt cache
+        shared = 0
+        for mine, theirs in zip(keys, previous, strict=False):
+            if mine != theirs:
+                break
+            shared += 1
+        cacheable = sum(profile.counter.count_message(m) for m in messages[:shared])
+        if shared == 0 or reported * 2 > counted:
             profile.counter.observe(counted, reported)
-        filled = reported + self.settings.window.safety_margin // 2 >= profile.num_ctx
-        if filled and counted != reported:
+        tolerance = 8 + counted // 50
+        full = reported > counted + tolerance and reported >= profile.num_ctx * 0.9
+        short = profile.counter.exact and reported < counted - cacheable - tolerance
+        if full or short:
             trace.truncation_suspected = True
             log.warning(
-                "Ollama evaluated %d prompt tokens for %s, the whole num_ctx of %d, where we "
-                "counted %d: the prompt was probably cut by Ollama (request %s)",
+                "Ollama evaluated %d prompt tokens for %s (num_ctx %d) where we counted %d: "
+                "the prompt was probably cut by Ollama (request %s)",
                 reported,
                 spec.name,
                 profile.num_ctx,

@@ -3,7 +3,7 @@
 In: text and LangChain messages. Out: token counts including what the model's chat
 template adds around each message. ``ExactCounter`` uses a tiktoken encoding built from
 the vocabulary Ollama serves (``zero_llm.vocab``); ``EstimatingCounter`` errs on the side
-of more tokens (each non-ASCII character counts as a token, emoji as two) and is
+of more tokens (non-ASCII characters count as a token or more, emoji as 2.5) and is
 calibrated by the ``prompt_eval_count`` Ollama reports. Counts of a text are cached so
 that nothing is counted twice.
 """
@@ -11,6 +11,7 @@ that nothing is counted twice.
 from __future__ import annotations
 
 import math
+import re
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ __all__ = [
 ]
 
 CACHE_LIMIT = 100_000
+_LETTER_RUNS = re.compile(r"[A-Za-z]+")
+_TWO_BYTE = re.compile("[\u0080-\u07ff]")
+_WIDE = re.compile("[\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True)
@@ -149,13 +153,18 @@ class ExactCounter(_CountingBase):
 class EstimatingCounter(_CountingBase):
     """A conservative estimate for models whose vocabulary we do not have.
 
-    ASCII text costs a token per 2.5 characters (code and numbers tokenize densely);
-    every other character a whole token, and characters outside the BMP (emoji) two.
+    ASCII letters cost a token per 3.5, or one per run of letters when runs are short;
+    every other ASCII character (punctuation, digits, newlines) a token, a space an
+    eighth; a two-byte character (Hebrew, Arabic, Cyrillic, accents) 1.25 tokens, as
+    Llama 3 spends up to 1.2 on Hebrew; other BMP characters (CJK) one; emoji and other
+    characters outside the BMP 2.5, as byte-level vocabularies split them into bytes.
     The estimate is then scaled by the largest ratio of reported to estimated counts seen
     in the last observations (plus 5%), so it keeps erring on the side of more tokens.
     """
 
-    ASCII_CHARS_PER_TOKEN = 2.5
+    LETTERS_PER_TOKEN = 3.5
+    TWO_BYTE_TOKENS = 1.25
+    WIDE_TOKENS = 2.5
 
     def __init__(self, overhead: TemplateOverhead) -> None:
         super().__init__(overhead)
@@ -163,16 +172,24 @@ class EstimatingCounter(_CountingBase):
         self.scale = 1.0
 
     def _raw(self, text: str) -> float:
-        if text.isascii():
-            return len(text) / self.ASCII_CHARS_PER_TOKEN
-        ascii_count = wide = 0
-        for ch in text:
-            if ch < "\x80":
-                ascii_count += 1
-            elif ch > "\uffff":
-                wide += 1
-        other = len(text) - ascii_count - wide
-        return ascii_count / self.ASCII_CHARS_PER_TOKEN + other + 2 * wide
+        without_letters, runs = _LETTER_RUNS.subn("", text)
+        letters = len(text) - len(without_letters)
+        spaces = without_letters.count(" ")
+        tokens = max(letters / self.LETTERS_PER_TOKEN, runs) + spaces / 8
+        if without_letters.isascii():
+            return tokens + len(without_letters) - spaces
+        rest, two_byte = _TWO_BYTE.subn("", without_letters)
+        rest, wide = _WIDE.subn("", rest)
+        ascii_rest = len(rest.encode("ascii", errors="ignore"))
+        other = len(rest) - ascii_rest
+        return (
+            tokens
+            + ascii_rest
+            - spaces
+            + two_byte * self.TWO_BYTE_TOKENS
+            + other
+            + wide * self.WIDE_TOKENS
+        )
 
     def _count_uncached(self, text: str) -> int:
         return math.ceil(self._raw(text) * self.scale)

@@ -137,6 +137,20 @@ class EmulatedModel:
         return self.size + num_ctx * self.kv_bytes_per_token
 
 
+LLAMA3_TEMPLATE = (
+    "{{- range .Messages }}<|start_header_id|>{{ .Role }}<|end_header_id|>\n\n"
+    "{{ .Content }}<|eot_id|>{{ end }}<|start_header_id|>assistant<|end_header_id|>\n\n"
+)
+CHATML_TEMPLATE = (
+    "{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}"
+    "<|im_start|>assistant\n"
+)
+DEEPSEEK_TEMPLATE = (
+    '{{- range .Messages }}{{ if eq .Role "user" }}<\uff5cUser\uff5c>{{ .Content }}'
+    "{{ else }}<\uff5cAssistant\uff5c>{{ .Content }}{{ end }}{{ end }}<\uff5cAssistant\uff5c>"
+)
+
+
 def _default_models() -> list[EmulatedModel]:
     return [
         EmulatedModel(
@@ -153,6 +167,7 @@ def _default_models() -> list[EmulatedModel]:
             vocabulary="qwen2",
             message_overhead=2,
             prompt_overhead=2,
+            template=DEEPSEEK_TEMPLATE,
             load_seconds=12.0,
             tokens_per_second=25.0,
             kv_bytes_per_token=262144,
@@ -171,6 +186,7 @@ def _default_models() -> list[EmulatedModel]:
             vocabulary="llama3",
             message_overhead=5,
             prompt_overhead=5,
+            template=LLAMA3_TEMPLATE,
             load_seconds=3.0,
             tokens_per_second=60.0,
             kv_bytes_per_token=131072,
@@ -189,6 +205,7 @@ def _default_models() -> list[EmulatedModel]:
             vocabulary="qwen2",
             message_overhead=5,
             prompt_overhead=3,
+            template=CHATML_TEMPLATE,
             load_seconds=12.0,
             tokens_per_second=25.0,
             kv_bytes_per_token=262144,

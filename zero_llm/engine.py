@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 
 from zero_llm.answer import CallTrace, FallbackStep, RetryStep
@@ -55,11 +55,17 @@ from zero_llm.vocab import (
     encoding_from_show,
     remember_encoding,
 )
-from zero_llm.window import WindowBudget, fit_messages
+from zero_llm.window import FitResult, WindowBudget, fit_messages
 
 __all__ = ["ModelProfile", "QueryEngine"]
 
 log = logging.getLogger(__name__)
+
+
+SUMMARY_INSTRUCTIONS = (
+    "Summarize this earlier part of a conversation in a few sentences. Keep names, numbers, "
+    "decisions and open questions; leave out pleasantries."
+)
 
 
 @dataclass(frozen=True)
@@ -254,6 +260,8 @@ class QueryEngine:
                 profile = await self.profile_for(spec, trace)
                 trace.num_ctx = profile.num_ctx
                 fitted = fit_messages(messages, profile.counter, profile.budget)
+                if fitted.dropped and self.settings.window.summarize_dropped:
+                    fitted = await self._summarized(messages, profile, config)
                 trace.prompt_tokens_counted = fitted.prompt_tokens
                 trace.dropped_messages = fitted.dropped
                 trace.cut_message = fitted.cut
@@ -301,6 +309,49 @@ class QueryEngine:
                     wait,
                 )
                 await asyncio.sleep(wait)
+
+    async def _summarized(
+        self,
+        messages: Sequence[BaseMessage],
+        profile: ModelProfile,
+        config: RunnableConfig | None,
+    ) -> FitResult:
+        """Fit with room for a summary, and replace the dropped turns by that summary.
+
+        The default model writes the summary; the window keeps ``summary_tokens`` (and a
+        message's overhead) free for it, so the result stays inside the budget.
+        """
+        window = self.settings.window
+        base = profile.budget
+        room = window.summary_tokens + profile.counter.overhead.per_message + 16
+        narrower = WindowBudget(base.num_ctx, base.answer_reserve + room, base.safety_margin)
+        fitted = fit_messages(messages, profile.counter, narrower)
+        kept = {id(m) for m in fitted.messages}
+        head = [m for m in fitted.messages[:-1] if isinstance(m, SystemMessage)]
+        dropped = [m for m in messages[len(head) : -1] if id(m) not in kept]
+        quick = self.catalog.models[self.catalog.default_role]
+        quick_profile = await self.profile_for(quick)
+        transcript = "\n".join(f"{m.type}: {m.text}" for m in dropped)
+        transcript = quick_profile.counter.cut_to(
+            transcript, max(quick_profile.budget.prompt_tokens - 256, 64)
+        )
+        model = self.pool.get(quick, quick_profile.num_ctx)
+        reply = await model.ainvoke(
+            [SystemMessage(SUMMARY_INSTRUCTIONS), HumanMessage(transcript)], config, stream=False
+        )
+        prefix = "Summary of the earlier conversation: "
+        summary = profile.counter.cut_to(
+            str(reply.content), window.summary_tokens - profile.counter.count_text(prefix)
+        )
+        note = SystemMessage(prefix + summary)
+        final = [*head, note, *fitted.messages[len(head) :]]
+        return FitResult(
+            messages=final,
+            prompt_tokens=fitted.prompt_tokens + profile.counter.count_message(note),
+            dropped=fitted.dropped,
+            cut=fitted.cut,
+            budget=base.prompt_tokens,
+        )
 
     def _check_truncation(
         self,

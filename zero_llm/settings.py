@@ -86,6 +86,10 @@ class WindowSettings(BaseModel):
     """Fetch each model's vocabulary from Ollama (once per digest) to count exactly."""
     refuse_truncation: bool = True
     """Send ``truncate: false`` so Ollama errors instead of silently cutting a prompt."""
+    summarize_dropped: bool = False
+    """Replace the turns trimming drops by a summary written by the default model."""
+    summary_tokens: int = Field(default=512, ge=32)
+    """Room kept in the window for that summary."""
 
 
 class ZeroLLMSettings(BaseSettings):

@@ -81,6 +81,10 @@ class TokenCounter(Protocol):
         """Tokens of a whole prompt, as Ollama would evaluate it."""
         ...
 
+    def count_messages(self, messages: Sequence[BaseMessage]) -> list[int]:
+        """Tokens of each message, the template's overhead included (counted in bulk)."""
+        ...
+
     def cut_to(self, text: str, tokens: int) -> str:
         """The end of ``text`` that fits in ``tokens``."""
         ...
@@ -123,7 +127,22 @@ class _CountingBase:
 
     def count_prompt(self, messages: Sequence[BaseMessage]) -> int:
         """Tokens of a whole prompt, as Ollama would evaluate it."""
-        return self.overhead.per_prompt + sum(self.count_message(m) for m in messages)
+        return self.overhead.per_prompt + sum(self.count_messages(messages))
+
+    def count_messages(self, messages: Sequence[BaseMessage]) -> list[int]:
+        """Tokens of each message, the template's overhead included (counted in bulk)."""
+        texts = [message_text(m) for m in messages]
+        cache = self._cache
+        missing = list(dict.fromkeys(t for t in texts if t not in cache))
+        if missing:
+            if len(cache) + len(missing) > CACHE_LIMIT:
+                cache.clear()
+            cache.update(zip(missing, self._count_many(missing), strict=True))
+        per = self.overhead.per_message
+        return [per + cache[t] for t in texts]
+
+    def _count_many(self, texts: list[str]) -> list[int]:
+        return [self._count_uncached(t) for t in texts]
 
     def observe(self, counted: int, reported: int) -> None:
         """Learn from what Ollama reported (nothing to learn for exact counts)."""
@@ -140,6 +159,13 @@ class ExactCounter(_CountingBase):
 
     def _count_uncached(self, text: str) -> int:
         return len(self.encoding.encode_ordinary(text))
+
+    def _count_many(self, texts: list[str]) -> list[int]:
+        # tiktoken's batch runs one thread task per text: worth it for long texts only.
+        if len(texts) >= 4 and sum(map(len, texts)) >= 4096 * len(texts):
+            return [len(ids) for ids in self.encoding.encode_ordinary_batch(texts)]
+        encode = self.encoding.encode_ordinary
+        return [len(encode(t)) for t in texts]
 
     def cut_to(self, text: str, tokens: int) -> str:
         """The last ``tokens`` tokens of ``text`` (whole characters only)."""

@@ -83,7 +83,7 @@ def fit_messages(
         return FitResult([], 0, 0, False, budget.prompt_tokens)
     head_end, question_at = _split(messages)
     if counts is None:
-        counts = [counter.count_message(m) for m in messages]
+        counts = counter.count_messages(messages)
     fixed = counter.overhead.per_prompt + sum(counts[:head_end]) + counts[question_at]
     allowed = budget.prompt_tokens
     if fixed > allowed:

@@ -156,3 +156,28 @@ async def test_the_vocabulary_is_fetched_once_per_digest(emulator: OllamaEmulato
         await manager.query_model("qwen", "hello")
     verbose = [r for r in emulator.requests_to("/api/show") if r.body and r.body.get("verbose")]
     assert len(verbose) <= 1  # none when an earlier test in this process built it already
+
+
+async def test_dropped_turns_can_be_summarized_by_the_default_model(
+    emulator: OllamaEmulator,
+) -> None:
+    manager = ModelManager(fast_settings(emulator.base_url, window={"summarize_dropped": True}))
+    history = long_history(turns=60, words=120)
+    emulator.set_reply("They discussed market data at length.", model="llama3.1:8b")
+    message = await manager.as_runnable().ainvoke({"input": history, "model": "qwen"})
+    sent = last_chat(emulator)
+    assert sent["model"] == "qwen2.5-coder:32b"
+    assert sent["messages"][1] == {
+        "role": "system",
+        "content": "Summary of the earlier conversation: They discussed market data at length.",
+    }
+    assert sent["messages"][2]["role"] == "user"
+    meta = message.response_metadata
+    assert meta["dropped_messages"] > 0 and meta["prompt_tokens"] == meta["prompt_tokens_counted"]
+    assert (
+        meta["prompt_tokens"]
+        <= manager.engine.budget_for(manager.spec("qwen"), 32768).prompt_tokens
+    )
+    summarizer = emulator.requests_to("/api/chat")[-2].body
+    assert summarizer is not None and summarizer["model"] == "llama3.1:8b"
+    assert "q0 market data point" in summarizer["messages"][1]["content"]

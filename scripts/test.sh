@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_venv.sh
 "$venv/bin/python" -m pip install --quiet -e '.[test]'
-"$venv/bin/python" -m ruff check zero_llm chains tests
+"$venv/bin/python" -m ruff check zero_llm chains tests benchmarks
 "$venv/bin/python" -m mypy
 exec "$venv/bin/python" -m pytest "$@"

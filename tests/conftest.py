@@ -51,3 +51,36 @@ def fast_settings(base_url: str, **overrides: object) -> ZeroLLMSettings:
 def manager(emulator: OllamaEmulator) -> ModelManager:
     """A manager talking to the emulator, with fast retries."""
     return ModelManager(fast_settings(emulator.base_url))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """One throwaway PostgreSQL server for the whole run (its admin URL)."""
+    from tests.postgres import throwaway_postgres
+
+    with throwaway_postgres() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def history_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    """A fresh, empty database on each backend: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'history.sqlite3'}"
+    import asyncio
+    import uuid
+
+    import asyncpg
+
+    admin = request.getfixturevalue("postgres_server")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+
+    async def create() -> None:
+        connection = await asyncpg.connect(admin.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    return admin.rsplit("/", 1)[0] + f"/{name}"

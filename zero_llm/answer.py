@@ -71,6 +71,7 @@ class CallTrace:
     done_reason: str | None = None
     thinking: str = ""
     complete: bool = False
+    history_error: str | None = None
 
     def mark_first_token(self) -> None:
         """Note the time to the first chunk (once)."""
@@ -78,7 +79,9 @@ class CallTrace:
             self.first_token_s = time.perf_counter() - self.started
 
     def finish(self, error: BaseException | None = None) -> None:
-        """Note the end of the call, and its error if it failed."""
+        """Note the end of the call, and its error if it failed (the first call counts)."""
+        if self.latency_s is not None:
+            return
         self.latency_s = time.perf_counter() - self.started
         if error is not None:
             self.error_type = type(error).__name__
@@ -153,26 +156,9 @@ class Answer(str):
         return str.__str__(self)
 
 
-def _reasoning(chunk: Any) -> str:
-    value = chunk.additional_kwargs.get("reasoning_content") if chunk.additional_kwargs else None
-    return value if isinstance(value, str) else ""
-
-
 async def collect_answer(chunks: AsyncIterator[Any], trace: CallTrace) -> Answer:
-    """Drain the engine's chunks into an ``Answer`` (thinking kept apart), finishing the trace."""
-    parts: list[str] = []
-    thinking: list[str] = []
-    try:
-        async for chunk in chunks:
-            if chunk.content:
-                parts.append(chunk.text)
-            if reasoning := _reasoning(chunk):
-                thinking.append(reasoning)
-    except BaseException as exc:
-        trace.finish(exc)
-        raise
-    trace.thinking = "".join(thinking)
-    trace.finish()
+    """Drain the manager's chunks into an ``Answer`` (its trace is filled in by then)."""
+    parts = [chunk.text async for chunk in chunks if chunk.content]
     return Answer("".join(parts), trace)
 
 
@@ -198,25 +184,16 @@ class AnswerStream:
 
     async def _texts(self) -> AsyncIterator[str]:
         parts: list[str] = []
-        thinking: list[str] = []
         try:
             async for chunk in self._chunks:
-                if reasoning := _reasoning(chunk):
-                    thinking.append(reasoning)
                 if chunk.content:
                     text = chunk.text
                     parts.append(text)
                     yield text
-        except BaseException as exc:
-            self.trace.thinking = "".join(thinking)
-            self.trace.finish(exc)
-            raise
         finally:
             aclose = getattr(self._chunks, "aclose", None)
             if aclose is not None:
                 await aclose()
-        self.trace.thinking = "".join(thinking)
-        self.trace.finish()
         self.answer = Answer("".join(parts), self.trace)
 
     async def text(self) -> Answer:

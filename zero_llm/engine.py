@@ -118,6 +118,10 @@ class QueryEngine:
             reserve += window.thinking_reserve
         return WindowBudget(num_ctx, min(reserve, num_ctx // 2), window.safety_margin)
 
+    def profile_of(self, name: str) -> ModelProfile | None:
+        """The resolved profile of a model by name, if it has been resolved."""
+        return self._profiles.get(name)
+
     def known_num_ctx(self, spec: ModelSpec) -> int | None:
         """The model's num_ctx if it has been resolved already."""
         profile = self._profiles.get(spec.name)

@@ -13,13 +13,15 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 
 from zero_llm.answer import Answer, AnswerStream, CallTrace, collect_answer
 from zero_llm.backend import LoadedModel, OllamaBackend, ProgressCallback, PullProgress
 from zero_llm.catalog import ModelSpec
 from zero_llm.engine import QueryEngine
-from zero_llm.errors import InvalidRequestError
+from zero_llm.errors import InvalidRequestError, ZeroLLMError
+from zero_llm.history import HistoryStore, NewMessage, SyncHistoryStore
 from zero_llm.requests import QueryRequest, check_text, make_request
 from zero_llm.router import RouteDecision, route
 from zero_llm.settings import ZeroLLMSettings, load_settings
@@ -99,6 +101,7 @@ class ModelManager:
         self.engine = QueryEngine(self.settings, self.catalog, self.backend)
         self._bridge = shared_bridge()
         self._runnable: Runnable[Any, Any] | None = None
+        self._history: HistoryStore | None = None
 
     # -------------------------------------------------------------- routing
     def switch_model(self, task: str) -> str:
@@ -184,11 +187,104 @@ class ModelManager:
     def chunks(
         self, request: QueryRequest, config: RunnableConfig | None = None, *, stream: bool
     ) -> tuple[AsyncIterator[Any], CallTrace]:
-        """The engine's chunks for a checked request, with the trace they fill in."""
+        """The answer's chunks for a checked request, with the trace they fill in.
+
+        With a ``session_id`` the session's newest turns that fit the window come first,
+        and the turn (question and complete answer) is stored after the last chunk.
+        """
         spec, trace = self._prepare(request)
         trace.streamed = stream
-        chunks = self.engine.run(spec, request.messages(), config, trace, stream=stream)
-        return chunks, trace
+        return self._served(spec, request, config, trace, stream), trace
+
+    async def _served(
+        self,
+        spec: ModelSpec,
+        request: QueryRequest,
+        config: RunnableConfig | None,
+        trace: CallTrace,
+        stream: bool,
+    ) -> AsyncIterator[Any]:
+        parts: list[str] = []
+        thinking: list[str] = []
+        try:
+            messages = await self._with_memory(spec, request, trace)
+            async for chunk in self.engine.run(spec, messages, config, trace, stream=stream):
+                if chunk.content:
+                    parts.append(chunk.text)
+                if reasoning := chunk.additional_kwargs.get("reasoning_content"):
+                    thinking.append(reasoning)
+                yield chunk
+        except BaseException as exc:
+            trace.thinking = "".join(thinking)
+            trace.finish(exc)
+            self._log_call(trace)
+            raise
+        trace.thinking = "".join(thinking)
+        trace.finish()
+        self._log_call(trace)
+        if request.session_id is not None:
+            await self._remember(request, "".join(parts), trace)
+
+    async def _with_memory(
+        self, spec: ModelSpec, request: QueryRequest, trace: CallTrace
+    ) -> list[BaseMessage]:
+        """The prompt, with the stored turns of the session that can fit in front."""
+        if request.session_id is None:
+            return request.messages()
+        profile = await self.engine.profile_for(spec, trace)
+        fixed = profile.counter.count_prompt(request.messages())
+        room = profile.budget.prompt_tokens - fixed
+        if room <= 0:
+            return request.messages()
+        # Stored counts come from whichever model answered then: load a quarter more than
+        # fits and let the window trim exactly with this model's counter.
+        stored = await self.history.window(request.session_id, room + room // 4)
+        history = [m.to_message() for m in stored]
+        return QueryRequest(
+            text=request.text,
+            context=request.context,
+            history=(*history, *request.history),
+        ).messages()
+
+    async def _remember(self, request: QueryRequest, answer: str, trace: CallTrace) -> None:
+        """Store the turn in one transaction; a failure is logged and noted, not raised."""
+        assert request.session_id is not None
+        profile = self.engine.profile_of(trace.model or trace.requested_model)
+        question, reply = HumanMessage(request.text), AIMessage(answer)
+        counts = profile.counter.count_messages([question, reply]) if profile else [0, 0]
+        task = trace.route.task if trace.route else None
+        try:
+            await self.history.append(
+                request.session_id,
+                [
+                    NewMessage(question, counts[0], task=task),
+                    NewMessage(
+                        reply,
+                        counts[1],
+                        model=trace.model,
+                        task=task,
+                        reasoning=trace.thinking or None,
+                    ),
+                ],
+            )
+        except ZeroLLMError as exc:
+            trace.history_error = str(exc)
+            log.error("could not store the turn of session %r: %s", request.session_id, exc)
+
+    @property
+    def history(self) -> HistoryStore:
+        """The conversation store (SQLite under ``home`` unless ``history_url`` says else)."""
+        if self._history is None:
+            self._history = HistoryStore(
+                self.settings.history_database_url,
+                key=self.settings.history_encryption_key(),
+            )
+        return self._history
+
+    @property
+    def history_sync(self) -> SyncHistoryStore:
+        """The conversation store for sync callers."""
+        return SyncHistoryStore(self.history, self._bridge)
 
     @overload
     async def query_model(
@@ -254,19 +350,8 @@ class ModelManager:
     async def _answer(self, request: QueryRequest, stream: bool) -> Answer | AnswerStream:
         chunks, trace = self.chunks(request, stream=stream)
         if stream:
-            return AnswerStream(self._logged(chunks, trace), trace)
-        return await collect_answer(self._logged(chunks, trace), trace)
-
-    async def _logged(self, chunks: AsyncIterator[Any], trace: CallTrace) -> AsyncIterator[Any]:
-        try:
-            async for chunk in chunks:
-                yield chunk
-        except BaseException as exc:
-            trace.finish(exc)
-            self._log_call(trace)
-            raise
-        trace.finish()
-        self._log_call(trace)
+            return AnswerStream(chunks, trace)
+        return await collect_answer(chunks, trace)
 
     def _log_call(self, trace: CallTrace) -> None:
         log.info(

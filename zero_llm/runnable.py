@@ -87,23 +87,12 @@ class ModelPipeline(Runnable[RoutedRequest, AIMessage]):
         child = patch_config(config, callbacks=run_manager.get_child())
         chunks, trace = self.manager.chunks(self._request(routed), child, stream=stream)
         trace.route = routed.decision
-        thinking: list[str] = []
-        try:
-            async for chunk in chunks:
-                if reasoning := chunk.additional_kwargs.get("reasoning_content"):
-                    thinking.append(reasoning)
-                yield AIMessageChunk(
-                    content=chunk.content,
-                    additional_kwargs=dict(chunk.additional_kwargs),
-                    id=chunk.id,
-                )
-        except BaseException as exc:
-            trace.finish(exc)
-            self.manager._log_call(trace)
-            raise
-        trace.thinking = "".join(thinking)
-        trace.finish()
-        self.manager._log_call(trace)
+        async for chunk in chunks:
+            yield AIMessageChunk(
+                content=chunk.content,
+                additional_kwargs=dict(chunk.additional_kwargs),
+                id=chunk.id,
+            )
         yield AIMessageChunk(
             content="",
             response_metadata=_final_metadata(trace),

@@ -14,7 +14,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -127,6 +135,12 @@ class ZeroLLMSettings(BaseSettings):
     """Request deadlines."""
     home: Path = Field(default_factory=lambda: Path.home() / ".zero_llm")
     """Where zero_llm keeps its files (the SQLite database by default)."""
+    history_url: str | None = None
+    """Async SQLAlchemy URL of the conversation store; None: SQLite under ``home``."""
+    history_key: SecretStr | None = None
+    """Key to encrypt message text at rest (``ZERO_LLM_HISTORY_KEY``); None: plain text."""
+    history_key_file: Path | None = None
+    """A file holding that key, read when ``history_key`` is not set."""
     log_content: bool = False
     """Put prompt and answer text in log lines (off: logs carry sizes and ids only)."""
 
@@ -176,6 +190,20 @@ class ZeroLLMSettings(BaseSettings):
     def catalog(self) -> Catalog:
         """Build the catalog of the configured models."""
         return Catalog(self.models, self.default_role)
+
+    @property
+    def history_database_url(self) -> str:
+        """The conversation store's URL (the SQLite default lives under ``home``)."""
+        if self.history_url:
+            return self.history_url
+        return f"sqlite+aiosqlite:///{self.home.expanduser() / 'history.sqlite3'}"
+
+    def history_encryption_key(self) -> str | None:
+        """The history key from ``history_key`` or ``history_key_file``, if any."""
+        from zero_llm.history.crypto import load_key
+
+        value = self.history_key.get_secret_value() if self.history_key else None
+        return load_key(value, self.history_key_file)
 
     @property
     def ollama_base_url(self) -> str:

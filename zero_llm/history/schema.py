@@ -1,0 +1,106 @@
+"""The history tables and their self-applying, named migrations.
+
+Tables: ``zl_sessions`` (one row per conversation, with its running counters) and
+``zl_messages`` (one row per message: order, role, content, the reasoning kept apart,
+model, task, token count and ``tokens_before``, the running sum of the session's token
+counts before it). A message and all after it fit a budget B exactly when
+``tokens_before >= total - B``: one index range scan, never reading the whole session.
+Migrations are applied in order, once, and recorded in ``zl_migrations``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.engine import Connection
+
+__all__ = ["MIGRATIONS", "metadata", "migrations", "zl_messages", "zl_sessions"]
+
+metadata = MetaData()
+
+SESSION_ID_LENGTH = 255
+
+zl_migrations = Table(
+    "zl_migrations",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+zl_sessions = Table(
+    "zl_sessions",
+    metadata,
+    Column("id", String(SESSION_ID_LENGTH), primary_key=True),
+    Column("title", Text, nullable=True),
+    Column("metadata", Text, nullable=False, default="{}"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("message_count", Integer, nullable=False, default=0),
+    Column("next_seq", BigInteger, nullable=False, default=1),
+    Column("total_tokens", BigInteger, nullable=False, default=0),
+)
+
+zl_messages = Table(
+    "zl_messages",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column(
+        "session_id",
+        String(SESSION_ID_LENGTH),
+        ForeignKey("zl_sessions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("seq", BigInteger, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("reasoning", Text, nullable=True),
+    Column("encrypted", Boolean, nullable=False, default=False),
+    Column("model", String(200), nullable=True),
+    Column("task", String(100), nullable=True),
+    Column("token_count", Integer, nullable=False),
+    Column("tokens_before", BigInteger, nullable=False),
+    Column("complete", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("extra", Text, nullable=False, default="{}"),
+    Index("zl_messages_session_seq", "session_id", "seq", unique=True),
+    Index("zl_messages_session_tokens_before", "session_id", "tokens_before"),
+)
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One named schema change."""
+
+    name: str
+    apply: Callable[[Connection], None]
+
+
+def _create_history_tables(connection: Connection) -> None:
+    metadata.create_all(connection, tables=[zl_sessions, zl_messages], checkfirst=True)
+
+
+MIGRATIONS: list[Migration] = [
+    Migration("0001_sessions_and_messages", _create_history_tables),
+]
+"""Every migration, in the order it is applied."""
+
+
+def migrations() -> list[Migration]:
+    """The migrations to apply, in order (later issues append to ``MIGRATIONS``)."""
+    return list(MIGRATIONS)

@@ -1,0 +1,535 @@
+"""``HistoryStore``: conversations in SQL, on SQLAlchemy 2's asyncio engine.
+
+In: sessions and messages (LangChain messages with their token counts, model, task and
+the reasoning kept apart). Out: the newest messages that fit a token budget (one index
+range scan over the running token sum), pages of a session, session listings, JSON
+exports, retention. SQLite (a real file, owner-only permissions, WAL, writers serialized
+with ``BEGIN IMMEDIATE``) is the default; PostgreSQL (asyncpg) scales it out, with the
+session row locked while a turn is appended. Session ids are always bound parameters.
+Every SQLAlchemy error leaves as a ``StorageError``; a failed write stores nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import weakref
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict
+from sqlalchemy import delete, event, func, insert, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from zero_llm.errors import ConfigurationError, InvalidRequestError, StorageError
+from zero_llm.history.crypto import TextCipher
+from zero_llm.history.schema import SESSION_ID_LENGTH, migrations, zl_messages, zl_migrations
+from zero_llm.history.schema import zl_sessions as sessions_table
+
+__all__ = ["HistoryStore", "NewMessage", "SessionInfo", "StoredMessage", "check_session_id"]
+
+ROLES = frozenset({"human", "ai", "system", "tool", "chat", "function"})
+
+
+def check_session_id(value: Any) -> str:
+    """Return a usable session id or raise InvalidRequestError naming what is wrong."""
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"session_id must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise InvalidRequestError("session_id is empty")
+    if len(value) > SESSION_ID_LENGTH:
+        raise InvalidRequestError(f"session_id is longer than {SESSION_ID_LENGTH} characters")
+    if "\x00" in value:
+        raise InvalidRequestError("session_id contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidRequestError("session_id is not valid Unicode text") from exc
+    return value
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to append, with what is known about it."""
+
+    message: BaseMessage
+    token_count: int
+    model: str | None = None
+    task: str | None = None
+    reasoning: str | None = None
+    complete: bool = True
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A message as stored."""
+
+    session_id: str
+    seq: int
+    role: str
+    content: str
+    reasoning: str | None
+    model: str | None
+    task: str | None
+    token_count: int
+    complete: bool
+    created_at: datetime
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_message(self) -> BaseMessage:
+        """The LangChain message (the reasoning is not part of it: it is never resent)."""
+        data = {**self.extra, "content": self.content}
+        return messages_from_dict([{"type": self.role, "data": data}])[0]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict of the message, reasoning included."""
+        return {
+            "seq": self.seq,
+            "role": self.role,
+            "content": self.content,
+            "reasoning": self.reasoning,
+            "model": self.model,
+            "task": self.task,
+            "token_count": self.token_count,
+            "complete": self.complete,
+            "created_at": self.created_at.isoformat(),
+            "extra": self.extra,
+        }
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """A conversation and its counters."""
+
+    id: str
+    title: str | None
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    message_count: int
+    total_tokens: int
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _prepare_sqlite_file(url: str) -> None:
+    """Create the database file owner-only (0600) in an owner-only folder before use."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database).expanduser()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+class HistoryStore:
+    """Conversation memory in SQL (async; see ``SyncHistoryStore`` for scripts).
+
+    Args:
+        url: an async SQLAlchemy URL: ``sqlite+aiosqlite:///path.sqlite3`` or
+            ``postgresql+asyncpg://user@host/db``.
+        key: a Fernet key to encrypt message text and reasoning at rest (None: plain).
+        busy_timeout: seconds a SQLite writer waits for another to finish.
+    """
+
+    def __init__(self, url: str, *, key: str | None = None, busy_timeout: float = 30.0) -> None:
+        try:
+            backend = make_url(url).get_backend_name()
+        except Exception as exc:
+            raise ConfigurationError(f"invalid history URL {url!r}: {exc}") from exc
+        if backend not in ("sqlite", "postgresql"):
+            raise ConfigurationError(
+                f"history URL {url!r}: only SQLite and PostgreSQL are supported"
+            )
+        self.url = url
+        self._cipher = TextCipher(key)
+        self._busy_timeout = busy_timeout
+        self._engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._migrated = False
+        self._lock = threading.Lock()
+        self._migration_locks: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, asyncio.Lock
+        ] = weakref.WeakKeyDictionary()
+
+    # ----------------------------------------------------------- connection
+    def _engine(self) -> AsyncEngine:
+        loop = asyncio.get_running_loop()
+        engine = self._engines.get(loop)
+        if engine is not None:
+            return engine
+        with self._lock:
+            engine = self._engines.get(loop)
+            if engine is None:
+                engine = self._engines[loop] = self._build_engine()
+        return engine
+
+    def _build_engine(self) -> AsyncEngine:
+        if not _is_sqlite(self.url):
+            return create_async_engine(self.url, pool_pre_ping=True)
+        _prepare_sqlite_file(self.url)
+        engine = create_async_engine(self.url, connect_args={"timeout": self._busy_timeout})
+        busy_ms = int(self._busy_timeout * 1000)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we say BEGIN ourselves, below
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
+        engine = self._engine()
+        try:
+            if not self._migrated:
+                await self._migrate(engine)
+            async with engine.begin() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            raise StorageError(
+                f"the history store failed: {exc.__class__.__name__}: {exc}"
+            ) from exc
+
+    async def _migrate(self, engine: AsyncEngine) -> None:
+        """Apply the pending migrations once: one task per process, one process at a time."""
+        loop = asyncio.get_running_loop()
+        lock = self._migration_locks.setdefault(loop, asyncio.Lock())
+        async with lock:
+            if not self._migrated:
+                await self._apply_migrations(engine)
+
+    async def _apply_migrations(self, engine: AsyncEngine) -> None:
+        async with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":  # other processes wait here
+                await connection.execute(text("SELECT pg_advisory_xact_lock(7270011)"))
+            await connection.run_sync(lambda sync: zl_migrations.create(sync, checkfirst=True))
+            done = set((await connection.execute(select(zl_migrations.c.name))).scalars())
+            for migration in migrations():
+                if migration.name in done:
+                    continue
+                await connection.run_sync(migration.apply)
+                await connection.execute(
+                    insert(zl_migrations).values(name=migration.name, applied_at=_now())
+                )
+        self._migrated = True
+
+    async def close(self) -> None:
+        """Close the connection pool of the running loop's engine."""
+        loop = asyncio.get_running_loop()
+        engine = self._engines.pop(loop, None)
+        if engine is not None:
+            await engine.dispose()
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether new text is encrypted at rest."""
+        return self._cipher.enabled
+
+    # --------------------------------------------------------------- writes
+    async def append(self, session_id: str, messages: Sequence[NewMessage]) -> list[int]:
+        """Append messages to a session in one transaction; return their sequence numbers."""
+        session_id = check_session_id(session_id)
+        if not messages:
+            return []
+        for new in messages:
+            if new.message.type not in ROLES:
+                raise InvalidRequestError(f"cannot store a message of type {new.message.type!r}")
+            if new.token_count < 0:
+                raise InvalidRequestError("token_count cannot be negative")
+        rows = [self._row(new) for new in messages]
+        async with self._transaction() as connection:
+            now = _now()
+            state = await self._lock_session(connection, session_id, now)
+            seq, total = state
+            values = []
+            for offset, (new, row) in enumerate(zip(messages, rows, strict=True)):
+                values.append(
+                    {
+                        **row,
+                        "session_id": session_id,
+                        "seq": seq + offset,
+                        "tokens_before": total,
+                        "created_at": now,
+                    }
+                )
+                total += new.token_count
+            await connection.execute(insert(zl_messages), values)
+            await connection.execute(
+                update(sessions_table)
+                .where(sessions_table.c.id == session_id)
+                .values(
+                    next_seq=seq + len(values),
+                    total_tokens=total,
+                    message_count=sessions_table.c.message_count + len(values),
+                    updated_at=now,
+                )
+            )
+        return [v["seq"] for v in values]
+
+    def _row(self, new: NewMessage) -> dict[str, Any]:
+        data = message_to_dict(new.message)["data"]
+        content = data.pop("content")
+        text = content if isinstance(content, str) else json.dumps(content)
+        if not isinstance(content, str):
+            data["content_json"] = True
+        return {
+            "role": new.message.type,
+            "content": self._cipher.seal(text),
+            "reasoning": self._cipher.seal(new.reasoning) if new.reasoning else None,
+            "encrypted": self._cipher.enabled,
+            "model": new.model,
+            "task": new.task,
+            "token_count": new.token_count,
+            "complete": new.complete,
+            "extra": json.dumps(
+                {k: v for k, v in data.items() if v not in (None, {}, [])}, default=str
+            ),
+        }
+
+    async def _lock_session(
+        self, connection: AsyncConnection, session_id: str, now: datetime
+    ) -> tuple[int, int]:
+        """Create the session if new, lock its row; return (next seq, total tokens)."""
+        table = sessions_table
+        if connection.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+        await connection.execute(
+            upsert(table)
+            .values(
+                id=session_id,
+                title=None,
+                metadata="{}",
+                created_at=now,
+                updated_at=now,
+                message_count=0,
+                next_seq=1,
+                total_tokens=0,
+            )
+            .on_conflict_do_nothing(index_elements=[table.c.id])
+        )
+        query = select(table.c.next_seq, table.c.total_tokens).where(table.c.id == session_id)
+        if connection.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = (await connection.execute(query)).one()
+        return int(row.next_seq), int(row.total_tokens)
+
+    # ---------------------------------------------------------------- reads
+    def _stored(self, row: Any) -> StoredMessage:
+        extra = json.loads(row.extra or "{}")
+        content = self._cipher.open(row.content, row.encrypted)
+        if extra.pop("content_json", False):
+            content = json.loads(content)
+        return StoredMessage(
+            session_id=row.session_id,
+            seq=int(row.seq),
+            role=row.role,
+            content=content,
+            reasoning=self._cipher.open(row.reasoning, row.encrypted) if row.reasoning else None,
+            model=row.model,
+            task=row.task,
+            token_count=int(row.token_count),
+            complete=bool(row.complete),
+            created_at=_utc(row.created_at),
+            extra=extra,
+        )
+
+    async def window(self, session_id: str, max_tokens: int) -> list[StoredMessage]:
+        """The newest complete messages whose stored token counts fit ``max_tokens``, in order.
+
+        One range scan over the running token sum: the session is never read whole.
+        """
+        session_id = check_session_id(session_id)
+        if max_tokens <= 0:
+            return []
+        m, s = zl_messages, sessions_table
+        total = select(s.c.total_tokens).where(s.c.id == session_id).scalar_subquery()
+        query = (
+            select(m)
+            .where(m.c.session_id == session_id)
+            .where(m.c.tokens_before >= total - max_tokens)
+            .where(m.c.complete.is_(True))
+            .order_by(m.c.seq)
+        )
+        async with self._transaction() as connection:
+            rows = (await connection.execute(query)).all()
+        return [self._stored(row) for row in rows]
+
+    async def messages(
+        self, session_id: str, *, limit: int | None = None, before_seq: int | None = None
+    ) -> list[StoredMessage]:
+        """Messages of a session in order: all, or the ``limit`` newest before ``before_seq``."""
+        session_id = check_session_id(session_id)
+        m = zl_messages
+        query = select(m).where(m.c.session_id == session_id)
+        if before_seq is not None:
+            query = query.where(m.c.seq < before_seq)
+        if limit is not None:
+            query = query.order_by(m.c.seq.desc()).limit(limit)
+        else:
+            query = query.order_by(m.c.seq)
+        async with self._transaction() as connection:
+            rows = (await connection.execute(query)).all()
+        stored = [self._stored(row) for row in rows]
+        return sorted(stored, key=lambda s: s.seq) if limit is not None else stored
+
+    def _info(self, row: Any) -> SessionInfo:
+        return SessionInfo(
+            id=row.id,
+            title=row.title,
+            metadata=json.loads(row.metadata or "{}"),
+            created_at=_utc(row.created_at),
+            updated_at=_utc(row.updated_at),
+            message_count=int(row.message_count),
+            total_tokens=int(row.total_tokens),
+        )
+
+    async def sessions(self, *, limit: int = 100, offset: int = 0) -> list[SessionInfo]:
+        """Sessions, most recently updated first."""
+        query = (
+            select(sessions_table)
+            .order_by(sessions_table.c.updated_at.desc(), sessions_table.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        async with self._transaction() as connection:
+            rows = (await connection.execute(query)).all()
+        return [self._info(row) for row in rows]
+
+    async def session(self, session_id: str) -> SessionInfo | None:
+        """One session's info, or None if there is no such session."""
+        session_id = check_session_id(session_id)
+        query = select(sessions_table).where(sessions_table.c.id == session_id)
+        async with self._transaction() as connection:
+            row = (await connection.execute(query)).one_or_none()
+        return self._info(row) if row is not None else None
+
+    # ------------------------------------------------------------- sessions
+    async def update_session(
+        self,
+        session_id: str,
+        *,
+        title: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> SessionInfo:
+        """Rename a session and/or merge metadata into it (creating it if new)."""
+        session_id = check_session_id(session_id)
+        async with self._transaction() as connection:
+            await self._lock_session(connection, session_id, _now())
+            values: dict[str, Any] = {"updated_at": _now()}
+            if title is not None:
+                values["title"] = title
+            if metadata is not None:
+                current = (
+                    await connection.execute(
+                        select(sessions_table.c.metadata).where(sessions_table.c.id == session_id)
+                    )
+                ).scalar_one()
+                values["metadata"] = json.dumps(
+                    {**json.loads(current or "{}"), **metadata}, default=str
+                )
+            await connection.execute(
+                update(sessions_table).where(sessions_table.c.id == session_id).values(**values)
+            )
+        info = await self.session(session_id)
+        assert info is not None
+        return info
+
+    async def delete_session(self, session_id: str) -> bool:
+        """Delete a session and its messages; False if there was no such session."""
+        session_id = check_session_id(session_id)
+        async with self._transaction() as connection:
+            await connection.execute(
+                delete(zl_messages).where(zl_messages.c.session_id == session_id)
+            )
+            result = await connection.execute(
+                delete(sessions_table).where(sessions_table.c.id == session_id)
+            )
+        return bool(result.rowcount)
+
+    async def export_session(self, session_id: str) -> dict[str, Any]:
+        """A session and all its messages as a JSON-ready dict."""
+        info = await self.session(session_id)
+        if info is None:
+            raise InvalidRequestError(f"there is no session {session_id!r}")
+        messages = await self.messages(session_id)
+        return {
+            "id": info.id,
+            "title": info.title,
+            "metadata": info.metadata,
+            "created_at": info.created_at.isoformat(),
+            "updated_at": info.updated_at.isoformat(),
+            "total_tokens": info.total_tokens,
+            "messages": [m.to_json() for m in messages],
+        }
+
+    async def apply_retention(
+        self, *, max_age: timedelta | None = None, max_messages: int | None = None
+    ) -> int:
+        """Apply retention: drop idle sessions and each session's oldest messages.
+
+        Sessions not updated for ``max_age`` go whole; in the others, messages past the
+        newest ``max_messages`` go. Returns how many messages were deleted.
+        """
+        if max_messages is not None and max_messages < 0:
+            raise InvalidRequestError("max_messages cannot be negative")
+        deleted = 0
+        m, s = zl_messages, sessions_table
+        async with self._transaction() as connection:
+            if max_age is not None:
+                cutoff = _now() - max_age
+                old = select(s.c.id).where(s.c.updated_at < cutoff)
+                result = await connection.execute(delete(m).where(m.c.session_id.in_(old)))
+                deleted += result.rowcount or 0
+                await connection.execute(delete(s).where(s.c.updated_at < cutoff))
+            if max_messages is not None:
+                rows = (
+                    await connection.execute(
+                        select(s.c.id, s.c.next_seq).where(s.c.message_count > max_messages)
+                    )
+                ).all()
+                for row in rows:
+                    keep_from = int(row.next_seq) - max_messages
+                    result = await connection.execute(
+                        delete(m).where(m.c.session_id == row.id).where(m.c.seq < keep_from)
+                    )
+                    deleted += result.rowcount or 0
+                    count = select(func.count()).select_from(m).where(m.c.session_id == row.id)
+                    await connection.execute(
+                        update(s)
+                        .where(s.c.id == row.id)
+                        .values(message_count=count.scalar_subquery())
+                    )
+        return deleted

@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
-# Install everything the tests need into a virtual environment and run the whole suite:
-# lint (ruff), types (mypy) and the tests (pytest). Extra arguments go to pytest.
+# Install everything the tests need and run the whole suite: lint (ruff), types (mypy)
+# and the tests (pytest), which start their own PostgreSQL server. Extra arguments go to
+# pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# PostgreSQL's server binaries (Debian's postgresql package) for the history tests.
+if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+fi
+
 . scripts/_venv.sh
 "$venv/bin/python" -m pip install --quiet -e '.[test]'
 "$venv/bin/python" -m ruff check zero_llm chains tests benchmarks

@@ -23,7 +23,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    message_to_dict,
+    messages_from_dict,
+)
 from sqlalchemy import delete, event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -37,6 +44,28 @@ from zero_llm.history.schema import zl_sessions as sessions_table
 __all__ = ["HistoryStore", "NewMessage", "SessionInfo", "StoredMessage", "check_session_id"]
 
 ROLES = frozenset({"human", "ai", "system", "tool", "chat", "function"})
+_MESSAGE_COLUMNS = [
+    zl_messages.c[name]
+    for name in (
+        "session_id",
+        "seq",
+        "role",
+        "content",
+        "reasoning",
+        "encrypted",
+        "model",
+        "task",
+        "token_count",
+        "complete",
+        "created_at",
+        "extra",
+    )
+]
+_PLAIN_CLASSES: dict[str, type[BaseMessage]] = {
+    "human": HumanMessage,
+    "ai": AIMessage,
+    "system": SystemMessage,
+}
 
 
 def check_session_id(value: Any) -> str:
@@ -86,6 +115,9 @@ class StoredMessage:
 
     def to_message(self) -> BaseMessage:
         """The LangChain message (the reasoning is not part of it: it is never resent)."""
+        plain = _PLAIN_CLASSES.get(self.role)
+        if plain is not None and not self.extra:
+            return plain(content=self.content)
         data = {**self.extra, "content": self.content}
         return messages_from_dict([{"type": self.role, "data": data}])[0]
 
@@ -348,22 +380,36 @@ class HistoryStore:
 
     # ---------------------------------------------------------------- reads
     def _stored(self, row: Any) -> StoredMessage:
-        extra = json.loads(row.extra or "{}")
-        content = self._cipher.open(row.content, row.encrypted)
+        (
+            session_id,
+            seq,
+            role,
+            content,
+            reasoning,
+            encrypted,
+            model,
+            task,
+            token_count,
+            complete,
+            created_at,
+            extra_text,
+        ) = row
+        extra = json.loads(extra_text) if extra_text and extra_text != "{}" else {}
+        content = self._cipher.open(content, encrypted)
         if extra.pop("content_json", False):
             content = json.loads(content)
         return StoredMessage(
-            session_id=row.session_id,
-            seq=int(row.seq),
-            role=row.role,
-            content=content,
-            reasoning=self._cipher.open(row.reasoning, row.encrypted) if row.reasoning else None,
-            model=row.model,
-            task=row.task,
-            token_count=int(row.token_count),
-            complete=bool(row.complete),
-            created_at=_utc(row.created_at),
-            extra=extra,
+            session_id,
+            int(seq),
+            role,
+            content,
+            self._cipher.open(reasoning, encrypted) if reasoning else None,
+            model,
+            task,
+            int(token_count),
+            bool(complete),
+            _utc(created_at),
+            extra,
         )
 
     async def window(self, session_id: str, max_tokens: int) -> list[StoredMessage]:
@@ -377,7 +423,7 @@ class HistoryStore:
         m, s = zl_messages, sessions_table
         total = select(s.c.total_tokens).where(s.c.id == session_id).scalar_subquery()
         query = (
-            select(m)
+            select(*_MESSAGE_COLUMNS)
             .where(m.c.session_id == session_id)
             .where(m.c.tokens_before >= total - max_tokens)
             .where(m.c.complete.is_(True))
@@ -393,7 +439,7 @@ class HistoryStore:
         """Messages of a session in order: all, or the ``limit`` newest before ``before_seq``."""
         session_id = check_session_id(session_id)
         m = zl_messages
-        query = select(m).where(m.c.session_id == session_id)
+        query = select(*_MESSAGE_COLUMNS).where(m.c.session_id == session_id)
         if before_seq is not None:
             query = query.where(m.c.seq < before_seq)
         if limit is not None:

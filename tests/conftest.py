@@ -21,6 +21,9 @@ def _isolated_settings(
         if key.startswith("ZERO_LLM_") or key == "OLLAMA_HOST":
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))  # nothing a test does lands in the real home
+    monkeypatch.setenv("ZERO_LLM_HOME", str(home / ".zero_llm"))
 
 
 @pytest.fixture

@@ -12,13 +12,16 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, overload
+from uuid import UUID
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import ensure_config, get_async_callback_manager_for_config
 
 from zero_llm.answer import Answer, AnswerStream, CallTrace, collect_answer
 from zero_llm.backend import LoadedModel, OllamaBackend, ProgressCallback, PullProgress
 from zero_llm.catalog import ModelSpec
+from zero_llm.database import Database
 from zero_llm.engine import QueryEngine
 from zero_llm.errors import InvalidRequestError, ZeroLLMError
 from zero_llm.history import HistoryStore, NewMessage, SyncHistoryStore
@@ -26,6 +29,7 @@ from zero_llm.requests import QueryRequest, check_text, make_request
 from zero_llm.router import RouteDecision, route
 from zero_llm.settings import ZeroLLMSettings, load_settings
 from zero_llm.sync_bridge import SyncBridge, shared_bridge
+from zero_llm.usage import USAGE_EVENT, UsageLedger, UsageRecord, UsageRecorder
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
@@ -102,6 +106,9 @@ class ModelManager:
         self._bridge = shared_bridge()
         self._runnable: Runnable[Any, Any] | None = None
         self._history: HistoryStore | None = None
+        self._database: Database | None = None
+        self._usage: UsageLedger | None = None
+        self._recorder: UsageRecorder | None = None
 
     # -------------------------------------------------------------- routing
     def switch_model(self, task: str) -> str:
@@ -217,13 +224,13 @@ class ModelManager:
         except BaseException as exc:
             trace.thinking = "".join(thinking)
             trace.finish(exc)
-            self._log_call(trace)
+            await self._record_usage(trace, config, request)
             raise
         trace.thinking = "".join(thinking)
         trace.finish()
-        self._log_call(trace)
         if request.session_id is not None:
             await self._remember(request, "".join(parts), trace)
+        await self._record_usage(trace, config, request)
 
     async def _with_memory(
         self, spec: ModelSpec, request: QueryRequest, trace: CallTrace
@@ -275,10 +282,7 @@ class ModelManager:
     def history(self) -> HistoryStore:
         """The conversation store (SQLite under ``home`` unless ``history_url`` says else)."""
         if self._history is None:
-            self._history = HistoryStore(
-                self.settings.history_database_url,
-                key=self.settings.history_encryption_key(),
-            )
+            self._history = HistoryStore(self.database, key=self.settings.history_encryption_key())
         return self._history
 
     @property
@@ -353,23 +357,61 @@ class ModelManager:
             return AnswerStream(chunks, trace)
         return await collect_answer(chunks, trace)
 
-    def _log_call(self, trace: CallTrace) -> None:
-        log.info(
-            "call %s model=%s requested=%s task=%s attempts=%d fallbacks=%d latency=%.3fs "
-            "ttft=%s prompt_tokens=%s output_tokens=%s done_reason=%s error=%s",
-            trace.request_id,
-            trace.model,
-            trace.requested_model,
-            trace.route.task if trace.route else None,
-            trace.attempts,
-            len(trace.fallbacks),
-            trace.latency_s or 0.0,
-            f"{trace.first_token_s:.3f}s" if trace.first_token_s is not None else "unknown",
-            trace.prompt_tokens if trace.prompt_tokens is not None else "unknown",
-            trace.output_tokens if trace.output_tokens is not None else "unknown",
-            trace.done_reason,
-            trace.error_type,
-        )
+    async def _record_usage(
+        self, trace: CallTrace, config: RunnableConfig | None, request: QueryRequest
+    ) -> None:
+        """Log the call in one line and send its usage record to the callback handlers."""
+        profile = self.engine.profile_of(trace.model or trace.requested_model)
+        thinking = None
+        if trace.thinking:
+            thinking = profile.counter.count_text(trace.thinking) if profile else None
+        elif self.catalog.find_role(trace.requested_model) is not None:
+            thinking = 0 if self.spec(trace.requested_model).think else None
+        record = UsageRecord.from_trace(trace, thinking)
+        text = ""
+        if self.settings.log_content:
+            text = f" question={request.text!r} thinking={trace.thinking!r}"
+        log.info("zero_llm call %s%s", record.log_fields(), text)
+        handlers = get_async_callback_manager_for_config(ensure_config(config))
+        if self.settings.usage_ledger and self.usage_recorder not in handlers.handlers:
+            handlers.add_handler(self.usage_recorder, inherit=False)
+        run_id = handlers.parent_run_id or UUID(trace.request_id)
+        try:
+            await handlers.on_custom_event(USAGE_EVENT, record, run_id=run_id)
+        except Exception as exc:  # a callback must never fail the answer
+            log.error("a callback failed on the usage event of %s: %s", trace.request_id, exc)
+
+    @property
+    def database(self) -> Database:
+        """The SQL database of the history and the usage ledger (opened on first use)."""
+        if self._database is None:
+            self._database = Database.for_url(self.settings.history_database_url)
+        return self._database
+
+    @property
+    def usage(self) -> UsageLedger:
+        """The usage ledger: one record per model call, read back and summarized."""
+        if self._usage is None:
+            self._usage = UsageLedger(self.database)
+        return self._usage
+
+    @property
+    def usage_recorder(self) -> UsageRecorder:
+        """The callback handler that writes usage records to the ledger."""
+        if self._recorder is None:
+            self._recorder = UsageRecorder(self.usage, self._bridge)
+        return self._recorder
+
+    async def flush_usage(self) -> None:
+        """Wait until every usage record so far is written."""
+        if self._recorder is not None:
+            await self._recorder.flush()
+
+    async def aclose(self) -> None:
+        """Write pending usage records and close the running loop's database connections."""
+        await self.flush_usage()
+        if self._database is not None:
+            await self._database.close()
 
     # ------------------------------------------------------------ sync twins
     def load_model_sync(

@@ -141,6 +141,8 @@ class ZeroLLMSettings(BaseSettings):
     """Key to encrypt message text at rest (``ZERO_LLM_HISTORY_KEY``); None: plain text."""
     history_key_file: Path | None = None
     """A file holding that key, read when ``history_key`` is not set."""
+    usage_ledger: bool = True
+    """Write one usage record per model call to the ``zl_usage`` table (same database)."""
     log_content: bool = False
     """Put prompt and answer text in log lines (off: logs carry sizes and ids only)."""
 

@@ -16,8 +16,10 @@ from zero_llm.testing import OllamaEmulator
 
 
 @pytest.fixture
-def remembering(emulator: OllamaEmulator, tmp_path: Path) -> ModelManager:
-    return ModelManager(fast_settings(emulator.base_url, home=tmp_path / "home"))
+async def remembering(emulator: OllamaEmulator, tmp_path: Path):  # type: ignore[no-untyped-def]
+    manager = ModelManager(fast_settings(emulator.base_url, home=tmp_path / "home"))
+    yield manager
+    await manager.aclose()
 
 
 def sent_messages(emulator: OllamaEmulator) -> list[tuple[str, str]]:
@@ -64,7 +66,9 @@ async def test_without_a_session_nothing_is_stored(
     remembering: ModelManager,
 ) -> None:
     await remembering.query_model("llama", "no memory")
-    assert not (remembering.settings.home / "history.sqlite3").exists()
+    await remembering.flush_usage()
+    assert await remembering.history.sessions() == []
+    assert len(await remembering.usage.records()) == 1  # the call is measured all the same
 
 
 async def test_failed_and_cut_answers_are_not_stored(

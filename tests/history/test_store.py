@@ -264,13 +264,17 @@ async def test_a_write_the_database_rejects_stores_nothing(history_url: str) -> 
 async def test_migrations_are_recorded_and_applied_once(history_url: str) -> None:
     from sqlalchemy import select
 
-    from zero_llm.history.schema import migrations, zl_migrations
+    from zero_llm.schema import migrations, zl_migrations
 
     for _ in range(2):
         store = HistoryStore(history_url)
         await store.append("s", [NewMessage(HumanMessage("x"), 1)])
-        async with store._transaction() as connection:
-            names = (await connection.execute(select(zl_migrations.c.name))).scalars().all()
+
+        async def applied(store: HistoryStore = store) -> list[str]:
+            async with store.database.transaction(read_only=True) as connection:
+                return list((await connection.execute(select(zl_migrations.c.name))).scalars())
+
+        names = await store.database.call(applied())
         assert sorted(names) == [m.name for m in migrations()]
         assert "0001_sessions_and_messages" in names
         await store.close()

@@ -11,16 +11,11 @@ Every SQLAlchemy error leaves as a ``StorageError``; a failed write stores nothi
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import threading
-import weakref
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
 from langchain_core.messages import (
@@ -31,15 +26,14 @@ from langchain_core.messages import (
     message_to_dict,
     messages_from_dict,
 )
-from sqlalchemy import delete, event, func, insert, select, text, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from zero_llm.errors import ConfigurationError, InvalidRequestError, StorageError
+from zero_llm.database import Database, now, on_database_loop, utc
+from zero_llm.errors import InvalidRequestError
 from zero_llm.history.crypto import TextCipher
-from zero_llm.history.schema import SESSION_ID_LENGTH, migrations, zl_messages, zl_migrations
-from zero_llm.history.schema import zl_sessions as sessions_table
+from zero_llm.schema import SESSION_ID_LENGTH, zl_messages
+from zero_llm.schema import zl_sessions as sessions_table
 
 __all__ = ["HistoryStore", "NewMessage", "SessionInfo", "StoredMessage", "check_session_id"]
 
@@ -150,138 +144,31 @@ class SessionInfo:
     total_tokens: int
 
 
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _is_sqlite(url: str) -> bool:
-    return make_url(url).get_backend_name() == "sqlite"
-
-
-def _prepare_sqlite_file(url: str) -> None:
-    """Create the database file owner-only (0600) in an owner-only folder before use."""
-    database = make_url(url).database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return
-    path = Path(database).expanduser()
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    os.close(fd)
-    os.chmod(path, 0o600)
-
-
 class HistoryStore:
     """Conversation memory in SQL (async; see ``SyncHistoryStore`` for scripts).
 
     Args:
-        url: an async SQLAlchemy URL: ``sqlite+aiosqlite:///path.sqlite3`` or
-            ``postgresql+asyncpg://user@host/db``.
+        url: an async SQLAlchemy URL (``sqlite+aiosqlite:///path.sqlite3`` or
+            ``postgresql+asyncpg://user@host/db``), or a ``Database`` shared with others.
         key: a Fernet key to encrypt message text and reasoning at rest (None: plain).
         busy_timeout: seconds a SQLite writer waits for another to finish.
     """
 
-    def __init__(self, url: str, *, key: str | None = None, busy_timeout: float = 30.0) -> None:
-        try:
-            backend = make_url(url).get_backend_name()
-        except Exception as exc:
-            raise ConfigurationError(f"invalid history URL {url!r}: {exc}") from exc
-        if backend not in ("sqlite", "postgresql"):
-            raise ConfigurationError(
-                f"history URL {url!r}: only SQLite and PostgreSQL are supported"
-            )
-        self.url = url
+    def __init__(
+        self, url: str | Database, *, key: str | None = None, busy_timeout: float = 30.0
+    ) -> None:
+        self.database = url if isinstance(url, Database) else Database.for_url(url, busy_timeout)
+        self.url = self.database.url
         self._cipher = TextCipher(key)
-        self._busy_timeout = busy_timeout
-        self._engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._migrated = False
-        self._lock = threading.Lock()
-        self._migration_locks: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, asyncio.Lock
-        ] = weakref.WeakKeyDictionary()
 
-    # ----------------------------------------------------------- connection
-    def _engine(self) -> AsyncEngine:
-        loop = asyncio.get_running_loop()
-        engine = self._engines.get(loop)
-        if engine is not None:
-            return engine
-        with self._lock:
-            engine = self._engines.get(loop)
-            if engine is None:
-                engine = self._engines[loop] = self._build_engine()
-        return engine
-
-    def _build_engine(self) -> AsyncEngine:
-        if not _is_sqlite(self.url):
-            return create_async_engine(self.url, pool_pre_ping=True)
-        _prepare_sqlite_file(self.url)
-        engine = create_async_engine(self.url, connect_args={"timeout": self._busy_timeout})
-        busy_ms = int(self._busy_timeout * 1000)
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None  # we say BEGIN ourselves, below
-            cursor = dbapi_connection.cursor()
-            cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
-            cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
-            cursor.close()
-
-        @event.listens_for(engine.sync_engine, "begin")
-        def _on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-        return engine
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
-        engine = self._engine()
-        try:
-            if not self._migrated:
-                await self._migrate(engine)
-            async with engine.begin() as connection:
-                yield connection
-        except SQLAlchemyError as exc:
-            raise StorageError(
-                f"the history store failed: {exc.__class__.__name__}: {exc}"
-            ) from exc
-
-    async def _migrate(self, engine: AsyncEngine) -> None:
-        """Apply the pending migrations once: one task per process, one process at a time."""
-        loop = asyncio.get_running_loop()
-        lock = self._migration_locks.setdefault(loop, asyncio.Lock())
-        async with lock:
-            if not self._migrated:
-                await self._apply_migrations(engine)
-
-    async def _apply_migrations(self, engine: AsyncEngine) -> None:
-        async with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":  # other processes wait here
-                await connection.execute(text("SELECT pg_advisory_xact_lock(7270011)"))
-            await connection.run_sync(lambda sync: zl_migrations.create(sync, checkfirst=True))
-            done = set((await connection.execute(select(zl_migrations.c.name))).scalars())
-            for migration in migrations():
-                if migration.name in done:
-                    continue
-                await connection.run_sync(migration.apply)
-                await connection.execute(
-                    insert(zl_migrations).values(name=migration.name, applied_at=_now())
-                )
-        self._migrated = True
+    def _transaction(
+        self, *, read_only: bool = False
+    ) -> AbstractAsyncContextManager[AsyncConnection]:
+        return self.database.transaction(read_only=read_only)
 
     async def close(self) -> None:
-        """Close the connection pool of the running loop's engine."""
-        loop = asyncio.get_running_loop()
-        engine = self._engines.pop(loop, None)
-        if engine is not None:
-            await engine.dispose()
+        """Close the running loop's connection pool."""
+        await self.database.close()
 
     @property
     def encrypted(self) -> bool:
@@ -289,6 +176,7 @@ class HistoryStore:
         return self._cipher.enabled
 
     # --------------------------------------------------------------- writes
+    @on_database_loop
     async def append(self, session_id: str, messages: Sequence[NewMessage]) -> list[int]:
         """Append messages to a session in one transaction; return their sequence numbers."""
         session_id = check_session_id(session_id)
@@ -301,8 +189,8 @@ class HistoryStore:
                 raise InvalidRequestError("token_count cannot be negative")
         rows = [self._row(new) for new in messages]
         async with self._transaction() as connection:
-            now = _now()
-            state = await self._lock_session(connection, session_id, now)
+            stamp = now()
+            state = await self._lock_session(connection, session_id, stamp)
             seq, total = state
             values = []
             for offset, (new, row) in enumerate(zip(messages, rows, strict=True)):
@@ -312,7 +200,7 @@ class HistoryStore:
                         "session_id": session_id,
                         "seq": seq + offset,
                         "tokens_before": total,
-                        "created_at": now,
+                        "created_at": stamp,
                     }
                 )
                 total += new.token_count
@@ -324,7 +212,7 @@ class HistoryStore:
                     next_seq=seq + len(values),
                     total_tokens=total,
                     message_count=sessions_table.c.message_count + len(values),
-                    updated_at=now,
+                    updated_at=stamp,
                 )
             )
         return [v["seq"] for v in values]
@@ -408,10 +296,11 @@ class HistoryStore:
             task,
             int(token_count),
             bool(complete),
-            _utc(created_at),
+            utc(created_at),
             extra,
         )
 
+    @on_database_loop
     async def window(self, session_id: str, max_tokens: int) -> list[StoredMessage]:
         """The newest complete messages whose stored token counts fit ``max_tokens``, in order.
 
@@ -429,10 +318,11 @@ class HistoryStore:
             .where(m.c.complete.is_(True))
             .order_by(m.c.seq)
         )
-        async with self._transaction() as connection:
+        async with self._transaction(read_only=True) as connection:
             rows = (await connection.execute(query)).all()
         return [self._stored(row) for row in rows]
 
+    @on_database_loop
     async def messages(
         self, session_id: str, *, limit: int | None = None, before_seq: int | None = None
     ) -> list[StoredMessage]:
@@ -446,7 +336,7 @@ class HistoryStore:
             query = query.order_by(m.c.seq.desc()).limit(limit)
         else:
             query = query.order_by(m.c.seq)
-        async with self._transaction() as connection:
+        async with self._transaction(read_only=True) as connection:
             rows = (await connection.execute(query)).all()
         stored = [self._stored(row) for row in rows]
         return sorted(stored, key=lambda s: s.seq) if limit is not None else stored
@@ -456,12 +346,13 @@ class HistoryStore:
             id=row.id,
             title=row.title,
             metadata=json.loads(row.metadata or "{}"),
-            created_at=_utc(row.created_at),
-            updated_at=_utc(row.updated_at),
+            created_at=utc(row.created_at),
+            updated_at=utc(row.updated_at),
             message_count=int(row.message_count),
             total_tokens=int(row.total_tokens),
         )
 
+    @on_database_loop
     async def sessions(self, *, limit: int = 100, offset: int = 0) -> list[SessionInfo]:
         """Sessions, most recently updated first."""
         query = (
@@ -470,19 +361,21 @@ class HistoryStore:
             .limit(limit)
             .offset(offset)
         )
-        async with self._transaction() as connection:
+        async with self._transaction(read_only=True) as connection:
             rows = (await connection.execute(query)).all()
         return [self._info(row) for row in rows]
 
+    @on_database_loop
     async def session(self, session_id: str) -> SessionInfo | None:
         """One session's info, or None if there is no such session."""
         session_id = check_session_id(session_id)
         query = select(sessions_table).where(sessions_table.c.id == session_id)
-        async with self._transaction() as connection:
+        async with self._transaction(read_only=True) as connection:
             row = (await connection.execute(query)).one_or_none()
         return self._info(row) if row is not None else None
 
     # ------------------------------------------------------------- sessions
+    @on_database_loop
     async def update_session(
         self,
         session_id: str,
@@ -493,8 +386,8 @@ class HistoryStore:
         """Rename a session and/or merge metadata into it (creating it if new)."""
         session_id = check_session_id(session_id)
         async with self._transaction() as connection:
-            await self._lock_session(connection, session_id, _now())
-            values: dict[str, Any] = {"updated_at": _now()}
+            await self._lock_session(connection, session_id, now())
+            values: dict[str, Any] = {"updated_at": now()}
             if title is not None:
                 values["title"] = title
             if metadata is not None:
@@ -513,6 +406,7 @@ class HistoryStore:
         assert info is not None
         return info
 
+    @on_database_loop
     async def delete_session(self, session_id: str) -> bool:
         """Delete a session and its messages; False if there was no such session."""
         session_id = check_session_id(session_id)
@@ -525,6 +419,7 @@ class HistoryStore:
             )
         return bool(result.rowcount)
 
+    @on_database_loop
     async def export_session(self, session_id: str) -> dict[str, Any]:
         """A session and all its messages as a JSON-ready dict."""
         info = await self.session(session_id)
@@ -541,6 +436,7 @@ class HistoryStore:
             "messages": [m.to_json() for m in messages],
         }
 
+    @on_database_loop
     async def apply_retention(
         self, *, max_age: timedelta | None = None, max_messages: int | None = None
     ) -> int:
@@ -555,7 +451,7 @@ class HistoryStore:
         m, s = zl_messages, sessions_table
         async with self._transaction() as connection:
             if max_age is not None:
-                cutoff = _now() - max_age
+                cutoff = now() - max_age
                 old = select(s.c.id).where(s.c.updated_at < cutoff)
                 result = await connection.execute(delete(m).where(m.c.session_id.in_(old)))
                 deleted += result.rowcount or 0

@@ -1,11 +1,12 @@
-"""The history tables and their self-applying, named migrations.
+"""The database schema of zero_llm and its self-applying, named migrations.
 
-Tables: ``zl_sessions`` (one row per conversation, with its running counters) and
+History tables: ``zl_sessions`` (one row per conversation, with its running counters) and
 ``zl_messages`` (one row per message: order, role, content, the reasoning kept apart,
 model, task, token count and ``tokens_before``, the running sum of the session's token
 counts before it). A message and all after it fit a budget B exactly when
 ``tokens_before >= total - B``: one index range scan, never reading the whole session.
-Migrations are applied in order, once, and recorded in ``zl_migrations``.
+The usage ledger: ``zl_usage``, one row per model call. Migrations are applied in order,
+once, and recorded in ``zl_migrations``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -28,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-__all__ = ["MIGRATIONS", "metadata", "migrations", "zl_messages", "zl_sessions"]
+__all__ = ["MIGRATIONS", "metadata", "migrations", "zl_messages", "zl_sessions", "zl_usage"]
 
 metadata = MetaData()
 
@@ -83,6 +85,46 @@ zl_messages = Table(
 )
 
 
+zl_usage = Table(
+    "zl_usage",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("request_id", String(32), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("session_id", String(SESSION_ID_LENGTH), nullable=True),
+    Column("task", String(100), nullable=True),
+    Column("route_reason", Text, nullable=True),
+    Column("requested_model", String(200), nullable=False),
+    Column("model", String(200), nullable=True),
+    Column("fallbacks", Text, nullable=False, default="[]"),
+    Column("num_ctx", Integer, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("retries", Text, nullable=False, default="[]"),
+    Column("error_type", String(100), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("streamed", Boolean, nullable=False),
+    Column("latency_s", Float, nullable=True),
+    Column("first_token_s", Float, nullable=True),
+    Column("load_duration_s", Float, nullable=True),
+    Column("prompt_eval_duration_s", Float, nullable=True),
+    Column("eval_duration_s", Float, nullable=True),
+    Column("cold_load", Boolean, nullable=True),
+    Column("prompt_tokens", Integer, nullable=True),
+    Column("prompt_tokens_counted", Integer, nullable=True),
+    Column("output_tokens", Integer, nullable=True),
+    Column("thinking_tokens", Integer, nullable=True),
+    Column("tokens_per_second", Float, nullable=True),
+    Column("done_reason", String(50), nullable=True),
+    Column("truncation_suspected", Boolean, nullable=False, default=False),
+    Column("dropped_messages", Integer, nullable=False, default=0),
+    Index("zl_usage_created", "created_at"),
+    Index("zl_usage_model_created", "model", "created_at"),
+    Index("zl_usage_session", "session_id"),
+)
+
+
 @dataclass(frozen=True)
 class Migration:
     """One named schema change."""
@@ -95,8 +137,13 @@ def _create_history_tables(connection: Connection) -> None:
     metadata.create_all(connection, tables=[zl_sessions, zl_messages], checkfirst=True)
 
 
+def _create_usage_table(connection: Connection) -> None:
+    metadata.create_all(connection, tables=[zl_usage], checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_sessions_and_messages", _create_history_tables),
+    Migration("0002_usage_ledger", _create_usage_table),
 ]
 """Every migration, in the order it is applied."""
 

@@ -1,0 +1,217 @@
+"""One SQL database shared by the conversation store and the usage ledger.
+
+In: an async SQLAlchemy URL. Out: transactions on one pooled ``AsyncEngine`` that lives on
+the shared sync loop (an asyncio pool cannot cross loops: store methods hop there with
+``on_database_loop``), with the schema migrated first, once. SQLite files
+are created owner-only, run in WAL mode, and serialize writers with ``BEGIN IMMEDIATE``
+(so two processes can share one file); PostgreSQL migrations hold an advisory lock.
+SQLAlchemy errors leave as ``StorageError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import threading
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy import event, insert, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from zero_llm.errors import ConfigurationError, StorageError
+from zero_llm.schema import migrations, zl_migrations
+from zero_llm.sync_bridge import shared_bridge
+
+__all__ = ["Database", "on_database_loop", "utc"]
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+_registry: dict[str, Database] = {}
+_registry_lock = threading.Lock()
+
+
+def on_database_loop(
+    method: Callable[Concatenate[Any, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[Any, P], Coroutine[Any, Any, T]]:
+    """Make a store method run on its database's loop, awaited from whatever loop calls it.
+
+    The store object needs a ``database`` attribute. One loop owns every connection, so no
+    connection is ever used from, or outlives, another loop (Jupyter's, pytest's, a sync
+    caller's), and the pool is kept across calls.
+    """
+
+    @functools.wraps(method)
+    async def run_there(self: Any, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self.database.call(method(self, *args, **kwargs))
+
+    return run_there
+
+
+def utc(value: datetime) -> datetime:
+    """A datetime as timezone-aware UTC (SQLite hands back naive ones)."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def _is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _prepare_sqlite_file(url: str) -> None:
+    """Create the database file owner-only (0600) in an owner-only folder before use."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database).expanduser()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+class Database:
+    """The engine(s), migrations and transactions of one database.
+
+    Args:
+        url: ``sqlite+aiosqlite:///path.sqlite3`` or ``postgresql+asyncpg://user@host/db``.
+        busy_timeout: seconds a SQLite writer waits for another to finish.
+    """
+
+    def __init__(self, url: str, busy_timeout: float = 30.0) -> None:
+        try:
+            backend = make_url(url).get_backend_name()
+        except Exception as exc:
+            raise ConfigurationError(f"invalid history URL {url!r}: {exc}") from exc
+        if backend not in ("sqlite", "postgresql"):
+            raise ConfigurationError(
+                f"history URL {url!r}: only SQLite and PostgreSQL are supported"
+            )
+        self.url = url
+        self._busy_timeout = busy_timeout
+        self._bridge = shared_bridge()
+        self._engine_instance: AsyncEngine | None = None
+        self._migrated = False
+        self._wal = False
+        self._lock = threading.Lock()
+        self._migration_lock: asyncio.Lock | None = None
+
+    @classmethod
+    def for_url(cls, url: str, busy_timeout: float = 30.0) -> Database:
+        """The process-wide ``Database`` of a URL (one pool per database, kept for reuse).
+
+        Sharing matters beyond saving connections: a pooled asyncio connection that is
+        garbage-collected on another thread cannot close cleanly, so pools are not left
+        to the garbage collector.
+        """
+        with _registry_lock:
+            found = _registry.get(url)
+            if found is None:
+                found = _registry[url] = cls(url, busy_timeout)
+            return found
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The one event loop all of this database's I/O runs on (the shared sync loop)."""
+        return self._bridge.loop
+
+    def _engine(self) -> AsyncEngine:
+        if asyncio.get_running_loop() is not self.loop:
+            raise RuntimeError("database I/O must run on the database loop (on_database_loop)")
+        if self._engine_instance is None:
+            self._engine_instance = self._build_engine()
+        return self._engine_instance
+
+    def _build_engine(self) -> AsyncEngine:
+        if not _is_sqlite(self.url):
+            return create_async_engine(self.url, pool_pre_ping=True)
+        _prepare_sqlite_file(self.url)
+        engine = create_async_engine(self.url, connect_args={"timeout": self._busy_timeout})
+        busy_ms = int(self._busy_timeout * 1000)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we say BEGIN ourselves, below
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if not self._wal:  # WAL mode is a property of the file: set it once
+                cursor.execute("PRAGMA journal_mode = WAL")
+                self._wal = True
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            # Writers take the write lock up front (no deadlocked upgrades between
+            # processes); readers take none and read their snapshot beside the writer.
+            read_only = connection.info.get("read_only", False)
+            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+        return engine
+
+    @asynccontextmanager
+    async def transaction(self, *, read_only: bool = False) -> AsyncIterator[AsyncConnection]:
+        """One transaction on the running loop's engine (migrating first, once)."""
+        try:
+            engine = self._engine()
+            if not self._migrated:
+                await self._migrate(engine)
+            async with engine.connect() as connection:
+                connection.sync_connection.info["read_only"] = read_only  # type: ignore[union-attr]
+                async with connection.begin():
+                    yield connection
+        except (SQLAlchemyError, OSError) as exc:
+            raise StorageError(
+                f"the history store failed: {exc.__class__.__name__}: {exc}"
+            ) from exc
+
+    async def _migrate(self, engine: AsyncEngine) -> None:
+        """Apply the pending migrations once: one task per process, one process at a time."""
+        if self._migration_lock is None:
+            self._migration_lock = asyncio.Lock()
+        async with self._migration_lock:
+            if not self._migrated:
+                await self._apply_migrations(engine)
+
+    async def _apply_migrations(self, engine: AsyncEngine) -> None:
+        async with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":  # other processes wait here
+                await connection.execute(text("SELECT pg_advisory_xact_lock(7270011)"))
+            await connection.run_sync(lambda sync: zl_migrations.create(sync, checkfirst=True))
+            done = set((await connection.execute(select(zl_migrations.c.name))).scalars())
+            for migration in migrations():
+                if migration.name in done:
+                    continue
+                await connection.run_sync(migration.apply)
+                await connection.execute(
+                    insert(zl_migrations).values(name=migration.name, applied_at=now())
+                )
+        self._migrated = True
+
+    async def close(self) -> None:
+        """Close the connection pool (a later call opens a new one)."""
+        await self.call(self._close())
+
+    async def _close(self) -> None:
+        engine, self._engine_instance = self._engine_instance, None
+        if engine is not None:
+            await engine.dispose()
+
+    async def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the database loop and await its result from any loop."""
+        loop = self.loop
+        if asyncio.get_running_loop() is loop:
+            return await coro
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))

@@ -22,6 +22,7 @@ from zero_llm.errors import (
     OllamaUnavailableError,
     StorageError,
     StreamInterruptedError,
+    StructuredOutputError,
     TransientOllamaError,
     ZeroLLMError,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "RouteDecision",
     "StorageError",
     "StreamInterruptedError",
+    "StructuredOutputError",
     "SyncAnswerStream",
     "TimeoutSettings",
     "TransientOllamaError",

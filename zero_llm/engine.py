@@ -216,15 +216,26 @@ class QueryEngine:
         trace: CallTrace,
         *,
         stream: bool,
+        format: str | dict[str, Any] | None = None,
     ) -> AsyncIterator[AIMessageChunk]:
-        """Relay the answer of ``spec`` (or of its fallbacks) as chunks, filling ``trace``."""
+        """Relay the answer of ``spec`` (or of its fallbacks) as chunks, filling ``trace``.
+
+        ``format`` is Ollama's: ``"json"`` or a JSON schema the answer must follow.
+        """
+        options: dict[str, Any] = {} if format is None else {"format": format}
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.timeouts.total
         candidates = [spec, *self.catalog.fallback_chain(spec)]
         for index, candidate in enumerate(candidates):
             try:
                 async for chunk in self._attempts(
-                    candidate, messages, config, trace, stream=stream, deadline=deadline
+                    candidate,
+                    messages,
+                    config,
+                    trace,
+                    stream=stream,
+                    deadline=deadline,
+                    options=options,
                 ):
                     yield chunk
             except (TransientOllamaError, ModelNotFoundError, ContextOverflowError) as error:
@@ -252,6 +263,7 @@ class QueryEngine:
         *,
         stream: bool,
         deadline: float,
+        options: dict[str, Any],
     ) -> AsyncIterator[AIMessageChunk]:
         loop = asyncio.get_running_loop()
         attempt = 0
@@ -271,7 +283,13 @@ class QueryEngine:
                 trace.cut_message = fitted.cut
                 model = self.pool.get(spec, profile.num_ctx)
                 async for chunk in self._one_call(
-                    model, fitted.messages, config, trace, stream=stream, deadline=deadline
+                    model,
+                    fitted.messages,
+                    config,
+                    trace,
+                    stream=stream,
+                    deadline=deadline,
+                    options=options,
                 ):
                     if chunk.content or chunk.additional_kwargs.get("reasoning_content"):
                         emitted.append(chunk.text)
@@ -409,6 +427,7 @@ class QueryEngine:
         *,
         stream: bool,
         deadline: float,
+        options: dict[str, Any],
     ) -> AsyncIterator[AIMessageChunk]:
         loop = asyncio.get_running_loop()
         timeouts = self.settings.timeouts
@@ -416,7 +435,7 @@ class QueryEngine:
             limit = min(loop.time() + timeouts.response, deadline)
             try:
                 async with asyncio.timeout_at(limit):
-                    message = await model.ainvoke(list(messages), config, stream=False)
+                    message = await model.ainvoke(list(messages), config, stream=False, **options)
             except TimeoutError as exc:
                 raise OllamaTimeoutError(
                     f"no answer from {model.model} within {timeouts.response:g}s "
@@ -435,7 +454,7 @@ class QueryEngine:
             return
         what = f"the first chunk within {timeouts.first_token:g}s (timeouts.first_token)"
         limit = min(loop.time() + timeouts.first_token, deadline)
-        chunks = model.astream(list(messages), config).__aiter__()
+        chunks = model.astream(list(messages), config, **options).__aiter__()
         try:
             while True:
                 # The deadline wraps each wait only, never a yield: a slow consumer is not a

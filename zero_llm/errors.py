@@ -18,6 +18,7 @@ at the boundary with ``raise ... from exc`` so that callers catch one family::
     │   ├── OllamaRequestError        Ollama refused the request (4xx other than 404/429)
     │   └── StreamInterruptedError    a stream broke after text was yielded (has partial_text)
     ├── ContextOverflowError          even the system prompt and the question exceed the window
+    ├── StructuredOutputError         an answer is not the JSON its schema asks for, even repaired
     └── StorageError                  the SQL store failed (history, usage)
 
 ``RetriesExhaustedError`` is not a separate class: after the last attempt the last
@@ -39,6 +40,7 @@ __all__ = [
     "OllamaUnavailableError",
     "StorageError",
     "StreamInterruptedError",
+    "StructuredOutputError",
     "TransientOllamaError",
     "ZeroLLMError",
 ]
@@ -135,6 +137,18 @@ class ContextOverflowError(ZeroLLMError):
         super().__init__(message)
         self.needed = needed
         self.budget = budget
+
+
+class StructuredOutputError(ZeroLLMError):
+    """A model's answer does not parse as the requested structure, even after a repair.
+
+    Attributes:
+        raw: the last answer text received.
+    """
+
+    def __init__(self, message: str, *, raw: str) -> None:
+        super().__init__(message)
+        self.raw = raw
 
 
 class StorageError(ZeroLLMError):

@@ -215,7 +215,10 @@ class ModelManager:
         thinking: list[str] = []
         try:
             messages = await self._with_memory(spec, request, trace)
-            async for chunk in self.engine.run(spec, messages, config, trace, stream=stream):
+            chunks = self.engine.run(
+                spec, messages, config, trace, stream=stream, format=request.format
+            )
+            async for chunk in chunks:
                 if chunk.content:
                     parts.append(chunk.text)
                 if reasoning := chunk.additional_kwargs.get("reasoning_content"):

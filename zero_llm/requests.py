@@ -18,7 +18,7 @@ from zero_llm.errors import InvalidRequestError
 
 __all__ = ["QueryRequest", "check_text", "parse_runnable_input"]
 
-RUNNABLE_KEYS = frozenset({"input", "task", "context", "session_id", "model"})
+RUNNABLE_KEYS = frozenset({"input", "task", "context", "session_id", "model", "format"})
 
 
 def check_text(value: Any, what: str, *, allow_empty: bool = False) -> str:
@@ -55,6 +55,8 @@ class QueryRequest:
     model: str | None = None
     session_id: str | None = None
     history: tuple[BaseMessage, ...] = field(default=())
+    format: str | dict[str, Any] | None = None
+    """Ollama's ``format``: ``"json"`` or a JSON schema the answer must follow."""
 
     def messages(self) -> list[BaseMessage]:
         """The prompt: the context as the system message, the history, then the question."""
@@ -74,8 +76,13 @@ def make_request(
     model: Any = None,
     session_id: Any = None,
     history: Sequence[BaseMessage] = (),
+    format: Any = None,
 ) -> QueryRequest:
     """Check every part of a request and build it."""
+    if format is not None and format != "json" and not isinstance(format, dict):
+        raise InvalidRequestError(
+            f"format must be 'json' or a JSON schema dict, got {type(format).__name__}"
+        )
     return QueryRequest(
         text=check_text(text, "input_text"),
         context=check_text("" if context is None else context, "context", allow_empty=True),
@@ -83,6 +90,7 @@ def make_request(
         model=check_optional_name(model, "model"),
         session_id=check_optional_name(session_id, "session_id"),
         history=tuple(history),
+        format=format,
     )
 
 
@@ -121,7 +129,7 @@ def parse_runnable_input(value: Any) -> QueryRequest:
         if "input" not in value:
             raise InvalidRequestError("the runnable's input dict needs an 'input' key")
         inner = value["input"]
-        extra: dict[str, Any] = {k: value.get(k) for k in ("task", "model", "session_id")}
+        extra: dict[str, Any] = {k: value.get(k) for k in ("task", "model", "session_id", "format")}
         if isinstance(inner, PromptValue | list | tuple | BaseMessage):
             messages = (
                 inner.to_messages()

@@ -75,6 +75,7 @@ class ModelPipeline(Runnable[RoutedRequest, AIMessage]):
             model=spec.name,
             session_id=routed.request.session_id,
             history=routed.request.history,
+            format=routed.request.format,
         )
 
     async def _chunks(

@@ -105,7 +105,18 @@ def test_usage_report(cli) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_chat_keeps_a_conversation(cli, emulator: OllamaEmulator) -> None:  # type: ignore[no-untyped-def]
-    script = "My name is Dana\n/task code\nwrite a parser\n/model llama\nwho am I?\n/model gpt-9\n/exit\n"
+    script = "\n".join(
+        [
+            "My name is Dana",
+            "/task code",
+            "write a parser",
+            "/model llama",
+            "who am I?",
+            "/model gpt-9",
+            "/exit",
+            "",
+        ]
+    )
     result = cli("chat", "--session", "c1", input=script)
     assert result.exit_code == 0
     assert "[llama3.1:8b] You said: My name is Dana" in result.stdout

@@ -32,6 +32,7 @@ PINNED = [
     "RouteDecision",
     "StorageError",
     "StreamInterruptedError",
+    "StructuredOutputError",
     "SyncAnswerStream",
     "TimeoutSettings",
     "TransientOllamaError",

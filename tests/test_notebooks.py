@@ -13,7 +13,9 @@ NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 
 def test_there_are_the_three_notebooks() -> None:
     assert [p.name for p in NOTEBOOKS] == [
-        "01_quickstart.ipynb", "02_memory_and_window.ipynb", "03_usage_report.ipynb"
+        "01_quickstart.ipynb",
+        "02_memory_and_window.ipynb",
+        "03_usage_report.ipynb",
     ]
 
 
@@ -21,8 +23,12 @@ def test_there_are_the_three_notebooks() -> None:
 def test_notebook_runs(path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
     assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
-    NotebookClient(notebook, timeout=180, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        notebook,
+        timeout=180,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
     printed = "".join(
         output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", [])
     )

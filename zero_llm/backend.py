@@ -183,6 +183,12 @@ class OllamaBackend:
             self._clients[loop] = found
         return found
 
+    async def aclose(self) -> None:
+        """Close the running loop's HTTP connections to Ollama."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client._client.aclose()
+
     def _fail(self, exc: BaseException, model: str | None) -> ZeroLLMError:
         return translate_error(exc, model=model, host=self.base_url)
 

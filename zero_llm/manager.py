@@ -238,16 +238,22 @@ class ModelManager:
     async def _with_memory(
         self, spec: ModelSpec, request: QueryRequest, trace: CallTrace
     ) -> list[BaseMessage]:
-        """The prompt, with the stored turns of the session that can fit in front."""
+        """The prompt, with the stored turns of the session that can fit in front.
+
+        No I/O to Ollama here (that belongs inside the retry loop): the model's profile
+        is used when known already, else the configured window bounds what is loaded.
+        The window then trims exactly, with the answering model's own counter.
+        """
         if request.session_id is None:
             return request.messages()
-        profile = await self.engine.profile_for(spec, trace)
-        fixed = profile.counter.count_prompt(request.messages())
-        room = profile.budget.prompt_tokens - fixed
+        profile = self.engine.profile_of(spec.name)
+        if profile is not None:
+            room = profile.budget.prompt_tokens - profile.counter.count_prompt(request.messages())
+        else:
+            room = self.engine.window_for(spec, None)
         if room <= 0:
             return request.messages()
-        # Stored counts come from whichever model answered then: load a quarter more than
-        # fits and let the window trim exactly with this model's counter.
+        # Stored counts come from whichever model answered then: load a quarter more.
         stored = await self.history.window(request.session_id, room + room // 4)
         history = [m.to_message() for m in stored]
         return QueryRequest(
@@ -411,10 +417,16 @@ class ModelManager:
             await self._recorder.flush()
 
     async def aclose(self) -> None:
-        """Write pending usage records and close the running loop's database connections."""
+        """Write pending usage records; close this loop's Ollama and database connections."""
         await self.flush_usage()
+        await self.engine.pool.aclose()
+        await self.backend.aclose()
         if self._database is not None:
             await self._database.close()
+
+    def close(self) -> None:
+        """Sync twin of ``aclose`` (for the connections the sync methods opened)."""
+        self._bridge.run(self.aclose())
 
     # ------------------------------------------------------------ sync twins
     def load_model_sync(

@@ -67,6 +67,12 @@ class ChatModelPool:
             model = models[key] = build_chat_model(spec, self._settings, num_ctx)
         return model
 
+    async def aclose(self) -> None:
+        """Close the HTTP connections of the running loop's chat models."""
+        models = self._by_loop.pop(asyncio.get_running_loop(), {})
+        for model in models.values():
+            await model._async_client._client.aclose()
+
 
 class RefuseTruncationTransport(httpx.AsyncHTTPTransport):
     """Adds ``"truncate": false`` to chat and generate requests on their way out.

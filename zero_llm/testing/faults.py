@@ -7,6 +7,7 @@ order they were armed. Each fault hits ``times`` requests to the model endpoints
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +48,9 @@ class Faults:
 
     _armed: list[Fault] = field(default_factory=list)
     _refuse_hook: Callable[[float], None] | None = None
+    _random_rate: float = 0.0
+    _random_status: int = 503
+    _rng: random.Random = field(default_factory=lambda: random.Random(0))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     fired: list[FaultKind] = field(default_factory=list)
     """Every fault that hit a request, in order (for tests to assert on)."""
@@ -102,6 +106,15 @@ class Faults:
         """Answer the next requests that ask for a ``format`` with text that is not JSON."""
         return self._arm(Fault("bad_json", times, paths=("/api/chat", "/api/generate")))
 
+    def fail_randomly(self, rate: float, *, status: int = 503, seed: int = 0) -> Faults:
+        """Fail each model request with probability ``rate`` (0 turns it off), reproducibly."""
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError("rate must be between 0 and 1")
+        with self._lock:
+            self._random_rate, self._random_status = rate, status
+            self._rng = random.Random(seed)
+        return self
+
     def refuse_connections(self, seconds: float) -> Faults:
         """Go down for ``seconds``: open connections drop, new ones are refused, then served."""
         if self._refuse_hook is None:
@@ -117,10 +130,20 @@ class Faults:
         """Disarm every fault."""
         with self._lock:
             self._armed.clear()
+            self._random_rate = 0.0
 
     def take(self, path: str, kinds: tuple[FaultKind, ...]) -> Fault | None:
         """Consume and return the first armed fault of one of ``kinds`` for ``path``."""
         with self._lock:
+            if (
+                "status" in kinds
+                and path in MODEL_PATHS
+                and self._random_rate
+                and self._rng.random() < self._random_rate
+            ):
+                self.fired.append("status")
+                message = BUSY_MESSAGE if self._random_status == 503 else "injected failure"
+                return Fault("status", 1, status=self._random_status, message=message)
             for fault in self._armed:
                 if fault.kind in kinds and path in fault.paths:
                     fault.times -= 1

@@ -85,6 +85,8 @@ class EmulatorState:
     reply_override: dict[str, str] = field(default_factory=dict)
     """Model name ('*' for all) -> fixed answer text, instead of the derived one."""
     requests: deque[RecordedRequest] = field(default_factory=lambda: deque(maxlen=2000))
+    rejected: list[tuple[str, int, str]] = field(default_factory=list)
+    """Requests answered with a 4xx (path, status, error), for tests to assert on."""
     load_count: int = 0
 
     @classmethod
@@ -670,19 +672,24 @@ async def _aiter(items: list[Any]) -> AsyncIterator[Any]:
         yield item
 
 
-@web.middleware
-async def _problems(request: web.Request, handler: Any) -> web.StreamResponse:
-    try:
-        response: web.StreamResponse = await handler(request)
-    except RequestProblem as problem:
-        return _error(problem.status, problem.message)
-    return response
+def _problems(state: EmulatorState) -> Any:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            response: web.StreamResponse = await handler(request)
+        except RequestProblem as problem:
+            if 400 <= problem.status < 500:
+                state.rejected.append((request.path, problem.status, problem.message))
+            return _error(problem.status, problem.message)
+        return response
+
+    return middleware
 
 
 def build_app(state: EmulatorState) -> web.Application:
     """Build the aiohttp application that serves Ollama's API over ``state``."""
     handlers = EmulatorApp(state)
-    app = web.Application(middlewares=[_problems], client_max_size=1024**3)
+    app = web.Application(middlewares=[_problems(state)], client_max_size=1024**3)
     app.router.add_get("/", handlers.root)
     app.router.add_get("/api/version", handlers.version)
     app.router.add_get("/api/tags", handlers.tags)

@@ -68,6 +68,22 @@ SUMMARY_INSTRUCTIONS = (
 )
 
 
+def _observed(config: RunnableConfig | None) -> bool:
+    """Whether a call has callback handlers (then it goes through LangChain's public API)."""
+    return bool(config and config.get("callbacks"))
+
+
+async def _bare_chunks(
+    model: Any, messages: Sequence[BaseMessage], options: dict[str, Any]
+) -> AsyncIterator[AIMessageChunk]:
+    """ChatOllama's own stream without LangChain's run bookkeeping (no handler to tell)."""
+    async for generation in model._astream(list(messages), **options):
+        chunk = generation.message
+        if generation.generation_info:
+            chunk.response_metadata = generation.generation_info
+        yield chunk
+
+
 @dataclass(frozen=True)
 class ModelProfile:
     """What the engine knows of one model: its num_ctx, token counter and prompt budget."""
@@ -435,7 +451,15 @@ class QueryEngine:
             limit = min(loop.time() + timeouts.response, deadline)
             try:
                 async with asyncio.timeout_at(limit):
-                    message = await model.ainvoke(list(messages), config, stream=False, **options)
+                    if _observed(config):
+                        message = await model.ainvoke(
+                            list(messages), config, stream=False, **options
+                        )
+                    else:  # nobody listens: skip LangChain's per-call run bookkeeping
+                        result = await model._agenerate(list(messages), stream=False, **options)
+                        generation = result.generations[0]
+                        message = generation.message
+                        message.response_metadata = generation.generation_info or {}
             except TimeoutError as exc:
                 raise OllamaTimeoutError(
                     f"no answer from {model.model} within {timeouts.response:g}s "
@@ -454,7 +478,12 @@ class QueryEngine:
             return
         what = f"the first chunk within {timeouts.first_token:g}s (timeouts.first_token)"
         limit = min(loop.time() + timeouts.first_token, deadline)
-        chunks = model.astream(list(messages), config, **options).__aiter__()
+        source: Any = (
+            model.astream(list(messages), config, **options)
+            if _observed(config)
+            else _bare_chunks(model, messages, options)
+        )
+        chunks = source.__aiter__()
         try:
             while True:
                 # The deadline wraps each wait only, never a yield: a slow consumer is not a

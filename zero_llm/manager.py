@@ -377,10 +377,15 @@ class ModelManager:
         elif self.catalog.find_role(trace.requested_model) is not None:
             thinking = 0 if self.spec(trace.requested_model).think else None
         record = UsageRecord.from_trace(trace, thinking)
-        text = ""
-        if self.settings.log_content:
-            text = f" question={request.text!r} thinking={trace.thinking!r}"
-        log.info("zero_llm call %s%s", record.log_fields(), text)
+        if log.isEnabledFor(logging.INFO):
+            text = ""
+            if self.settings.log_content:
+                text = f" question={request.text!r} thinking={trace.thinking!r}"
+            log.info("zero_llm call %s%s", record.log_fields(), text)
+        if not (config and config.get("callbacks")):  # only our own handler listens
+            if self.settings.usage_ledger:
+                self.usage_recorder.submit(record)
+            return
         handlers = get_async_callback_manager_for_config(ensure_config(config))
         if self.settings.usage_ledger and self.usage_recorder not in handlers.handlers:
             handlers.add_handler(self.usage_recorder, inherit=False)

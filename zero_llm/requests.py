@@ -16,9 +16,28 @@ from langchain_core.prompt_values import PromptValue
 
 from zero_llm.errors import InvalidRequestError
 
+SESSION_ID_LENGTH = 255
+
 __all__ = ["QueryRequest", "check_text", "parse_runnable_input"]
 
 RUNNABLE_KEYS = frozenset({"input", "task", "context", "session_id", "model", "format"})
+
+
+def check_session_id(value: Any) -> str:
+    """Return a usable session id, verbatim, or raise InvalidRequestError naming the fault."""
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"session_id must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise InvalidRequestError("session_id is empty")
+    if len(value) > SESSION_ID_LENGTH:
+        raise InvalidRequestError(f"session_id is longer than {SESSION_ID_LENGTH} characters")
+    if "\x00" in value:
+        raise InvalidRequestError("session_id contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidRequestError("session_id is not valid Unicode text") from exc
+    return value
 
 
 def check_text(value: Any, what: str, *, allow_empty: bool = False) -> str:
@@ -88,7 +107,7 @@ def make_request(
         context=check_text("" if context is None else context, "context", allow_empty=True),
         task=check_optional_name(task, "task"),
         model=check_optional_name(model, "model"),
-        session_id=check_optional_name(session_id, "session_id"),
+        session_id=None if session_id is None else check_session_id(session_id),
         history=tuple(history),
         format=format,
     )

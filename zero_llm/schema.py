@@ -30,11 +30,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from zero_llm.requests import SESSION_ID_LENGTH
+
 __all__ = ["MIGRATIONS", "metadata", "migrations", "zl_messages", "zl_sessions", "zl_usage"]
 
 metadata = MetaData()
 
-SESSION_ID_LENGTH = 255
 
 zl_migrations = Table(
     "zl_migrations",

@@ -177,3 +177,12 @@ async def test_import_from_sql_chat_message_history(tmp_path: Path) -> None:
     assert again.skipped_sessions == ["alpha", "beta"] and again.messages == 0
     with pytest.raises(StorageError, match="nope"):
         await import_sql_chat_history(f"sqlite+aiosqlite:///{source}", store, table_name="nope")
+
+
+async def test_session_ids_are_used_verbatim(remembering: ModelManager) -> None:
+    await remembering.query_model("llama", "with a trailing space", session_id="1 ")
+    await remembering.query_model("llama", "without", session_id="1")
+    assert [m.content for m in await remembering.history.messages("1 ")][0] == (
+        "with a trailing space"
+    )
+    assert len(await remembering.history.messages("1")) == 2

@@ -32,7 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from zero_llm.database import Database, now, on_database_loop, utc
 from zero_llm.errors import InvalidRequestError
 from zero_llm.history.crypto import TextCipher
-from zero_llm.schema import SESSION_ID_LENGTH, zl_messages
+from zero_llm.requests import check_session_id
+from zero_llm.schema import zl_messages
 from zero_llm.schema import zl_sessions as sessions_table
 
 __all__ = ["HistoryStore", "NewMessage", "SessionInfo", "StoredMessage", "check_session_id"]
@@ -60,23 +61,6 @@ _PLAIN_CLASSES: dict[str, type[BaseMessage]] = {
     "ai": AIMessage,
     "system": SystemMessage,
 }
-
-
-def check_session_id(value: Any) -> str:
-    """Return a usable session id or raise InvalidRequestError naming what is wrong."""
-    if not isinstance(value, str):
-        raise InvalidRequestError(f"session_id must be a string, got {type(value).__name__}")
-    if not value.strip():
-        raise InvalidRequestError("session_id is empty")
-    if len(value) > SESSION_ID_LENGTH:
-        raise InvalidRequestError(f"session_id is longer than {SESSION_ID_LENGTH} characters")
-    if "\x00" in value:
-        raise InvalidRequestError("session_id contains a NUL character")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InvalidRequestError("session_id is not valid Unicode text") from exc
-    return value
 
 
 @dataclass(frozen=True)

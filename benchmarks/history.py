@@ -47,14 +47,15 @@ async def fill_ours(store: HistoryStore) -> None:
 def fill_baseline(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as connection:
-        connection.execute(text(
-            "CREATE TABLE message_store (id INTEGER PRIMARY KEY AUTOINCREMENT, "
-            "session_id TEXT, message TEXT)"
-        ))
+        connection.execute(
+            text(
+                "CREATE TABLE message_store (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                "session_id TEXT, message TEXT)"
+            )
+        )
         connection.execute(
             text("INSERT INTO message_store (session_id, message) VALUES (:s, :m)"),
-            [{"s": "bench", "m": json.dumps(message_to_dict(message(i)))}
-             for i in range(MESSAGES)],
+            [{"s": "bench", "m": json.dumps(message_to_dict(message(i)))} for i in range(MESSAGES)],
         )
     engine.dispose()
 
@@ -88,11 +89,15 @@ async def main() -> None:
         everything = history.messages
         theirs.append(time.perf_counter() - started)
     await store.close()
-    print(f"session of {MESSAGES:,} messages of ~{TOKENS_PER_MESSAGE} tokens; "
-          f"window {WINDOW:,} tokens")
+    print(
+        f"session of {MESSAGES:,} messages of ~{TOKENS_PER_MESSAGE} tokens; "
+        f"window {WINDOW:,} tokens"
+    )
     print(f"zero_llm HistoryStore.window    {best_and_median(ours)}  ({loaded:,} messages)")
-    print(f"SQLChatMessageHistory.messages  {best_and_median(theirs)}  "
-          f"({len(everything):,} messages, all of them)")
+    print(
+        f"SQLChatMessageHistory.messages  {best_and_median(theirs)}  "
+        f"({len(everything):,} messages, all of them)"
+    )
     print(f"ratio (baseline / ours, best)   {min(theirs) / min(ours):9.1f}x")
 
 

@@ -19,12 +19,15 @@ Rows 5 (window fitting, history window load) are ``benchmarks/window.py`` and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from importlib.metadata import version
 from typing import Any
 
@@ -36,7 +39,6 @@ from langchain_ollama import ChatOllama
 
 from zero_llm import ModelManager
 from zero_llm.router import classify_text
-from zero_llm.testing import OllamaEmulator
 from zero_llm.testing.vocabularies import vocab_tokenizer
 
 NUM_CTX = 131072
@@ -66,8 +68,10 @@ async def timed(fn: Callable[[], Awaitable[Any]], repeat: int = REPEAT) -> tuple
 
 def row(name: str, best: float, median: float, base: float, unit: str = "ms") -> None:
     scale = 1e3 if unit == "ms" else 1e6
-    print(f"  {name:<34} {best * scale:9.2f} {unit} (median {median * scale:8.2f})"
-          f"   x{best / base:5.2f} of raw")
+    print(
+        f"  {name:<34} {best * scale:9.2f} {unit} (median {median * scale:8.2f})"
+        f"   x{best / base:5.2f} of raw"
+    )
 
 
 def plain_chain(base_url: str) -> Any:
@@ -80,9 +84,16 @@ def plain_chain(base_url: str) -> Any:
 
     def pipeline(model: str) -> Any:
         llm = ChatOllama(model=model, base_url=base_url, num_ctx=NUM_CTX)
-        trim = RunnableLambda(lambda msgs: trim_messages(
-            msgs, max_tokens=NUM_CTX - 2048, token_counter=count, strategy="last",
-            include_system=True, start_on="human"))
+        trim = RunnableLambda(
+            lambda msgs: trim_messages(
+                msgs,
+                max_tokens=NUM_CTX - 2048,
+                token_counter=count,
+                strategy="last",
+                include_system=True,
+                start_on="human",
+            )
+        )
         return trim | llm.with_retry(stop_after_attempt=3)
 
     return RunnableBranch(
@@ -91,13 +102,65 @@ def plain_chain(base_url: str) -> Any:
     )
 
 
+class ReplyControl:
+    """Sets the emulator process's fixed reply through its control file."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def set_reply(self, text: str | None) -> None:
+        """Answer every request with ``text`` (None: the derived answers)."""
+        with open(self.path, "w") as control:
+            control.write(text or "")
+        time.sleep(0.3)
+
+
+@contextlib.contextmanager
+def emulator_process() -> Iterator[tuple[str, ReplyControl]]:
+    """The emulator in a process of its own, so it does not share our GIL."""
+    control = tempfile.mktemp(prefix="zero-llm-reply-")
+    script = (
+        "import os, sys, threading, time\n"
+        "from zero_llm.testing import OllamaEmulator\n"
+        "emu = OllamaEmulator().start()\n"
+        "print(emu.base_url, flush=True)\n"
+        "path, seen = sys.argv[1], None\n"
+        "while True:\n"
+        "    time.sleep(0.1)\n"
+        "    text = open(path).read() if os.path.exists(path) else None\n"
+        "    if text != seen:\n"
+        "        seen = text\n"
+        "        emu.set_reply(text or None)\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, control], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        yield process.stdout.readline().strip(), ReplyControl(control)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 async def main() -> None:
     cores = os.cpu_count()
-    print(f"python {platform.python_version()}, {cores} cores; " + ", ".join(
-        f"{p} {version(p)}" for p in ("zero-llm", "langchain-core", "langchain-ollama",
-                                      "ollama", "httpx", "tiktoken", "sqlalchemy")))
-    with OllamaEmulator() as emulator:
-        url = emulator.base_url
+    print(
+        f"python {platform.python_version()}, {cores} cores; "
+        + ", ".join(
+            f"{p} {version(p)}"
+            for p in (
+                "zero-llm",
+                "langchain-core",
+                "langchain-ollama",
+                "ollama",
+                "httpx",
+                "tiktoken",
+                "sqlalchemy",
+            )
+        )
+    )
+    with emulator_process() as (url, emulator):
         home = tempfile.mkdtemp(prefix="zero-llm-bench-")
         manager = ModelManager(ollama_host=url, home=home)
         raw = ollama.AsyncClient(host=url)
@@ -106,13 +169,23 @@ async def main() -> None:
         await manager.load_model("llama")
         short = "What moved the market today?"
 
-        for label, messages in (("short prompt", [HumanMessage(short)]),
-                                ("10K-token history", history_of(10_000))):
-            wire = [{"role": {"human": "user", "ai": "assistant"}.get(m.type, m.type),
-                     "content": m.text} for m in messages]
+        for label, messages in (
+            ("short prompt", [HumanMessage(short)]),
+            ("10K-token history", history_of(10_000)),
+        ):
+            wire = [
+                {
+                    "role": {"human": "user", "ai": "assistant"}.get(m.type, m.type),
+                    "content": m.text,
+                }
+                for m in messages
+            ]
             print(f"\n1. per call, not streamed, {label}")
-            base, base_med = await timed(lambda wire=wire: raw.chat(
-                model="llama3.1:8b", messages=wire, stream=False, options={"num_ctx": NUM_CTX}))
+            base, base_med = await timed(
+                lambda wire=wire: raw.chat(
+                    model="llama3.1:8b", messages=wire, stream=False, options={"num_ctx": NUM_CTX}
+                )
+            )
             row("raw ollama.AsyncClient.chat", base, base_med, base)
             best, med = await timed(lambda messages=messages: bare.ainvoke(messages))
             row("bare ChatOllama.ainvoke", best, med, base)
@@ -124,18 +197,22 @@ async def main() -> None:
                 best, med = await timed(lambda: manager.query_model("llama", short))
                 row("ModelManager.query_model", best, med, base)
             runnable = manager.as_runnable()
-            best, med = await timed(lambda messages=messages: runnable.ainvoke(
-                {"input": messages, "model": "llama"}))
+            best, med = await timed(
+                lambda messages=messages: runnable.ainvoke({"input": messages, "model": "llama"})
+            )
             row("ModelManager.as_runnable().ainvoke", best, med, base)
 
         chunks = 20_000
-        emulator.set_reply(" tick" * chunks)
+        emulator.set_reply(" tick" * chunks)  # the in-process twin cannot: see emulator_process
         print(f"\n2. streaming relay, per chunk over {chunks:,} chunks")
 
         async def raw_stream() -> None:
-            async for _ in await raw.chat(model="llama3.1:8b", messages=[{"role": "user",
-                                          "content": "go"}], stream=True,
-                                          options={"num_ctx": NUM_CTX}):
+            async for _ in await raw.chat(
+                model="llama3.1:8b",
+                messages=[{"role": "user", "content": "go"}],
+                stream=True,
+                options={"num_ctx": NUM_CTX},
+            ):
                 pass
 
         async def bare_stream() -> None:
@@ -154,19 +231,28 @@ async def main() -> None:
         per = chunks
         print(f"  {'raw ollama.AsyncClient.chat':<34} {base / per * 1e6:9.1f} us/chunk")
         bare_best, _ = await timed(bare_stream, 3)
-        for name, fn in (("bare ChatOllama.astream", bare_stream),
-                         ("plain chain .astream", chain_stream),
-                         ("ModelManager.query_model(stream)", manager_stream)):
+        for name, fn in (
+            ("bare ChatOllama.astream", bare_stream),
+            ("plain chain .astream", chain_stream),
+            ("ModelManager.query_model(stream)", manager_stream),
+        ):
             best, _ = await timed(fn, 3)
-            print(f"  {name:<34} {best / per * 1e6:9.1f} us/chunk   x{best / bare_best:5.2f}"
-                  " of bare ChatOllama")
+            print(
+                f"  {name:<34} {best / per * 1e6:9.1f} us/chunk   x{best / bare_best:5.2f}"
+                " of bare ChatOllama"
+            )
         emulator.set_reply(None)
 
         print("\n3. 200 concurrent requests")
         for name, make in (
-            ("raw ollama.AsyncClient.chat", lambda i: raw.chat(
-                model="llama3.1:8b", messages=[{"role": "user", "content": f"q{i}"}],
-                options={"num_ctx": NUM_CTX})),
+            (
+                "raw ollama.AsyncClient.chat",
+                lambda i: raw.chat(
+                    model="llama3.1:8b",
+                    messages=[{"role": "user", "content": f"q{i}"}],
+                    options={"num_ctx": NUM_CTX},
+                ),
+            ),
             ("bare ChatOllama.ainvoke", lambda i: bare.ainvoke(f"q{i}")),
             ("ModelManager.query_model", lambda i: manager.query_model("llama", f"q{i}")),
         ):
@@ -178,9 +264,13 @@ async def main() -> None:
             print(f"  {name:<34} {200 / best:9.0f} requests/s")
 
         print("\n4. router classification, per request")
-        texts = [short, "def f(x):\n    return x  # fix this python bug",
-                 "Why did $NVDA drop and what is the risk?", "שלום, מה שלומך?",
-                 "word " * 2000]
+        texts = [
+            short,
+            "def f(x):\n    return x  # fix this python bug",
+            "Why did $NVDA drop and what is the risk?",
+            "שלום, מה שלומך?",
+            "word " * 2000,
+        ]
         for text in texts:
             started = time.perf_counter()
             for _ in range(2000):
@@ -194,11 +284,15 @@ async def main() -> None:
             started = time.perf_counter()
             ModelManager(ollama_host=url, home=home)
             samples.append(time.perf_counter() - started)
-        print(f"  {'ModelManager()':<34} {min(samples) * 1e3:9.2f} ms "
-              f"(median {statistics.median(samples) * 1e3:.2f})")
+        print(
+            f"  {'ModelManager()':<34} {min(samples) * 1e3:9.2f} ms "
+            f"(median {statistics.median(samples) * 1e3:.2f})"
+        )
         started = time.perf_counter()
         ChatOllama(model="llama3.1:8b", base_url=url)
-        print(f"  {'one ChatOllama() for scale':<34} {(time.perf_counter() - started) * 1e3:9.2f} ms")
+        print(
+            f"  {'one ChatOllama() for scale':<34} {(time.perf_counter() - started) * 1e3:9.2f} ms"
+        )
         await manager.aclose()
 
 

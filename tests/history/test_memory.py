@@ -182,7 +182,7 @@ async def test_import_from_sql_chat_message_history(tmp_path: Path) -> None:
 async def test_session_ids_are_used_verbatim(remembering: ModelManager) -> None:
     await remembering.query_model("llama", "with a trailing space", session_id="1 ")
     await remembering.query_model("llama", "without", session_id="1")
-    assert [m.content for m in await remembering.history.messages("1 ")][0] == (
-        "with a trailing space"
-    )
+    spaced = await remembering.history.messages("1 ")
+    assert [m.role for m in spaced] == ["human", "ai"]
+    assert spaced[0].content == "with a trailing space"
     assert len(await remembering.history.messages("1")) == 2

@@ -1,0 +1,24 @@
+"""Run every benchmark: ``python -m benchmarks`` (the history one needs langchain-community)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+
+from benchmarks import history, overhead, window
+
+
+def main() -> None:
+    print("=== per-call overhead, streaming relay, concurrency, router, construction")
+    asyncio.run(overhead.main())
+    print("\n=== window fitting")
+    window.main()
+    print("\n=== history window load")
+    if importlib.util.find_spec("langchain_community") is None:
+        print("skipped: pip install langchain-community (the baseline) to run it")
+    else:
+        asyncio.run(history.main())
+
+
+if __name__ == "__main__":
+    main()

@@ -55,7 +55,7 @@ PRE_TOKENIZER_PATTERNS: dict[str, str] = {
     "smaug-bpe": LLAMA3_PATTERN,
     "qwen2": QWEN2_PATTERN,
     "qwen35": QWEN2_PATTERN,
-    "deepseek-r1-qwen": QWEN2_PATTERN,
+    "deepseek-r1-qwen": DEEPSEEK3_PATTERN,  # llama.cpp gives R1's Qwen distills V3's splits
     "deepseek-v3": DEEPSEEK3_PATTERN,
     "gpt-4o": O200K_PATTERN,
     "gpt2": GPT2_PATTERN,

@@ -83,7 +83,7 @@ class EmulatedModel:
         if self.tokenizer is None:
             from zero_llm.testing.vocabularies import vocab_tokenizer
 
-            real = vocab_tokenizer(self.vocabulary) if self.vocabulary else None
+            real = vocab_tokenizer(self.vocabulary, self.tokenizer_pre) if self.vocabulary else None
             self.tokenizer = real if real is not None else RegexTokenizer()
 
     @property

@@ -146,16 +146,20 @@ def _last_merge(token: bytes, rank: int, ranks: dict[bytes, int]) -> tuple[bytes
 
 
 @cache
-def vocab_tokenizer(name: str) -> VocabTokenizer | None:
-    """The tokenizer of a real vocabulary ("llama3" or "qwen2"), or None if unavailable."""
+def vocab_tokenizer(name: str, pre: str | None = None) -> VocabTokenizer | None:
+    """The tokenizer of a real vocabulary ("llama3" or "qwen2"), or None if unavailable.
+
+    ``pre`` names the pre-tokenizer when a model splits text its own way over a shared
+    vocabulary (DeepSeek-R1's Qwen distills: ``deepseek-r1-qwen``).
+    """
     data = _data_dir()
     stem = VOCAB_FILES.get(name)
     if data is None or stem is None or not (data / f"{stem}.vocab").exists():
         return None
     ranks = _read_ranks(data / f"{stem}.vocab")
     specials = _read_specials(data / f"{stem}.special")
-    pre = {"llama3": "llama-bpe", "qwen2": "qwen2"}[name]
-    tokenizer = VocabTokenizer(name, pre, ranks, specials)
+    default_pre = {"llama3": "llama-bpe", "qwen2": "qwen2"}[name]
+    tokenizer = VocabTokenizer(name, pre or default_pre, ranks, specials)
     if tokenizer.encoding.encode_ordinary("Hello world") != KNOWN_IDS[name]:
         raise RuntimeError(f"the {name} vocabulary file does not give the known token ids")
     return tokenizer

@@ -148,8 +148,9 @@ class _CountingBase(ABC):
     def _count_many(self, texts: list[str]) -> list[int]:
         return [self._count_uncached(t) for t in texts]
 
+    @abstractmethod
     def observe(self, counted: int, reported: int) -> None:
-        """Learn from what Ollama reported (nothing to learn for exact counts)."""
+        """Learn from what Ollama reported for a prompt we counted."""
 
 
 class ExactCounter(_CountingBase):
@@ -170,6 +171,9 @@ class ExactCounter(_CountingBase):
             return [len(ids) for ids in self.encoding.encode_ordinary_batch(texts)]
         encode = self.encoding.encode_ordinary
         return [len(encode(t)) for t in texts]
+
+    def observe(self, counted: int, reported: int) -> None:
+        """Nothing to learn: the counts are exact."""
 
     def cut_to(self, text: str, tokens: int) -> str:
         """The last ``tokens`` tokens of ``text`` (whole characters only)."""

@@ -433,6 +433,18 @@ class ModelManager:
         """Sync twin of ``aclose`` (for the connections the sync methods opened)."""
         self._bridge.run(self.aclose())
 
+    async def __aenter__(self) -> ModelManager:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __enter__(self) -> ModelManager:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # ------------------------------------------------------------ sync twins
     def load_model_sync(
         self, model_name: str, progress: Callable[[PullProgress], None] | None = None

@@ -108,3 +108,14 @@ async def test_model_statuses(manager: ModelManager) -> None:
     assert statuses["code"].loaded and statuses["code"].num_ctx == 32768
     assert statuses["quick"].present and not statuses["quick"].loaded
     assert statuses["reasoning"].context_length == 131072
+
+
+async def test_a_manager_is_an_async_context_manager(emulator: OllamaEmulator) -> None:
+    async with ModelManager(fast_settings(emulator.base_url)) as manager:
+        assert await manager.query_model("llama", "scoped") == "[llama3.1:8b] You said: scoped"
+    assert manager.engine.pool._by_loop == {}  # its connections were closed
+
+
+def test_a_manager_is_a_context_manager(emulator: OllamaEmulator) -> None:
+    with ModelManager(fast_settings(emulator.base_url)) as manager:
+        assert manager.query_model_sync("llama", "scoped") == "[llama3.1:8b] You said: scoped"

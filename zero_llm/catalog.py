@@ -7,7 +7,7 @@ Nothing here does I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -127,10 +127,6 @@ class Catalog:
         """Return the role that claims ``task`` (case-insensitive), or None."""
         return self._task_to_role.get(task.strip().casefold())
 
-    def task_types(self) -> dict[str, str]:
-        """Return every known task type with the role it goes to."""
-        return dict(self._task_to_role)
-
     def find_role(self, name: str) -> str | None:
         """Return the role for a model name, short alias or role name, or None."""
         return self._by_name.get(name.strip().casefold())
@@ -160,7 +156,3 @@ class Catalog:
             chain.append(target)
             queue.extend(target.fallbacks)
         return chain
-
-    def specs(self) -> Iterable[ModelSpec]:
-        """Iterate over the configured model specs."""
-        return self.models.values()

@@ -356,7 +356,7 @@ def demo(
     """Ask a routed, streamed question: to Ollama if reachable, else to the built-in emulator."""
     manager = _manager(host)
     try:
-        version = _run_quiet(manager.backend.version())
+        version = asyncio.run(manager.backend.version())
     except OllamaUnavailableError:
         version = None
     if version is not None:
@@ -371,10 +371,6 @@ def demo(
     )
     with OllamaEmulator() as emulator:
         _demo_ask(ModelManager(manager.settings, ollama_host=emulator.base_url), text)
-
-
-def _run_quiet(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
 
 
 def _demo_ask(manager: ModelManager, text: str) -> None:

@@ -109,7 +109,7 @@ class QueryEngine:
         self.policy = policy or RetryPolicy(settings.retry)
         self.pool = ChatModelPool(settings)
         self._profiles: dict[str, ModelProfile] = {}
-        self._last_prompts: dict[str, list[tuple[str, str]]] = {}
+        self._last_prompts: dict[str, list[BaseMessage]] = {}
         self._locks: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, dict[str, asyncio.Lock]
         ] = weakref.WeakKeyDictionary()
@@ -218,10 +218,6 @@ class QueryEngine:
         self._profiles.pop(spec.name, None)
         if trace is not None:
             trace.pulled.append(spec.name)
-
-    def forget(self, name: str) -> None:
-        """Drop what is cached about a model (after it was deleted, say)."""
-        self._profiles.pop(name, None)
 
     # ---------------------------------------------------------------- core
     async def run(
@@ -406,22 +402,23 @@ class QueryEngine:
         prompt cache can explain (it can only hold what this model's last prompt shared).
         """
         reported = trace.prompt_tokens
-        keys = [(m.type, str(m.text)) for m in messages]
         previous = self._last_prompts.get(spec.name, [])
-        self._last_prompts[spec.name] = keys
+        self._last_prompts[spec.name] = list(messages)
         if reported is None:
             return
-        shared = 0
-        for mine, theirs in zip(keys, previous, strict=False):
-            if mine != theirs:
-                break
-            shared += 1
-        cacheable = sum(profile.counter.count_message(m) for m in messages[:shared])
-        if shared == 0 or reported * 2 > counted:
+        if reported * 2 > counted:  # far smaller counts come from Ollama's prompt cache
             profile.counter.observe(counted, reported)
         tolerance = 8 + counted // 50
         full = reported > counted + tolerance and reported >= profile.num_ctx * 0.9
-        short = profile.counter.exact and reported < counted - cacheable - tolerance
+        short = profile.counter.exact and reported < counted - tolerance
+        if short:  # only now is it worth finding what the cache could hold
+            shared = 0
+            for mine, theirs in zip(messages, previous, strict=False):
+                if mine.type != theirs.type or mine.text != theirs.text:
+                    break
+                shared += 1
+            cacheable = sum(profile.counter.count_messages(messages[:shared]))
+            short = reported < counted - cacheable - tolerance
         if full or short:
             trace.truncation_suspected = True
             log.warning(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, overload
 from uuid import UUID
 
@@ -255,12 +255,8 @@ class ModelManager:
             return request.messages()
         # Stored counts come from whichever model answered then: load a quarter more.
         stored = await self.history.window(request.session_id, room + room // 4)
-        history = [m.to_message() for m in stored]
-        return QueryRequest(
-            text=request.text,
-            context=request.context,
-            history=(*history, *request.history),
-        ).messages()
+        history = (*(m.to_message() for m in stored), *request.history)
+        return replace(request, history=history).messages()
 
     async def _remember(self, request: QueryRequest, answer: str, trace: CallTrace) -> None:
         """Store the turn in one transaction; a failure is logged and noted, not raised."""

@@ -11,7 +11,7 @@ are the same as ``query_model``'s; callbacks flow down to the ChatOllama calls.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForChainRun
@@ -67,16 +67,7 @@ class ModelPipeline(Runnable[RoutedRequest, AIMessage]):
     def _request(self, routed: RoutedRequest) -> QueryRequest:
         if routed.request.model is not None:
             return routed.request
-        spec = self.manager.catalog.models[self.role]
-        return QueryRequest(
-            text=routed.request.text,
-            context=routed.request.context,
-            task=routed.request.task,
-            model=spec.name,
-            session_id=routed.request.session_id,
-            history=routed.request.history,
-            format=routed.request.format,
-        )
+        return replace(routed.request, model=self.manager.catalog.models[self.role].name)
 
     async def _chunks(
         self,

@@ -191,9 +191,10 @@ def test_load_unload_ps_and_keep_alive_expiry(emulator: OllamaEmulator) -> None:
     assert ps.models[0].context_length == 8192 and ps.models[0].expires_at is not None
     unloaded = client.chat(model="llama3.1:8b", messages=[], keep_alive=0)
     assert unloaded.done_reason == "unload" and client.ps().models == []
-    client.generate(model="llama3.1:8b", prompt="", keep_alive="150ms")
+    client.generate(model="llama3.1:8b", prompt="", keep_alive="1s")
     assert [m.model for m in client.ps().models] == ["llama3.1:8b"]
-    time.sleep(0.25)
+    client.generate(model="llama3.1:8b", prompt="", keep_alive="30ms")  # renewed, shorter
+    time.sleep(0.06)
     assert client.ps().models == []
 
 

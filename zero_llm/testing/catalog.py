@@ -228,7 +228,12 @@ def _default_models() -> list[EmulatedModel]:
     ]
 
 
-DEFAULT_EMULATED_MODELS: tuple[str, ...] = tuple(m.name for m in _default_models())
+DEFAULT_EMULATED_MODELS: tuple[str, ...] = (
+    "deepseek-r1:32b",
+    "llama3.1:8b",
+    "qwen2.5-coder:32b",
+    "nomic-embed-text:latest",
+)
 """Names of the models every emulator holds unless told otherwise."""
 
 

@@ -11,7 +11,6 @@ processes all reach it over loopback exactly as they would reach Ollama::
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 import time
 from collections.abc import Coroutine, Iterable, Sequence
@@ -250,5 +249,4 @@ class OllamaEmulator:
         self.state.requests.clear()
         self.state.loaded.clear()
         self.state.reply_override.clear()
-        with contextlib.suppress(AttributeError):
-            self.state.faults.fired.clear()
+        self.state.faults.fired.clear()

@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -34,6 +34,8 @@ from zero_llm.testing.faults import Fault, Faults
 __all__ = ["EmulatorState", "RecordedRequest", "build_app"]
 
 OLLAMA_VERSION = "0.12.6"
+MODIFIED_AT = "2026-01-01T01:00:00+00:00"
+"""When the emulated models were "pulled" (fixed, so listings are deterministic)."""
 DEFAULT_KEEP_ALIVE = 300.0
 FOREVER = float("inf")
 NOT_JSON_LINE = b'{"model": "broken", "message": {"content": "unterminated\n'
@@ -176,7 +178,7 @@ def _now_iso() -> str:
 
 
 def _modified_at() -> str:
-    return (datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=1)).isoformat()
+    return MODIFIED_AT
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -201,21 +203,6 @@ def _int_option(options: dict[str, Any], key: str, default: int | None) -> int |
     if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
         raise RequestProblem(400, f"option {key!r} must be an integer, got {value!r}")
     return int(value)
-
-
-@dataclass
-class GenerationPlan:
-    """What one chat or generate request will produce."""
-
-    model: EmulatedModel
-    num_ctx: int
-    keep_alive: float
-    think: bool
-    stream: bool
-    prompt_tokens: int
-    thinking: list[str]
-    content: list[str]
-    done_reason: str
 
 
 def plan_prompt_tokens(
@@ -244,7 +231,6 @@ def plan_prompt_tokens(
             initial=0,
         )
     )
-    suffix = 0
     keep_from = len(messages) - 1
     suffix = counts[-1]
     for i in range(len(messages) - 2, -1, -1):

@@ -7,8 +7,8 @@ else: no client, no environment read, no database file.
 """
 
 from zero_llm.answer import Answer, AnswerStream, CallTrace
-from zero_llm.backend import LoadedModel, PullProgress
 from zero_llm.catalog import ModelSpec
+from zero_llm.chat_model import ZeroChatModel
 from zero_llm.errors import (
     ConfigurationError,
     ContextOverflowError,
@@ -23,10 +23,12 @@ from zero_llm.errors import (
     StorageError,
     StreamInterruptedError,
     StructuredOutputError,
+    ToolsNotSupportedError,
     TransientOllamaError,
     ZeroLLMError,
 )
 from zero_llm.manager import LoadResult, ModelManager, SyncAnswerStream
+from zero_llm.ollama.client import LoadedModel, PullProgress
 from zero_llm.router import RouteDecision
 from zero_llm.settings import RetrySettings, TimeoutSettings, ZeroLLMSettings
 
@@ -58,7 +60,9 @@ __all__ = [
     "StructuredOutputError",
     "SyncAnswerStream",
     "TimeoutSettings",
+    "ToolsNotSupportedError",
     "TransientOllamaError",
+    "ZeroChatModel",
     "ZeroLLMError",
     "ZeroLLMSettings",
     "__version__",

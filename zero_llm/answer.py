@@ -72,6 +72,12 @@ class CallTrace:
     thinking: str = ""
     complete: bool = False
     history_error: str | None = None
+    host: str | None = None
+    """The Ollama host that served the call."""
+    cancelled: bool = False
+    """The caller stopped reading the stream before it ended."""
+    tool_model: str | None = None
+    """The tool-capable model that made the tool calls, when it was not the answering one."""
 
     def mark_first_token(self) -> None:
         """Note the time to the first chunk (once)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -40,6 +41,14 @@ class ModelSpec(BaseModel):
     """Sampling temperature; ``None`` leaves the model's default."""
     fallbacks: tuple[str, ...] = ()
     """Roles or model names to try, in order, when this model fails for good."""
+    fallback: bool = True
+    """False: never answer with the fallbacks; fail with this model's own error instead."""
+    tool_model: str | None = None
+    """A tool-capable role or model that handles requests with tools when this one cannot."""
+    tool_policy: Literal["tool_model", "gather_then_answer"] = "gather_then_answer"
+    """With tools bound and a model lacking them: ``tool_model`` answers everything, or
+    (``gather_then_answer``) the tool model makes the tool calls and this model writes
+    the final answer from the whole conversation, tool results included."""
 
     @field_validator("name")
     @classmethod
@@ -56,6 +65,7 @@ DEFAULT_MODELS: dict[str, ModelSpec] = {
         aliases=("deepseek", "deepseek-r1", "r1"),
         think=True,
         fallbacks=("quick",),
+        tool_model="quick",
     ),
     "code": ModelSpec(
         name="qwen2.5-coder:32b",
@@ -110,6 +120,11 @@ class Catalog:
             if ":" not in spec.name:
                 by_name.setdefault(f"{spec.name}:latest".casefold(), role)
         for role, spec in self.models.items():
+            if spec.tool_model is not None and spec.tool_model.casefold() not in by_name:
+                raise ConfigurationError(
+                    f"tool_model {spec.tool_model!r} of role {role!r} is not a configured "
+                    "role or model"
+                )
             for target in spec.fallbacks:
                 if target.casefold() not in by_name:
                     raise ConfigurationError(

@@ -23,9 +23,9 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from rich.table import Column, Table
 
 from zero_llm.answer import Answer, AnswerStream
-from zero_llm.backend import PullProgress
 from zero_llm.errors import InvalidRequestError, OllamaUnavailableError, ZeroLLMError
 from zero_llm.manager import ModelManager
+from zero_llm.ollama.client import PullProgress
 
 __all__ = ["app", "main"]
 

@@ -1,20 +1,26 @@
-"""The query engine: the one async core behind every query path.
+"""The query engine: fallback x retry x deadline over one Ollama chat call.
 
-Sync or async, streamed or whole, ``query_model`` or the LCEL runnable: all go through here.
+Every query path (``query_model``, ``ask``, ``ZeroChatModel``, the LCEL runnable, the
+chains) ends here, after routing, memory and the prompt's messages are decided.
 
-In: a model spec, the prompt messages, a LangChain config and a ``CallTrace``.
-Out: ``AIMessageChunk``s relayed from ChatOllama, with
+In: a model spec, the prompt messages, tools, ``format`` and a ``CallTrace``.
+Out: ``AIMessageChunk``s (text, thinking apart, tool-call chunks, Ollama's counts on the
+last one), with
 
-* the model's fixed ``num_ctx`` and its token counter resolved once (``/api/show``), the
-  model pulled first when it is missing and auto-pull is on;
+* the model's fixed ``num_ctx``, capabilities and token counter resolved once
+  (``/api/show``), the model pulled first when it is missing and auto-pull is on;
 * the prompt fitted into the model's window (``zero_llm.window``), and Ollama's own
   prompt count compared with ours afterwards to catch a silently cut prompt;
 * retries of transient failures only (``RetryPolicy``), up to the configured attempts,
   with backoff; a stream is retried only while nothing has been yielded from it, after
   which a failure raises ``StreamInterruptedError`` carrying the partial text;
 * deadlines: first token, stall between chunks, the whole non-streamed answer, total;
-* fallbacks along the spec's chain when a model fails for good.
+* fallbacks along the spec's chain when a model fails for good (unless the role forbids
+  them); when every model fails, the error names the requested model first.
 
+Only transport and Ollama failures are translated (``zero_llm.ollama.translate``):
+anything else is a bug or a changed library and propagates unchanged. The engine is the
+only writer of the trace's call fields; it talks to Ollama through ``OllamaBackend``.
 """
 
 from __future__ import annotations
@@ -27,10 +33,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
-from langchain_core.runnables import RunnableConfig
 
 from zero_llm.answer import CallTrace, FallbackStep, RetryStep
-from zero_llm.backend import ModelFacts, OllamaBackend, ProgressCallback, translate_error
 from zero_llm.catalog import Catalog, ModelSpec
 from zero_llm.errors import (
     ContextOverflowError,
@@ -38,9 +42,13 @@ from zero_llm.errors import (
     OllamaError,
     OllamaTimeoutError,
     StreamInterruptedError,
+    ToolsNotSupportedError,
     TransientOllamaError,
+    ZeroLLMError,
 )
-from zero_llm.models import ChatModelPool
+from zero_llm.ollama.client import ModelFacts, OllamaBackend, ProgressCallback
+from zero_llm.ollama.messages import chunk_from_part, to_ollama_messages
+from zero_llm.ollama.translate import translate_error
 from zero_llm.retry import RetryPolicy
 from zero_llm.settings import ZeroLLMSettings
 from zero_llm.tokens import (
@@ -67,21 +75,8 @@ SUMMARY_INSTRUCTIONS = (
     "decisions and open questions; leave out pleasantries."
 )
 
-
-def _observed(config: RunnableConfig | None) -> bool:
-    """Whether a call has callback handlers (then it goes through LangChain's public API)."""
-    return bool(config and config.get("callbacks"))
-
-
-async def _bare_chunks(
-    model: Any, messages: Sequence[BaseMessage], options: dict[str, Any]
-) -> AsyncIterator[AIMessageChunk]:
-    """ChatOllama's own stream without LangChain's run bookkeeping (no handler to tell)."""
-    async for generation in model._astream(list(messages), **options):
-        chunk = generation.message
-        if generation.generation_info:
-            chunk.response_metadata = generation.generation_info
-        yield chunk
+GIVE_UP = (TransientOllamaError, ModelNotFoundError, ContextOverflowError, ToolsNotSupportedError)
+"""Failures after which the next model of the fallback chain is tried."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +86,15 @@ class ModelProfile:
     num_ctx: int
     counter: TokenCounter
     budget: WindowBudget
+    capabilities: tuple[str, ...] = ()
+
+    def supports(self, capability: str) -> bool:
+        """Whether Ollama lists ``capability`` (e.g. ``tools``) for the model.
+
+        A model whose ``/api/show`` lists no capabilities at all (older servers) is
+        taken to support it: Ollama itself then answers if it does not.
+        """
+        return not self.capabilities or capability in self.capabilities
 
 
 class QueryEngine:
@@ -107,7 +111,6 @@ class QueryEngine:
         self.catalog = catalog
         self.backend = backend
         self.policy = policy or RetryPolicy(settings.retry)
-        self.pool = ChatModelPool(settings)
         self._profiles: dict[str, ModelProfile] = {}
         self._last_prompts: dict[str, list[BaseMessage]] = {}
         self._locks: weakref.WeakKeyDictionary[
@@ -175,7 +178,9 @@ class QueryEngine:
                 facts = await self.backend.show(spec.name)
             num_ctx = self.window_for(spec, facts.context_length)
             counter = await self._counter_for(spec, facts)
-            profile = ModelProfile(num_ctx, counter, self.budget_for(spec, num_ctx))
+            profile = ModelProfile(
+                num_ctx, counter, self.budget_for(spec, num_ctx), facts.capabilities
+            )
             self._profiles[spec.name] = profile
             return profile
 
@@ -224,35 +229,33 @@ class QueryEngine:
         self,
         spec: ModelSpec,
         messages: Sequence[BaseMessage],
-        config: RunnableConfig | None,
         trace: CallTrace,
         *,
         stream: bool,
+        tools: Sequence[dict[str, Any]] = (),
         format: str | dict[str, Any] | None = None,
+        stop: Sequence[str] | None = None,
     ) -> AsyncIterator[AIMessageChunk]:
         """Relay the answer of ``spec`` (or of its fallbacks) as chunks, filling ``trace``.
 
         ``format`` is Ollama's: ``"json"`` or a JSON schema the answer must follow.
+        ``tools`` are Ollama tool schemas; a model without the ``tools`` capability is
+        never sent them (it counts as failed for good, and the chain moves on).
         """
-        options: dict[str, Any] = {} if format is None else {"format": format}
+        call = _Call(tuple(tools), format, tuple(stop) if stop else None, stream)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.timeouts.total
-        candidates = [spec, *self.catalog.fallback_chain(spec)]
+        candidates = [spec, *self.catalog.fallback_chain(spec)] if spec.fallback else [spec]
+        trace.host = self.backend.base_url
+        failures: list[ZeroLLMError] = []
         for index, candidate in enumerate(candidates):
             try:
-                async for chunk in self._attempts(
-                    candidate,
-                    messages,
-                    config,
-                    trace,
-                    stream=stream,
-                    deadline=deadline,
-                    options=options,
-                ):
+                async for chunk in self._attempts(candidate, messages, trace, call, deadline):
                     yield chunk
-            except (TransientOllamaError, ModelNotFoundError, ContextOverflowError) as error:
+            except GIVE_UP as error:
+                failures.append(error)
                 if index == len(candidates) - 1:
-                    raise
+                    raise _named_first(failures, candidates) from None
                 trace.fallbacks.append(
                     FallbackStep(candidate.name, type(error).__name__, str(error))
                 )
@@ -266,16 +269,19 @@ class QueryEngine:
             trace.model = candidate.name
             return
 
+    async def complete(self, spec: ModelSpec, messages: Sequence[BaseMessage]) -> str:
+        """The whole text answer of ``spec`` to ``messages`` (for internal helper calls)."""
+        trace = CallTrace(requested_model=spec.name)
+        parts = [chunk.text async for chunk in self.run(spec, messages, trace, stream=False)]
+        return "".join(parts)
+
     async def _attempts(
         self,
         spec: ModelSpec,
         messages: Sequence[BaseMessage],
-        config: RunnableConfig | None,
         trace: CallTrace,
-        *,
-        stream: bool,
+        call: _Call,
         deadline: float,
-        options: dict[str, Any],
     ) -> AsyncIterator[AIMessageChunk]:
         loop = asyncio.get_running_loop()
         attempt = 0
@@ -286,22 +292,21 @@ class QueryEngine:
             emitted: list[str] = []
             try:
                 profile = await self.profile_for(spec, trace)
+                if call.tools and not profile.supports("tools"):
+                    raise ToolsNotSupportedError(
+                        f"{spec.name} does not support tools (its capabilities: "
+                        f"{', '.join(profile.capabilities)}); tools were not sent to it",
+                        model=spec.name,
+                    )
                 trace.num_ctx = profile.num_ctx
                 fitted = fit_messages(messages, profile.counter, profile.budget)
                 if fitted.dropped and self.settings.window.summarize_dropped:
-                    fitted = await self._summarized(messages, profile, config)
+                    fitted = await self._summarized(messages, profile)
                 trace.prompt_tokens_counted = fitted.prompt_tokens
                 trace.dropped_messages = fitted.dropped
                 trace.cut_message = fitted.cut
-                model = self.pool.get(spec, profile.num_ctx)
                 async for chunk in self._one_call(
-                    model,
-                    fitted.messages,
-                    config,
-                    trace,
-                    stream=stream,
-                    deadline=deadline,
-                    options=options,
+                    spec, profile, fitted.messages, trace, call, deadline
                 ):
                     if chunk.content or chunk.additional_kwargs.get("reasoning_content"):
                         emitted.append(chunk.text)
@@ -310,6 +315,8 @@ class QueryEngine:
                 return
             except Exception as exc:
                 error = translate_error(exc, model=spec.name, host=self.backend.base_url)
+                if error is None:
+                    raise  # not Ollama's failure: a bug must not pass for one
                 if emitted:
                     raise StreamInterruptedError(
                         f"the stream from {spec.name} broke after {len(emitted)} chunks: {error}",
@@ -348,7 +355,6 @@ class QueryEngine:
         self,
         messages: Sequence[BaseMessage],
         profile: ModelProfile,
-        config: RunnableConfig | None,
     ) -> FitResult:
         """Fit with room for a summary, and replace the dropped turns by that summary.
 
@@ -369,13 +375,12 @@ class QueryEngine:
         transcript = quick_profile.counter.cut_to(
             transcript, max(quick_profile.budget.prompt_tokens - 256, 64)
         )
-        model = self.pool.get(quick, quick_profile.num_ctx)
-        reply = await model.ainvoke(
-            [SystemMessage(SUMMARY_INSTRUCTIONS), HumanMessage(transcript)], config, stream=False
+        reply = await self.complete(
+            quick, [SystemMessage(SUMMARY_INSTRUCTIONS), HumanMessage(transcript)]
         )
         prefix = "Summary of the earlier conversation: "
         summary = profile.counter.cut_to(
-            str(reply.content), window.summary_tokens - profile.counter.count_text(prefix)
+            reply, window.summary_tokens - profile.counter.count_text(prefix)
         )
         note = SystemMessage(prefix + summary)
         final = [*head, note, *fitted.messages[len(head) :]]
@@ -433,74 +438,83 @@ class QueryEngine:
 
     async def _one_call(
         self,
-        model: Any,
+        spec: ModelSpec,
+        profile: ModelProfile,
         messages: Sequence[BaseMessage],
-        config: RunnableConfig | None,
         trace: CallTrace,
-        *,
-        stream: bool,
+        call: _Call,
         deadline: float,
-        options: dict[str, Any],
     ) -> AsyncIterator[AIMessageChunk]:
         loop = asyncio.get_running_loop()
         timeouts = self.settings.timeouts
-        if not stream:
-            limit = min(loop.time() + timeouts.response, deadline)
-            try:
-                async with asyncio.timeout_at(limit):
-                    if _observed(config):
-                        message = await model.ainvoke(
-                            list(messages), config, stream=False, **options
-                        )
-                    else:  # nobody listens: skip LangChain's per-call run bookkeeping
-                        result = await model._agenerate(list(messages), stream=False, **options)
-                        generation = result.generations[0]
-                        message = generation.message
-                        message.response_metadata = generation.generation_info or {}
-            except TimeoutError as exc:
-                raise OllamaTimeoutError(
-                    f"no answer from {model.model} within {timeouts.response:g}s "
-                    "(timeouts.response) or the total deadline",
-                    model=model.model,
-                ) from exc
-            trace.mark_first_token()
-            trace.absorb_metadata(message.response_metadata)
-            yield AIMessageChunk(
-                content=message.content,
-                additional_kwargs=message.additional_kwargs,
-                response_metadata=message.response_metadata,
-                usage_metadata=message.usage_metadata,
-                id=message.id,
-            )
-            return
-        what = f"the first chunk within {timeouts.first_token:g}s (timeouts.first_token)"
-        limit = min(loop.time() + timeouts.first_token, deadline)
-        source: Any = (
-            model.astream(list(messages), config, **options)
-            if _observed(config)
-            else _bare_chunks(model, messages, options)
+        options: dict[str, Any] = {"num_ctx": profile.num_ctx}
+        if spec.num_predict is not None:
+            options["num_predict"] = spec.num_predict
+        if spec.temperature is not None:
+            options["temperature"] = spec.temperature
+        if call.stop:
+            options["stop"] = list(call.stop)
+        parts = self.backend.chat(
+            spec.name,
+            to_ollama_messages(messages),
+            stream=call.stream,
+            options=options,
+            keep_alive=spec.keep_alive,
+            tools=call.tools,
+            think=True if spec.think else None,
+            format=call.format,
         )
-        chunks = source.__aiter__()
+        if call.stream:
+            first = min(loop.time() + timeouts.first_token, deadline)
+            what = f"the first chunk within {timeouts.first_token:g}s (timeouts.first_token)"
+        else:
+            first = min(loop.time() + timeouts.response, deadline)
+            what = f"an answer within {timeouts.response:g}s (timeouts.response)"
+        limit = first
+        tool_index = 0
         try:
             while True:
                 # The deadline wraps each wait only, never a yield: a slow consumer is not a
-                # stalled server, and each step may run in a task of its own (LangChain's
-                # stream plumbing does that), which a timeout held across yields cannot bear.
+                # stalled server.
                 try:
                     async with asyncio.timeout_at(limit):
-                        chunk = await chunks.__anext__()
+                        part = await anext(parts)
                 except StopAsyncIteration:
                     return
                 trace.mark_first_token()
-                if chunk.response_metadata.get("done"):
+                chunk = chunk_from_part(part, first_tool_index=tool_index)
+                tool_index += len(chunk.tool_call_chunks)
+                if chunk.response_metadata:
                     trace.absorb_metadata(chunk.response_metadata)
                 yield chunk
                 what = f"a chunk within {timeouts.stall:g}s of the last (timeouts.stall)"
                 limit = min(loop.time() + timeouts.stall, deadline)
         except TimeoutError as exc:
             raise OllamaTimeoutError(
-                f"{model.model} did not send {what} or the total deadline passed",
-                model=model.model,
+                f"{spec.name} did not send {what} or the total deadline passed",
+                model=spec.name,
             ) from exc
         finally:
-            await chunks.aclose()
+            await parts.aclose()
+
+
+@dataclass(frozen=True)
+class _Call:
+    """What one request asks of every attempt: tools, format, stop words, streaming."""
+
+    tools: tuple[dict[str, Any], ...]
+    format: str | dict[str, Any] | None
+    stop: tuple[str, ...] | None
+    stream: bool
+
+
+def _named_first(failures: list[ZeroLLMError], candidates: list[ModelSpec]) -> ZeroLLMError:
+    """The requested model's error, its message extended by what each fallback said."""
+    first = failures[0]
+    if len(failures) > 1:
+        tried = "; ".join(
+            f"{spec.name}: {type(error).__name__}: {error}"
+            for spec, error in zip(candidates[1:], failures[1:], strict=False)
+        )
+        first.args = (f"{first} (fallbacks failed too: {tried})", *first.args[1:])
+    return first

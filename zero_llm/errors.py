@@ -16,6 +16,7 @@ at the boundary with ``raise ... from exc`` so that callers catch one family::
     │   │   └── OllamaBusyError           503 "server busy", 429
     │   ├── ModelNotFoundError        the model is not present: pull it (also LookupError)
     │   ├── OllamaRequestError        Ollama refused the request (4xx other than 404/429)
+    │   │   └── ToolsNotSupportedError    tools sent to a model without the tools capability
     │   └── StreamInterruptedError    a stream broke after text was yielded (has partial_text)
     ├── ContextOverflowError          even the system prompt and the question exceed the window
     ├── StructuredOutputError         an answer is not the JSON its schema asks for, even repaired
@@ -41,6 +42,7 @@ __all__ = [
     "StorageError",
     "StreamInterruptedError",
     "StructuredOutputError",
+    "ToolsNotSupportedError",
     "TransientOllamaError",
     "ZeroLLMError",
 ]
@@ -107,6 +109,10 @@ class ModelNotFoundError(OllamaError, LookupError):
 
 class OllamaRequestError(OllamaError):
     """Ollama rejected the request as invalid (a 4xx); retrying cannot help."""
+
+
+class ToolsNotSupportedError(OllamaRequestError):
+    """Tools were sent to a model that lacks Ollama's ``tools`` capability (a 400)."""
 
 
 class StreamInterruptedError(OllamaError):

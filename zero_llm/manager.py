@@ -9,30 +9,29 @@ LCEL runnable. Building a manager does no I/O: clients are built on first use.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, overload
-from uuid import UUID
-
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langchain_core.runnables import RunnableConfig
-from langchain_core.runnables.config import ensure_config, get_async_callback_manager_for_config
 
 from zero_llm.answer import Answer, AnswerStream, CallTrace, collect_answer
-from zero_llm.backend import LoadedModel, OllamaBackend, ProgressCallback, PullProgress
 from zero_llm.catalog import ModelSpec
+from zero_llm.core import QueryCore, route_in_conversation
 from zero_llm.database import Database
 from zero_llm.engine import QueryEngine
-from zero_llm.errors import InvalidRequestError, ZeroLLMError
-from zero_llm.history import HistoryStore, NewMessage, SyncHistoryStore
+from zero_llm.errors import InvalidRequestError, ModelNotFoundError
+from zero_llm.history import HistoryStore, SyncHistoryStore
+from zero_llm.ollama.client import LoadedModel, OllamaBackend, ProgressCallback, PullProgress
 from zero_llm.requests import QueryRequest, check_text, make_request
 from zero_llm.router import RouteDecision, route
 from zero_llm.settings import ZeroLLMSettings, load_settings
 from zero_llm.sync_bridge import SyncBridge, shared_bridge
-from zero_llm.usage import USAGE_EVENT, UsageLedger, UsageRecord, UsageRecorder
+from zero_llm.usage import UsageLedger, UsageRecorder
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
+
+    from zero_llm.chat_model import ZeroChatModel
 
 __all__ = ["LoadResult", "ModelManager", "ModelStatus", "SyncAnswerStream"]
 
@@ -101,8 +100,19 @@ class ModelManager:
             settings = settings.model_copy(update=overrides)
         self.settings = settings or load_settings(**overrides)
         self.catalog = self.settings.catalog()
-        self.backend = OllamaBackend(self.settings.ollama_base_url, self.settings.timeouts)
+        self.backend = OllamaBackend(
+            self.settings.ollama_base_url,
+            self.settings.timeouts,
+            refuse_truncation=self.settings.window.refuse_truncation,
+        )
         self.engine = QueryEngine(self.settings, self.catalog, self.backend)
+        self.core = QueryCore(
+            self.settings,
+            self.catalog,
+            self.engine,
+            lambda: self.history,
+            lambda: self.usage_recorder,
+        )
         self._bridge = shared_bridge()
         self._runnable: Runnable[Any, Any] | None = None
         self._history: HistoryStore | None = None
@@ -134,6 +144,13 @@ class ModelManager:
         spec = self.spec(model_name)
         pulled = False
         if spec.name not in await self.backend.present_models():
+            if not self.settings.auto_pull:
+                raise ModelNotFoundError(
+                    f"{spec.name} is not present in Ollama at {self.backend.base_url} and "
+                    f"auto_pull is off: run `zero-llm pull {spec.name}` "
+                    f"(or `ollama pull {spec.name}`), or enable auto_pull",
+                    model=spec.name,
+                )
             await self.engine.pull(spec, progress=progress)
             pulled = True
         num_ctx = await self.engine.num_ctx_for(spec, progress=progress)
@@ -181,107 +198,17 @@ class ModelManager:
         return await self.backend.loaded()
 
     # -------------------------------------------------------------- queries
-    def _prepare(self, request: QueryRequest) -> tuple[ModelSpec, CallTrace]:
-        decision: RouteDecision | None = None
-        if request.model is not None:
-            spec = self.catalog.resolve(request.model)
-        else:
-            decision = route(self.catalog, task=request.task, text=request.text)
-            spec = self.catalog.models[decision.role]
-        trace = CallTrace(requested_model=spec.name, route=decision, session_id=request.session_id)
-        return spec, trace
+    def chat_model(
+        self, task: str | None = None, model: str | None = None, session_id: str | None = None
+    ) -> ZeroChatModel:
+        """A LangChain chat model on this manager's core, for agents (see ``ZeroChatModel``)."""
+        from zero_llm.chat_model import ZeroChatModel
 
-    def chunks(
-        self, request: QueryRequest, config: RunnableConfig | None = None, *, stream: bool
-    ) -> tuple[AsyncIterator[Any], CallTrace]:
-        """The answer's chunks for a checked request, with the trace they fill in.
-
-        With a ``session_id`` the session's newest turns that fit the window come first,
-        and the turn (question and complete answer) is stored after the last chunk.
-        """
-        spec, trace = self._prepare(request)
-        trace.streamed = stream
-        return self._served(spec, request, config, trace, stream), trace
-
-    async def _served(
-        self,
-        spec: ModelSpec,
-        request: QueryRequest,
-        config: RunnableConfig | None,
-        trace: CallTrace,
-        stream: bool,
-    ) -> AsyncIterator[Any]:
-        parts: list[str] = []
-        thinking: list[str] = []
-        try:
-            messages = await self._with_memory(spec, request, trace)
-            chunks = self.engine.run(
-                spec, messages, config, trace, stream=stream, format=request.format
-            )
-            async for chunk in chunks:
-                if chunk.content:
-                    parts.append(chunk.text)
-                if reasoning := chunk.additional_kwargs.get("reasoning_content"):
-                    thinking.append(reasoning)
-                yield chunk
-        except BaseException as exc:
-            trace.thinking = "".join(thinking)
-            trace.finish(exc)
-            await self._record_usage(trace, config, request)
-            raise
-        trace.thinking = "".join(thinking)
-        trace.finish()
-        if request.session_id is not None:
-            await self._remember(request, "".join(parts), trace)
-        await self._record_usage(trace, config, request)
-
-    async def _with_memory(
-        self, spec: ModelSpec, request: QueryRequest, trace: CallTrace
-    ) -> list[BaseMessage]:
-        """The prompt, with the stored turns of the session that can fit in front.
-
-        No I/O to Ollama here (that belongs inside the retry loop): the model's profile
-        is used when known already, else the configured window bounds what is loaded.
-        The window then trims exactly, with the answering model's own counter.
-        """
-        if request.session_id is None:
-            return request.messages()
-        profile = self.engine.profile_of(spec.name)
-        if profile is not None:
-            room = profile.budget.prompt_tokens - profile.counter.count_prompt(request.messages())
-        else:
-            room = self.engine.window_for(spec, None)
-        if room <= 0:
-            return request.messages()
-        # Stored counts come from whichever model answered then: load a quarter more.
-        stored = await self.history.window(request.session_id, room + room // 4)
-        history = (*(m.to_message() for m in stored), *request.history)
-        return replace(request, history=history).messages()
-
-    async def _remember(self, request: QueryRequest, answer: str, trace: CallTrace) -> None:
-        """Store the turn in one transaction; a failure is logged and noted, not raised."""
-        assert request.session_id is not None
-        profile = self.engine.profile_of(trace.model or trace.requested_model)
-        question, reply = HumanMessage(request.text), AIMessage(answer)
-        counts = profile.counter.count_messages([question, reply]) if profile else [0, 0]
-        task = trace.route.task if trace.route else None
-        try:
-            await self.history.append(
-                request.session_id,
-                [
-                    NewMessage(question, counts[0], task=task),
-                    NewMessage(
-                        reply,
-                        counts[1],
-                        model=trace.model,
-                        task=task,
-                        reasoning=trace.thinking or None,
-                    ),
-                ],
-            )
-        except ZeroLLMError as exc:
-            trace.history_error = str(exc)
-            log.error("could not store the turn of session %r: %s", request.session_id, exc)
+        if task is not None:
+            check_text(task, "task")
+        if model is not None:
+            self.spec(model)
+        return ZeroChatModel(self, task=task, model=model, session_id=session_id)
 
     @property
     def history(self) -> HistoryStore:
@@ -357,39 +284,10 @@ class ModelManager:
         return await self._answer(request, stream)
 
     async def _answer(self, request: QueryRequest, stream: bool) -> Answer | AnswerStream:
-        chunks, trace = self.chunks(request, stream=stream)
+        chunks, trace = self.core.chunks(request, stream=stream)
         if stream:
             return AnswerStream(chunks, trace)
         return await collect_answer(chunks, trace)
-
-    async def _record_usage(
-        self, trace: CallTrace, config: RunnableConfig | None, request: QueryRequest
-    ) -> None:
-        """Log the call in one line and send its usage record to the callback handlers."""
-        profile = self.engine.profile_of(trace.model or trace.requested_model)
-        thinking = None
-        if trace.thinking:
-            thinking = profile.counter.count_text(trace.thinking) if profile else None
-        elif self.catalog.find_role(trace.requested_model) is not None:
-            thinking = 0 if self.spec(trace.requested_model).think else None
-        record = UsageRecord.from_trace(trace, thinking)
-        if log.isEnabledFor(logging.INFO):
-            text = ""
-            if self.settings.log_content:
-                text = f" question={request.text!r} thinking={trace.thinking!r}"
-            log.info("zero_llm call %s%s", record.log_fields(), text)
-        if not (config and config.get("callbacks")):  # only our own handler listens
-            if self.settings.usage_ledger:
-                self.usage_recorder.submit(record)
-            return
-        handlers = get_async_callback_manager_for_config(ensure_config(config))
-        if self.settings.usage_ledger and self.usage_recorder not in handlers.handlers:
-            handlers.add_handler(self.usage_recorder, inherit=False)
-        run_id = handlers.parent_run_id or UUID(trace.request_id)
-        try:
-            await handlers.on_custom_event(USAGE_EVENT, record, run_id=run_id)
-        except Exception as exc:  # a callback must never fail the answer
-            log.error("a callback failed on the usage event of %s: %s", trace.request_id, exc)
 
     @property
     def database(self) -> Database:
@@ -420,7 +318,6 @@ class ModelManager:
     async def aclose(self) -> None:
         """Write pending usage records; close this loop's Ollama and database connections."""
         await self.flush_usage()
-        await self.engine.pool.aclose()
         await self.backend.aclose()
         if self._database is not None:
             await self._database.close()
@@ -496,5 +393,15 @@ class ModelManager:
         if self._runnable is None:
             from zero_llm.runnable import build_router_runnable
 
-            self._runnable = build_router_runnable(self)
+            pipelines = {
+                role: self.chat_model(model=spec.name) for role, spec in self.catalog.models.items()
+            }
+            self._runnable = build_router_runnable(
+                self.catalog, partial(route_in_conversation, self.catalog), pipelines
+            )
         return self._runnable
+
+    @property
+    def bridge(self) -> SyncBridge:
+        """The sync bridge the ``*_sync`` methods (and sync LangChain calls) run through."""
+        return self._bridge

@@ -8,17 +8,24 @@ messages, or an ``InvalidRequestError`` naming what was wrong. Pure functions.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any
 
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.prompt_values import PromptValue
 
 from zero_llm.errors import InvalidRequestError
 
 SESSION_ID_LENGTH = 255
 
-__all__ = ["QueryRequest", "check_text", "parse_runnable_input"]
+__all__ = [
+    "QueryRequest",
+    "check_messages",
+    "check_text",
+    "make_request",
+    "parse_runnable_input",
+    "request_from_messages",
+]
 
 RUNNABLE_KEYS = frozenset({"input", "task", "context", "session_id", "model", "format"})
 
@@ -66,25 +73,64 @@ def check_optional_name(value: Any, what: str) -> str | None:
 
 @dataclass(frozen=True)
 class QueryRequest:
-    """One question to a model, with its context and how to route it."""
+    """One call to the core: the prompt's messages and how to route, remember and shape it."""
 
-    text: str
-    context: str = ""
+    prompt: tuple[BaseMessage, ...]
+    """The messages as the caller gives them: system, earlier turns, the new ones."""
     task: str | None = None
     model: str | None = None
     session_id: str | None = None
-    history: tuple[BaseMessage, ...] = field(default=())
     format: str | dict[str, Any] | None = None
     """Ollama's ``format``: ``"json"`` or a JSON schema the answer must follow."""
+    tools: tuple[dict[str, Any], ...] = ()
+    """Ollama tool schemas the model may call."""
+    stop: tuple[str, ...] | None = None
 
     def messages(self) -> list[BaseMessage]:
-        """The prompt: the context as the system message, the history, then the question."""
-        out: list[BaseMessage] = []
-        if self.context.strip():
-            out.append(SystemMessage(self.context))
-        out.extend(self.history)
-        out.append(HumanMessage(self.text))
-        return out
+        """The prompt's messages as a list."""
+        return list(self.prompt)
+
+    @property
+    def text(self) -> str:
+        """The newest human text (what routing reads), or "" when there is none."""
+        for message in reversed(self.prompt):
+            if isinstance(message, HumanMessage):
+                return message.text
+        return ""
+
+    @property
+    def carries_history(self) -> bool:
+        """Whether the caller sends the conversation itself (it holds an AI message)."""
+        return any(isinstance(m, AIMessage) for m in self.prompt)
+
+    def new_messages(self) -> list[BaseMessage]:
+        """The messages this call adds to a conversation: those after the last AI message.
+
+        System messages are the caller's configuration, not turns, and are not among them.
+        """
+        tail: list[BaseMessage] = []
+        for message in reversed(self.prompt):
+            if isinstance(message, AIMessage):
+                break
+            if not isinstance(message, SystemMessage):
+                tail.append(message)
+        return tail[::-1]
+
+    def with_history(self, history: Sequence[BaseMessage]) -> QueryRequest:
+        """The request with stored turns placed after the leading system messages."""
+        head = 0
+        while head < len(self.prompt) and isinstance(self.prompt[head], SystemMessage):
+            head += 1
+        prompt = (*self.prompt[:head], *history, *self.prompt[head:])
+        return replace(self, prompt=prompt)
+
+
+def _check_format(format: Any) -> str | dict[str, Any] | None:
+    if format is not None and format != "json" and not isinstance(format, dict):
+        raise InvalidRequestError(
+            f"format must be 'json' or a JSON schema dict, got {type(format).__name__}"
+        )
+    return format  # type: ignore[no-any-return]
 
 
 def make_request(
@@ -97,36 +143,59 @@ def make_request(
     history: Sequence[BaseMessage] = (),
     format: Any = None,
 ) -> QueryRequest:
-    """Check every part of a request and build it."""
-    if format is not None and format != "json" and not isinstance(format, dict):
-        raise InvalidRequestError(
-            f"format must be 'json' or a JSON schema dict, got {type(format).__name__}"
-        )
+    """Check every part of a question and build its request (context as the system message)."""
+    question = check_text(text, "input_text")
+    context = check_text("" if context is None else context, "context", allow_empty=True)
+    prompt: list[BaseMessage] = [SystemMessage(context)] if context.strip() else []
+    prompt.extend(history)
+    prompt.append(HumanMessage(question))
     return QueryRequest(
-        text=check_text(text, "input_text"),
-        context=check_text("" if context is None else context, "context", allow_empty=True),
+        prompt=tuple(prompt),
         task=check_optional_name(task, "task"),
         model=check_optional_name(model, "model"),
         session_id=None if session_id is None else check_session_id(session_id),
-        history=tuple(history),
-        format=format,
+        format=_check_format(format),
     )
 
 
-def _from_messages(messages: Sequence[BaseMessage], extra: dict[str, Any]) -> QueryRequest:
-    if not messages or not all(isinstance(m, BaseMessage) for m in messages):
-        raise InvalidRequestError("the runnable's input holds no messages")
-    last = messages[-1]
-    if not isinstance(last, HumanMessage):
-        raise InvalidRequestError(
-            f"the last message must be the human's question, got a {type(last).__name__}"
-        )
-    leading_system = []
-    rest = list(messages[:-1])
-    while rest and isinstance(rest[0], SystemMessage):
-        leading_system.append(rest.pop(0))
-    context = "\n\n".join(str(m.content) for m in leading_system)
-    return make_request(last.text, context, history=rest, **extra)
+def check_messages(messages: Any) -> tuple[BaseMessage, ...]:
+    """Return the messages if they can be a prompt, else raise InvalidRequestError."""
+    if isinstance(messages, BaseMessage):
+        messages = [messages]
+    if not isinstance(messages, list | tuple) or not messages:
+        raise InvalidRequestError("there are no messages to send")
+    for index, message in enumerate(messages):
+        if not isinstance(message, BaseMessage):
+            raise InvalidRequestError(
+                f"message {index} is a {type(message).__name__}, not a LangChain message"
+            )
+        if isinstance(message.content, str):
+            check_text(message.content, f"message {index}", allow_empty=True)
+    if not any(isinstance(m, HumanMessage) for m in messages):
+        raise InvalidRequestError("the messages hold no human message: there is nothing to ask")
+    return tuple(messages)
+
+
+def request_from_messages(
+    messages: Any,
+    *,
+    task: Any = None,
+    model: Any = None,
+    session_id: Any = None,
+    format: Any = None,
+    tools: Sequence[dict[str, Any]] = (),
+    stop: Sequence[str] | None = None,
+) -> QueryRequest:
+    """Check a message list (any LangChain conversation, tool results included) as a request."""
+    return QueryRequest(
+        prompt=check_messages(messages),
+        task=check_optional_name(task, "task"),
+        model=check_optional_name(model, "model"),
+        session_id=None if session_id is None else check_session_id(session_id),
+        format=_check_format(format),
+        tools=tuple(tools),
+        stop=tuple(stop) if stop else None,
+    )
 
 
 def parse_runnable_input(value: Any) -> QueryRequest:
@@ -134,11 +203,9 @@ def parse_runnable_input(value: Any) -> QueryRequest:
     if isinstance(value, str):
         return make_request(value)
     if isinstance(value, PromptValue):
-        return _from_messages(value.to_messages(), {})
-    if isinstance(value, BaseMessage):
-        return _from_messages([value], {})
-    if isinstance(value, list | tuple):
-        return _from_messages(list(value), {})
+        return request_from_messages(value.to_messages())
+    if isinstance(value, BaseMessage | list | tuple):
+        return request_from_messages(value)
     if isinstance(value, dict):
         unknown = set(value) - RUNNABLE_KEYS
         if unknown:
@@ -149,19 +216,14 @@ def parse_runnable_input(value: Any) -> QueryRequest:
             raise InvalidRequestError("the runnable's input dict needs an 'input' key")
         inner = value["input"]
         extra: dict[str, Any] = {k: value.get(k) for k in ("task", "model", "session_id", "format")}
-        if isinstance(inner, PromptValue | list | tuple | BaseMessage):
-            messages = (
-                inner.to_messages()
-                if isinstance(inner, PromptValue)
-                else ([inner] if isinstance(inner, BaseMessage) else list(inner))
-            )
-            request = _from_messages(messages, extra)
-            if value.get("context"):
-                context = check_text(value["context"], "context")
-                joined = "\n\n".join(p for p in (context, request.context) if p)
-                return make_request(request.text, joined, history=request.history, **extra)
-            return request
-        return make_request(inner, value.get("context") or "", **extra)
+        if not isinstance(inner, PromptValue | list | tuple | BaseMessage):
+            return make_request(inner, value.get("context") or "", **extra)
+        messages = inner.to_messages() if isinstance(inner, PromptValue) else inner
+        request = request_from_messages(messages, **extra)
+        if value.get("context"):
+            context = SystemMessage(check_text(value["context"], "context"))
+            return replace(request, prompt=(context, *request.prompt))
+        return request
     raise InvalidRequestError(
         f"the runnable takes a string, a dict with 'input', a prompt value or messages; "
         f"got {type(value).__name__}"

@@ -208,6 +208,7 @@ class RouteDecision:
     model: str
     reason: str
     explicit: bool
+    sticky: bool = False
 
 
 def _scan_window(text: str) -> str:
@@ -268,8 +269,14 @@ def classify_text(text: str) -> tuple[str, str]:
     return "analysis", "analysis signals: " + ", ".join(f"'{t}'" for t in analysis[:5])
 
 
-def route(catalog: Catalog, *, task: str | None, text: str) -> RouteDecision:
-    """Decide the model for a request: by its explicit task, or by classifying its text."""
+def route(
+    catalog: Catalog, *, task: str | None, text: str, current_role: str | None = None
+) -> RouteDecision:
+    """Decide the model for a request: by its explicit task, or by classifying its text.
+
+    With ``current_role`` (the role the conversation is on), a message with no signal
+    of its own stays on it.
+    """
     if task is not None and task.strip():
         role = catalog.role_for_task(task)
         if role is None:
@@ -279,5 +286,10 @@ def route(catalog: Catalog, *, task: str | None, text: str) -> RouteDecision:
             reason = f"task {task!r} is routed to the {role} model"
         return RouteDecision(task.strip().lower(), role, catalog.models[role].name, reason, True)
     guessed, reason = classify_text(text)
+    if guessed == "quick" and current_role is not None and current_role in catalog.models:
+        model = catalog.models[current_role].name
+        return RouteDecision(
+            guessed, current_role, model, f"follow-up stays on {model}: {reason}", False, True
+        )
     role = catalog.role_for_task(guessed) or catalog.default_role
     return RouteDecision(guessed, role, catalog.models[role].name, reason, False)

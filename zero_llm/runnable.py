@@ -1,31 +1,32 @@
 """The manager as LCEL: ``RunnableLambda(route) | RunnableBranch(per-model pipelines)``.
 
-In: a string, a dict ``{"input", "task"?, "context"?, "session_id"?, "model"?}``, a
-prompt value or messages. Out: an ``AIMessage`` (streamed as ``AIMessageChunk``s) whose
+In: a string, a dict ``{"input", "task"?, "context"?, "session_id"?, "model"?, "format"?}``,
+a prompt value or messages. Out: an ``AIMessage`` (streamed as ``AIMessageChunk``s) whose
 ``response_metadata`` carries the route, the model that answered, retries, fallbacks and
 Ollama's counts, and whose ``additional_kwargs["reasoning_content"]`` holds the thinking.
-Each pipeline drives the manager's one query core, so retries, deadlines and fallbacks
-are the same as ``query_model``'s; callbacks flow down to the ChatOllama calls.
+Each pipeline is a ``ZeroChatModel`` pinned to its model, so every path runs on the one
+core; the route decided here is handed down, not made twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForChainRun
 from langchain_core.messages import AIMessage, AIMessageChunk
-from langchain_core.messages.ai import UsageMetadata
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableConfig, RunnableLambda
-from langchain_core.runnables.config import patch_config
+from langchain_core.runnables.config import (
+    ensure_config,
+    get_async_callback_manager_for_config,
+    get_callback_manager_for_config,
+    patch_config,
+)
 
-from zero_llm.answer import CallTrace
+from zero_llm.catalog import Catalog
+from zero_llm.chat_model import ZeroChatModel
 from zero_llm.requests import QueryRequest, parse_runnable_input
 from zero_llm.router import RouteDecision
-
-if TYPE_CHECKING:
-    from zero_llm.manager import ModelManager
 
 __all__ = ["ModelPipeline", "RoutedRequest", "build_router_runnable"]
 
@@ -38,141 +39,123 @@ class RoutedRequest:
     role: str
     decision: RouteDecision | None
 
-
-def _final_metadata(trace: CallTrace) -> dict[str, Any]:
-    meta = trace.metadata()
-    meta["model_name"] = trace.model
-    meta["model_provider"] = "ollama"
-    return meta
-
-
-def _usage(trace: CallTrace) -> UsageMetadata | None:
-    if trace.prompt_tokens is None or trace.output_tokens is None:
-        return None
-    return UsageMetadata(
-        input_tokens=trace.prompt_tokens,
-        output_tokens=trace.output_tokens,
-        total_tokens=trace.prompt_tokens + trace.output_tokens,
-    )
+    def call_kwargs(self) -> dict[str, Any]:
+        """The chat model's keyword arguments for this request."""
+        request = self.request
+        kwargs: dict[str, Any] = {"session_id": request.session_id, "format": request.format}
+        if request.model is not None:
+            kwargs["model"] = request.model
+        if self.decision is not None:
+            kwargs["route_decision"] = self.decision
+        return kwargs
 
 
 class ModelPipeline(Runnable[RoutedRequest, AIMessage]):
-    """One model's pipeline: the manager's query core for requests routed to ``role``."""
+    """One model's pipeline: its ``ZeroChatModel`` for requests routed to ``role``.
 
-    def __init__(self, manager: ModelManager, role: str) -> None:
-        self.manager = manager
+    Each call is one chain run named ``zero_llm.<role>`` (through LangChain's public
+    callback managers) with the chat-model run inside it.
+    """
+
+    def __init__(self, role: str, chat: ZeroChatModel) -> None:
         self.role = role
+        self.chat = chat
         self.name = f"zero_llm.{role}"
 
-    def _request(self, routed: RoutedRequest) -> QueryRequest:
-        if routed.request.model is not None:
-            return routed.request
-        return replace(routed.request, model=self.manager.catalog.models[self.role].name)
-
-    async def _chunks(
-        self,
-        routed: RoutedRequest,
-        run_manager: AsyncCallbackManagerForChainRun,
-        config: RunnableConfig,
-        stream: bool,
-    ) -> AsyncIterator[AIMessageChunk]:
-        child = patch_config(config, callbacks=run_manager.get_child())
-        chunks, trace = self.manager.chunks(self._request(routed), child, stream=stream)
-        trace.route = routed.decision
-        async for chunk in chunks:
-            yield AIMessageChunk(
-                content=chunk.content,
-                additional_kwargs=dict(chunk.additional_kwargs),
-                id=chunk.id,
-            )
-        yield AIMessageChunk(
-            content="",
-            response_metadata=_final_metadata(trace),
-            usage_metadata=_usage(trace),
-            chunk_position="last",
+    def _start(self, input: RoutedRequest, config: RunnableConfig | None) -> tuple[Any, Any]:
+        config = ensure_config(config)
+        run = get_callback_manager_for_config(config).on_chain_start(
+            None, {"input": input.request.text}, name=self.name, run_id=config.pop("run_id", None)
         )
+        return run, patch_config(config, callbacks=run.get_child())
 
-    async def _ainvoke(
-        self,
-        routed: RoutedRequest,
-        run_manager: AsyncCallbackManagerForChainRun,
-        config: RunnableConfig,
+    async def _astart(self, input: RoutedRequest, config: RunnableConfig | None) -> tuple[Any, Any]:
+        config = ensure_config(config)
+        run = await get_async_callback_manager_for_config(config).on_chain_start(
+            None, {"input": input.request.text}, name=self.name, run_id=config.pop("run_id", None)
+        )
+        return run, patch_config(config, callbacks=run.get_child())
+
+    def invoke(
+        self, input: RoutedRequest, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AIMessage:
-        whole: AIMessageChunk | None = None
-        async for chunk in self._chunks(routed, run_manager, config, stream=False):
-            whole = chunk if whole is None else whole + chunk
-        assert whole is not None
-        return AIMessage(
-            content=whole.content,
-            additional_kwargs=whole.additional_kwargs,
-            response_metadata=whole.response_metadata,
-            usage_metadata=whole.usage_metadata,
-            id=whole.id,
-        )
+        """Answer a routed request whole."""
+        run, child = self._start(input, config)
+        try:
+            answer = self.chat.invoke(list(input.request.prompt), child, **input.call_kwargs())
+        except BaseException as exc:
+            run.on_chain_error(exc)
+            raise
+        run.on_chain_end(answer)
+        return answer
 
     async def ainvoke(
         self, input: RoutedRequest, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AIMessage:
         """Answer a routed request whole."""
-        return await self._acall_with_config(self._ainvoke, input, config, **kwargs)
+        run, child = await self._astart(input, config)
+        try:
+            prompt = list(input.request.prompt)
+            answer = await self.chat.ainvoke(prompt, child, **input.call_kwargs())
+        except BaseException as exc:
+            await run.on_chain_error(exc)
+            raise
+        await run.on_chain_end(answer)
+        return answer
 
-    def invoke(
+    def stream(
         self, input: RoutedRequest, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> AIMessage:
-        """Sync twin of ``ainvoke`` over the same core."""
-        return self.manager._bridge.run(self.ainvoke(input, config, **kwargs))
-
-    async def _atransform(
-        self,
-        inputs: AsyncIterator[RoutedRequest],
-        run_manager: AsyncCallbackManagerForChainRun,
-        config: RunnableConfig,
-    ) -> AsyncIterator[AIMessageChunk]:
-        routed = None
-        async for item in inputs:
-            routed = item
-        assert routed is not None
-        async for chunk in self._chunks(routed, run_manager, config, stream=True):
-            yield chunk
+    ) -> Iterator[AIMessageChunk]:
+        """Stream the answer to a routed request as AIMessageChunks."""
+        run, child = self._start(input, config)
+        whole: AIMessageChunk | None = None
+        try:
+            for chunk in self.chat.stream(list(input.request.prompt), child, **input.call_kwargs()):
+                whole = chunk if whole is None else whole + chunk
+                yield chunk
+        except BaseException as exc:
+            run.on_chain_error(exc)
+            raise
+        run.on_chain_end(whole)
 
     async def astream(
         self, input: RoutedRequest, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[AIMessageChunk]:
         """Stream the answer to a routed request as AIMessageChunks."""
-
-        async def once() -> AsyncIterator[RoutedRequest]:
-            yield input
-
-        async for chunk in self._atransform_stream_with_config(
-            once(), self._atransform, config, **kwargs
-        ):
-            yield chunk  # type: ignore[misc]  # chunks of the AIMessage output
-
-    def stream(
-        self, input: RoutedRequest, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> Iterator[AIMessageChunk]:
-        """Sync twin of ``astream`` over the same core."""
-        return self.manager._bridge.iterate(self.astream(input, config, **kwargs))
+        run, child = await self._astart(input, config)
+        whole: AIMessageChunk | None = None
+        prompt = list(input.request.prompt)
+        try:
+            async for chunk in self.chat.astream(prompt, child, **input.call_kwargs()):
+                whole = chunk if whole is None else whole + chunk
+                yield chunk
+        except BaseException as exc:
+            await run.on_chain_error(exc)
+            raise
+        await run.on_chain_end(whole)
 
 
-def build_router_runnable(manager: ModelManager) -> Runnable[Any, AIMessage]:
+def build_router_runnable(
+    catalog: Catalog,
+    decide: Callable[[QueryRequest], RouteDecision],
+    chats: Mapping[str, ZeroChatModel],
+) -> Runnable[Any, AIMessage]:
     """Build ``route | RunnableBranch((is_role, pipeline)..., default pipeline)``."""
-    catalog = manager.catalog
 
     def route_input(value: Any) -> RoutedRequest:
         request = parse_runnable_input(value)
         if request.model is not None:
             role = catalog.find_role(request.model)
             if role is None:
-                catalog.resolve(request.model)  # raises ModelNotFoundError naming the model
+                catalog.resolve(request.model)  # raises, naming the model and the known ones
             return RoutedRequest(request, role or catalog.default_role, None)
-        decision = manager.route(request.text, request.task)
+        decision = decide(request)
         return RoutedRequest(request, decision.role, decision)
 
     def is_role(role: str) -> Runnable[RoutedRequest, bool]:
         return RunnableLambda(lambda routed: routed.role == role, name=f"is_{role}")
 
-    pipelines = {role: ModelPipeline(manager, role) for role in catalog.roles}
+    pipelines = {role: ModelPipeline(role, chats[role]) for role in catalog.roles}
     branches = [
         (is_role(role), pipelines[role]) for role in catalog.roles if role != catalog.default_role
     ]

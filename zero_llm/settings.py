@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import (
     AliasChoices,
@@ -214,10 +215,30 @@ class ZeroLLMSettings(BaseSettings):
 
 
 def parse_ollama_host(host: str | None) -> str:
-    """Turn an ``OLLAMA_HOST`` value into a base URL (``http://127.0.0.1:11434`` by default)."""
-    from ollama._client import _parse_host  # the client's own rules, so both agree
+    """Turn an ``OLLAMA_HOST`` value into a base URL (``http://127.0.0.1:11434`` by default).
 
-    return str(_parse_host(host or None))
+    Ollama's own rules: no scheme means ``http``; no host means ``127.0.0.1``; no port
+    means 11434, or 80/443 when ``http://``/``https://`` is written out; a path is kept.
+    """
+    raw = (host or "").strip()
+    scheme, sep, rest = raw.partition("://")
+    port = 11434
+    if not sep:
+        scheme, rest = "http", raw
+    elif scheme == "http":
+        port = 80
+    elif scheme == "https":
+        port = 443
+    try:
+        split = urlsplit(f"{scheme}://{rest}")
+        name = split.hostname or "127.0.0.1"
+        port = split.port or port
+    except ValueError as exc:
+        raise ConfigurationError(f"OLLAMA_HOST {host!r} is not a host, host:port or URL") from exc
+    if ":" in name:
+        name = f"[{name}]"
+    path = split.path.strip("/")
+    return f"{scheme}://{name}:{port}/{path}" if path else f"{scheme}://{name}:{port}"
 
 
 def load_settings(**overrides: Any) -> ZeroLLMSettings:

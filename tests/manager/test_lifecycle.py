@@ -113,7 +113,7 @@ async def test_model_statuses(manager: ModelManager) -> None:
 async def test_a_manager_is_an_async_context_manager(emulator: OllamaEmulator) -> None:
     async with ModelManager(fast_settings(emulator.base_url)) as manager:
         assert await manager.query_model("llama", "scoped") == "[llama3.1:8b] You said: scoped"
-    assert manager.engine.pool._by_loop == {}  # its connections were closed
+    assert manager.backend.open_loops == 0  # its connections were closed
 
 
 def test_a_manager_is_a_context_manager(emulator: OllamaEmulator) -> None:

@@ -10,7 +10,7 @@ import ollama
 import pytest
 
 from zero_llm import errors
-from zero_llm.backend import translate_error
+from zero_llm.ollama.translate import translate_error
 from zero_llm.retry import RetryPolicy
 from zero_llm.settings import RetrySettings
 

@@ -145,9 +145,9 @@ async def test_a_storage_failure_never_fails_the_query(
 async def test_one_log_line_per_call_without_text(
     manager: ModelManager, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="zero_llm.manager"):
+    with caplog.at_level(logging.INFO, logger="zero_llm.core"):
         await manager.query_model("llama", "my secret portfolio")
-    lines = [r.getMessage() for r in caplog.records if r.name == "zero_llm.manager"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "zero_llm.core"]
     assert len(lines) == 1 and "zero_llm call request_id=" in lines[0]
     assert "secret" not in lines[0] and "output_tokens=" in lines[0]
 
@@ -156,7 +156,7 @@ async def test_text_is_logged_only_when_asked(
     emulator: OllamaEmulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     manager = ModelManager(fast_settings(emulator.base_url, home=tmp_path, log_content=True))
-    with caplog.at_level(logging.INFO, logger="zero_llm.manager"):
+    with caplog.at_level(logging.INFO, logger="zero_llm.core"):
         await manager.query_model("llama", "my secret portfolio")
     assert "my secret portfolio" in caplog.text
     await manager.aclose()

@@ -307,6 +307,21 @@ class HistoryStore:
         return [self._stored(row) for row in rows]
 
     @on_database_loop
+    async def last_model(self, session_id: str) -> str | None:
+        """The model that wrote the session's newest answer, or None (no answer yet)."""
+        session_id = check_session_id(session_id)
+        m = zl_messages
+        query = (
+            select(m.c.model)
+            .where(m.c.session_id == session_id)
+            .where(m.c.model.is_not(None))
+            .order_by(m.c.seq.desc())
+            .limit(1)
+        )
+        async with self._transaction(read_only=True) as connection:
+            return (await connection.execute(query)).scalar_one_or_none()
+
+    @on_database_loop
     async def messages(
         self, session_id: str, *, limit: int | None = None, before_seq: int | None = None
     ) -> list[StoredMessage]:

@@ -1,0 +1,353 @@
+"""``ZeroChatModel``: the manager as a LangChain chat model, for ZERO's agents.
+
+In: LangChain messages (any conversation: system, human, AI with tool calls, tool
+results), bound tools, ``format``, and per call ``task``, ``model`` and ``session_id``
+(as fields, ``bind(...)`` keywords, or ``configurable`` in the call's config). Out:
+``AIMessage``s (streamed as ``AIMessageChunk``s) with ``tool_calls``, thinking in
+``additional_kwargs["reasoning_content"]``, ``usage_metadata``, and ``response_metadata``
+naming the model that answered, ``done_reason``, the route and its reason, and the
+fallbacks taken. Every call runs through the manager's one core
+(``zero_llm.core.QueryCore``): routing, pull-if-missing, the fixed ``num_ctx``, window
+fitting, retries, deadlines, fallbacks, usage records and session memory.
+
+Memory rule with a ``session_id``: when the input holds no AI message (a new question,
+``query_model`` style), the stored turns that fit are put in front of it; when it holds
+one (an agent or a LangGraph checkpointer sends the whole conversation), nothing is
+loaded. Either way only the messages after the input's last AI message, and the answer,
+are stored: the model never sees a message twice and the session holds each turn once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Literal
+
+from langchain_core.callbacks import (
+    AsyncCallbackManager,
+    AsyncCallbackManagerForLLMRun,
+    CallbackManagerForLLMRun,
+)
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models.chat_models import LangSmithParams
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.output_parsers import (
+    JsonOutputKeyToolsParser,
+    JsonOutputParser,
+    PydanticOutputParser,
+    PydanticToolsParser,
+)
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableMap, RunnablePassthrough
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
+from langchain_core.utils.pydantic import is_basemodel_subclass
+from pydantic import ConfigDict, Field, PrivateAttr
+from typing_extensions import is_typeddict
+
+from zero_llm.errors import InvalidRequestError
+from zero_llm.requests import QueryRequest, request_from_messages
+from zero_llm.router import RouteDecision
+
+if TYPE_CHECKING:
+    from zero_llm.manager import ModelManager
+
+__all__ = ["ZeroChatModel"]
+
+CALL_KEYS = frozenset({"task", "model", "session_id", "tools", "format", "route_decision"})
+"""Keywords a call (or ``bind``) may pass; ``task``, ``model`` and ``session_id`` may
+also come from the config's ``configurable``."""
+CONFIGURABLE_KEYS = ("task", "model", "session_id")
+
+
+def _lift_configurable(config: RunnableConfig | None, kwargs: dict[str, Any]) -> None:
+    """Move ``task``/``model``/``session_id`` from ``configurable`` into the call's kwargs."""
+    configurable = (config or {}).get("configurable") or {}
+    for key in CONFIGURABLE_KEYS:
+        if key in configurable and key not in kwargs:
+            kwargs[key] = configurable[key]
+
+
+def _message(chunks: Sequence[AIMessageChunk]) -> AIMessage:
+    """One ``AIMessage`` from an answer's chunks (tool-call chunks parsed into calls)."""
+    whole = chunks[0]
+    for chunk in chunks[1:]:
+        whole = whole + chunk
+    return AIMessage(
+        content=whole.content,
+        additional_kwargs=whole.additional_kwargs,
+        response_metadata=whole.response_metadata,
+        tool_calls=whole.tool_calls,
+        invalid_tool_calls=whole.invalid_tool_calls,
+        usage_metadata=whole.usage_metadata,
+    )
+
+
+class ZeroChatModel(BaseChatModel):
+    """A routed chat model over ZERO's local models; see the module docstring.
+
+    Build it with ``ModelManager.chat_model(...)``; built alone it makes its own manager
+    from the settings (environment, ``zero_llm.toml``), with ``settings`` as overrides.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True)
+
+    task: str | None = None
+    """Task type that picks the model (``code``, ``trading``, ...); None: classify."""
+    model: str | None = None
+    """A catalog model, alias or role that always answers; wins over ``task``."""
+    session_id: str | None = None
+    """The conversation to remember this model's turns in (see the memory rule)."""
+    settings: dict[str, Any] = Field(default_factory=dict)
+    """Settings overrides for the manager built when none is given."""
+    _manager: ModelManager | None = PrivateAttr(default=None)
+
+    def __init__(self, manager: ModelManager | None = None, **data: Any) -> None:
+        super().__init__(**data)
+        self._manager = manager
+
+    @property
+    def manager(self) -> ModelManager:
+        """The manager whose core this model runs on (built from settings if none was given)."""
+        if self._manager is None:
+            from zero_llm.manager import ModelManager
+
+            self._manager = ModelManager(**self.settings)
+        return self._manager
+
+    # ----------------------------------------------------- LangChain identity
+    @property
+    def _llm_type(self) -> str:
+        return "zero-llm"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"task": self.task, "model": self.model, "session_id": self.session_id}
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = super()._get_ls_params(stop=stop, **kwargs)
+        params["ls_provider"] = "ollama"
+        name = kwargs.get("model") or self.model
+        if name is not None:
+            params["ls_model_name"] = self.manager.catalog.resolve(str(name)).name
+        else:
+            params["ls_model_name"] = "zero-llm-router"
+        return params
+
+    # ----------------------------------------------------------------- tools
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools the model may call (Ollama has no ``tool_choice``: it is ignored)."""
+        formatted = [convert_to_openai_tool(tool) for tool in tools]
+        return self.bind(tools=formatted, **kwargs)
+
+    def with_structured_output(  # type: ignore[override]
+        self,
+        schema: dict[str, Any] | type,
+        *,
+        method: Literal["function_calling", "json_mode", "json_schema"] = "json_schema",
+        include_raw: bool = False,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, Any]:
+        """Answers shaped as ``schema`` (Pydantic, TypedDict or JSON schema).
+
+        ``json_schema`` sends the schema as Ollama's ``format``; ``json_mode`` sends
+        ``format: "json"``; ``function_calling`` binds the schema as the one tool.
+        """
+        kwargs.pop("strict", None)
+        if kwargs:
+            raise InvalidRequestError(f"with_structured_output got unknown arguments {kwargs}")
+        pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
+        trace_format = {"kwargs": {"method": method}, "schema": schema}
+        llm: Runnable[Any, Any]
+        parser: Runnable[Any, Any]
+        if method == "function_calling":
+            tool = convert_to_openai_tool(schema)
+            llm = self.bind_tools([schema], ls_structured_output_format=trace_format)
+            parser = (
+                PydanticToolsParser(tools=[schema], first_tool_only=True)  # type: ignore[list-item]
+                if pydantic
+                else JsonOutputKeyToolsParser(
+                    key_name=tool["function"]["name"], first_tool_only=True
+                )
+            )
+        elif method in ("json_mode", "json_schema"):
+            if method == "json_mode":
+                format_: Any = "json"
+            elif pydantic:
+                format_ = schema.model_json_schema()  # type: ignore[union-attr]
+            elif is_typeddict(schema):
+                format_ = convert_to_json_schema(schema)
+                format_.setdefault("required", list(format_.get("properties", {})))
+            elif isinstance(schema, dict):
+                format_ = convert_to_json_schema(schema) if "function" in schema else schema
+            else:
+                raise InvalidRequestError(
+                    f"schema must be a Pydantic class, a TypedDict or a JSON schema dict, "
+                    f"got {schema!r}"
+                )
+            llm = self.bind(format=format_, ls_structured_output_format=trace_format)
+            parser = (
+                PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type,type-var]
+                if pydantic
+                else JsonOutputParser()
+            )
+        else:
+            raise InvalidRequestError(
+                f"method must be 'json_schema', 'json_mode' or 'function_calling', got {method!r}"
+            )
+        if not include_raw:
+            return llm | parser
+        parsed = RunnablePassthrough.assign(
+            parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
+        )
+        none = RunnablePassthrough.assign(parsed=lambda _: None)
+        return RunnableMap(raw=llm) | parsed.with_fallbacks([none], exception_key="parsing_error")
+
+    # ------------------------------------------------------------- the calls
+    def invoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        """Answer ``input`` (``configurable`` task/model/session_id honoured)."""
+        _lift_configurable(config, kwargs)
+        return super().invoke(input, config, stop=stop, **kwargs)
+
+    async def ainvoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        """Answer ``input`` (``configurable`` task/model/session_id honoured)."""
+        _lift_configurable(config, kwargs)
+        return await super().ainvoke(input, config, stop=stop, **kwargs)
+
+    def stream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[AIMessageChunk]:
+        """Stream the answer to ``input`` (``configurable`` task/model/session_id honoured)."""
+        _lift_configurable(config, kwargs)
+        return super().stream(input, config, stop=stop, **kwargs)
+
+    def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[AIMessageChunk]:
+        """Stream the answer to ``input`` (``configurable`` task/model/session_id honoured)."""
+        _lift_configurable(config, kwargs)
+        return super().astream(input, config, stop=stop, **kwargs)
+
+    def _request(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> tuple[QueryRequest, RouteDecision | None]:
+        unknown = set(kwargs) - CALL_KEYS - {"stream"}
+        if unknown:
+            raise InvalidRequestError(
+                f"ZeroChatModel got unknown call arguments {sorted(unknown)}; "
+                f"it takes {sorted(CALL_KEYS)}"
+            )
+        model = kwargs.get("model", self.model)
+        request = request_from_messages(
+            messages,
+            task=None if model is not None else kwargs.get("task", self.task),
+            model=model,
+            session_id=kwargs.get("session_id", self.session_id),
+            format=kwargs.get("format"),
+            tools=kwargs.get("tools") or (),
+            stop=stop,
+        )
+        return request, kwargs.get("route_decision")
+
+    async def _chunks(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        run_manager: AsyncCallbackManagerForLLMRun | None,
+        kwargs: dict[str, Any],
+        *,
+        stream: bool,
+    ) -> AsyncIterator[AIMessageChunk]:
+        request, decided = self._request(messages, stop, kwargs)
+        observer = None
+        if run_manager is not None and run_manager.handlers:
+            observer = AsyncCallbackManager(
+                handlers=run_manager.handlers, parent_run_id=run_manager.run_id
+            )
+        chunks, _ = self.manager.core.chunks(
+            request, stream=stream, route=decided, observer=observer
+        )
+        async for chunk in chunks:
+            yield chunk
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        chunks = [c async for c in self._chunks(messages, stop, run_manager, kwargs, stream=False)]
+        message = _message(chunks)
+        return ChatResult(
+            generations=[ChatGeneration(message=message)],
+            llm_output={"model_name": message.response_metadata.get("model_name")},
+        )
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return self.manager._bridge.run(self._agenerate(messages, stop, None, **kwargs))
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        async for chunk in self._chunks(messages, stop, run_manager, kwargs, stream=True):
+            generation = ChatGenerationChunk(message=chunk)
+            if run_manager is not None:
+                await run_manager.on_llm_new_token(chunk.text, chunk=generation)
+            yield generation
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        chunks = self.manager._bridge.iterate(
+            self._chunks(messages, stop, None, kwargs, stream=True)
+        )
+        for chunk in chunks:
+            generation = ChatGenerationChunk(message=chunk)
+            if run_manager is not None:
+                run_manager.on_llm_new_token(chunk.text, chunk=generation)
+            yield generation

@@ -1,0 +1,337 @@
+"""The one query core: request -> route -> memory -> engine -> report -> history and usage.
+
+Every query path drives this: ``ModelManager.query_model`` and ``ask``, ``ZeroChatModel``
+(and with it agents, the LCEL runnable and the chains). Data flows one way:
+
+1. **route**: an explicit model or task wins; else the conversation is classified, and a
+   follow-up stays on the model its conversation is on unless it is confidently another
+   task (``zero_llm.router``). With tools bound, a model that lacks Ollama's ``tools``
+   capability never gets them: its role's ``tool_model`` does, by the role's
+   ``tool_policy`` (see ``ModelSpec``).
+2. **memory**: with a ``session_id``, the stored turns that can fit are put in front of
+   the new messages, unless the caller sends the conversation itself (any AI message
+   in the input): then nothing is loaded. Either way only this call's new messages (those
+   after the last AI message) and the answer are stored, so the model never sees a
+   message twice and the store holds each turn once.
+3. **engine**: window fit, fallback x retry x deadline over one Ollama call.
+4. **report**: the ``CallTrace`` (route, host, model, attempts, counts, durations,
+   fallbacks), sent as the final chunk's ``response_metadata`` and usage metadata.
+5. **history and usage**: the turn (only when the answer is complete) and the usage
+   record of every call, failed and cancelled ones included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManager
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
+
+from zero_llm.answer import CallTrace
+from zero_llm.catalog import Catalog, ModelSpec
+from zero_llm.engine import QueryEngine
+from zero_llm.errors import ZeroLLMError
+from zero_llm.history import HistoryStore, NewMessage
+from zero_llm.ollama.messages import plain_transcript
+from zero_llm.requests import QueryRequest
+from zero_llm.router import RouteDecision, route
+from zero_llm.settings import ZeroLLMSettings
+from zero_llm.usage import USAGE_EVENT, UsageRecord, UsageRecorder
+
+__all__ = [
+    "QueryCore",
+    "current_role",
+    "fallback_note",
+    "response_metadata",
+    "route_in_conversation",
+    "usage_metadata",
+]
+
+log = logging.getLogger(__name__)
+
+HISTORY_LOAD_SLACK = 4
+"""Stored counts come from whichever model answered then: load a quarter more."""
+
+
+def response_metadata(trace: CallTrace) -> dict[str, Any]:
+    """The ``response_metadata`` of an answer: Ollama's fields, the route and what happened."""
+    meta = trace.metadata()
+    meta.pop("thinking", None)
+    meta["model_name"] = trace.model
+    meta["model_provider"] = "ollama"
+    meta["fallback_note"] = fallback_note(trace)
+    return meta
+
+
+def usage_metadata(trace: CallTrace) -> UsageMetadata | None:
+    """LangChain's usage metadata of an answer, when Ollama reported both counts."""
+    if trace.prompt_tokens is None or trace.output_tokens is None:
+        return None
+    return UsageMetadata(
+        input_tokens=trace.prompt_tokens,
+        output_tokens=trace.output_tokens,
+        total_tokens=trace.prompt_tokens + trace.output_tokens,
+    )
+
+
+def fallback_note(trace: CallTrace) -> str | None:
+    """ "answered by X instead of Y because Z" when a fallback answered, else None."""
+    if not trace.fallbacks or trace.model is None or trace.model == trace.requested_model:
+        return None
+    first = trace.fallbacks[0]
+    return (
+        f"answered by {trace.model} instead of {trace.requested_model} "
+        f"because {first.error_type}: {first.message}"
+    )
+
+
+def current_role(catalog: Catalog, request: QueryRequest) -> str | None:
+    """The role of the model that wrote the conversation's newest AI message, if any."""
+    for message in reversed(request.prompt):
+        if isinstance(message, AIMessage):
+            name = message.response_metadata.get("model_name")
+            return catalog.find_role(name) if isinstance(name, str) else None
+    return None
+
+
+def route_in_conversation(catalog: Catalog, request: QueryRequest) -> RouteDecision:
+    """The routing decision for a request from what it holds itself (no stored history)."""
+    return route(
+        catalog, task=request.task, text=request.text, current_role=current_role(catalog, request)
+    )
+
+
+def _bare(chunk: AIMessageChunk) -> AIMessageChunk:
+    """The chunk without Ollama's final fields (the core's last chunk carries them once)."""
+    if not chunk.response_metadata and chunk.usage_metadata is None:
+        return chunk
+    return chunk.model_copy(update={"response_metadata": {}, "usage_metadata": None})
+
+
+class QueryCore:
+    """Runs checked requests through route, memory, engine, report, history and usage.
+
+    Args:
+        settings: the manager's settings.
+        catalog: the configured models.
+        engine: fallback x retry x deadline over Ollama.
+        history: gives the conversation store (built on first use).
+        recorder: gives the usage recorder (built on first use).
+    """
+
+    def __init__(
+        self,
+        settings: ZeroLLMSettings,
+        catalog: Catalog,
+        engine: QueryEngine,
+        history: Callable[[], HistoryStore],
+        recorder: Callable[[], UsageRecorder],
+    ) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.engine = engine
+        self._history = history
+        self._recorder = recorder
+
+    # ---------------------------------------------------------------- route
+    async def decide(self, request: QueryRequest) -> tuple[ModelSpec, RouteDecision | None]:
+        """The model that answers ``request``, and the routing decision when one was made."""
+        if request.model is not None:
+            return self.catalog.resolve(request.model), None
+        current = None
+        if request.task is None:
+            current = current_role(self.catalog, request)
+            if current is None and request.session_id is not None and not request.carries_history:
+                last = await self._history().last_model(request.session_id)
+                current = self.catalog.find_role(last) if last else None
+        decision = route(self.catalog, task=request.task, text=request.text, current_role=current)
+        return self.catalog.models[decision.role], decision
+
+    async def _lacks_tools(self, spec: ModelSpec) -> bool:
+        """Whether ``spec`` is known to lack the tools capability (asks /api/show once)."""
+        profile = self.engine.profile_of(spec.name)
+        if profile is None:
+            try:
+                profile = await self.engine.profile_for(spec)
+            except ZeroLLMError:
+                return False  # unknown for now: the engine's attempts will find out
+        return not profile.supports("tools")
+
+    # --------------------------------------------------------------- answer
+    def chunks(
+        self,
+        request: QueryRequest,
+        *,
+        stream: bool,
+        route: RouteDecision | None = None,
+        observer: AsyncCallbackManager | None = None,
+    ) -> tuple[AsyncIterator[AIMessageChunk], CallTrace]:
+        """The answer's chunks for a checked request, with the trace they fill in.
+
+        The last chunk is empty and carries the whole ``response_metadata`` and usage.
+        ``route`` is a decision made already (the LCEL router's); ``observer`` gets the
+        usage record as the LangChain custom event ``zero_llm.usage``.
+        """
+        trace = CallTrace(requested_model="", session_id=request.session_id, streamed=stream)
+        return self._served(request, trace, stream, route, observer), trace
+
+    async def _served(
+        self,
+        request: QueryRequest,
+        trace: CallTrace,
+        stream: bool,
+        decided: RouteDecision | None,
+        observer: AsyncCallbackManager | None,
+    ) -> AsyncIterator[AIMessageChunk]:
+        answer: AIMessageChunk | None = None
+        thinking: list[str] = []
+        try:
+            decision: RouteDecision | None
+            if decided is not None:
+                spec, decision = self.catalog.models[decided.role], decided
+            else:
+                spec, decision = await self.decide(request)
+            trace.requested_model = spec.name
+            trace.route = decision
+            prompt = await self._with_memory(spec, request, trace)
+            async for chunk in self._answered(spec, request, prompt, trace, stream):
+                if reasoning := chunk.additional_kwargs.get("reasoning_content"):
+                    thinking.append(reasoning)
+                chunk = _bare(chunk)
+                answer = chunk if answer is None else answer + chunk
+                yield chunk
+        except BaseException as exc:
+            trace.thinking = "".join(thinking)
+            trace.cancelled = isinstance(exc, GeneratorExit | asyncio.CancelledError)
+            trace.finish(exc)
+            await self._record_usage(trace, request, observer)
+            raise
+        trace.thinking = "".join(thinking)
+        trace.finish()
+        if request.session_id is not None:
+            await self._remember(request, answer, trace)
+        await self._record_usage(trace, request, observer)
+        yield AIMessageChunk(
+            content="",
+            response_metadata=response_metadata(trace),
+            usage_metadata=usage_metadata(trace),
+            chunk_position="last",
+        )
+
+    async def _answered(
+        self,
+        spec: ModelSpec,
+        request: QueryRequest,
+        prompt: list[BaseMessage],
+        trace: CallTrace,
+        stream: bool,
+    ) -> AsyncIterator[AIMessageChunk]:
+        """The engine's chunks, by the role's tool policy when tools meet a model without."""
+        run = self.engine.run
+        options: dict[str, Any] = {"format": request.format, "stop": request.stop}
+        if not request.tools or spec.tool_model is None or not await self._lacks_tools(spec):
+            async for chunk in run(
+                spec, prompt, trace, stream=stream, tools=request.tools, **options
+            ):
+                yield chunk
+            return
+        tool_spec = self.catalog.resolve(spec.tool_model)
+        trace.tool_model = tool_spec.name
+        if spec.tool_policy == "tool_model":
+            async for chunk in run(
+                tool_spec, prompt, trace, stream=stream, tools=request.tools, **options
+            ):
+                yield chunk
+            return
+        # gather_then_answer: the tool model calls the tools; once it calls none, the
+        # role's own model writes the answer from everything gathered.
+        gathered: list[AIMessageChunk] = []
+        async for chunk in run(tool_spec, prompt, trace, stream=False, tools=request.tools):
+            gathered.append(chunk)
+        if any(chunk.tool_call_chunks for chunk in gathered):
+            for chunk in gathered:
+                yield chunk
+            return
+        trace.fallbacks.clear()
+        async for chunk in run(spec, plain_transcript(prompt), trace, stream=stream, **options):
+            yield chunk
+
+    # --------------------------------------------------------------- memory
+    async def _with_memory(
+        self, spec: ModelSpec, request: QueryRequest, trace: CallTrace
+    ) -> list[BaseMessage]:
+        """The prompt, with the stored turns of the session that can fit in front.
+
+        No I/O to Ollama here (that belongs inside the retry loop): the model's profile
+        is used when known already, else the configured window bounds what is loaded.
+        The engine then trims exactly, with the answering model's own counter.
+        """
+        if request.session_id is None or request.carries_history:
+            return request.messages()
+        profile = self.engine.profile_of(spec.name)
+        if profile is not None:
+            room = profile.budget.prompt_tokens - profile.counter.count_prompt(request.messages())
+        else:
+            room = self.engine.window_for(spec, None)
+        if room <= 0:
+            return request.messages()
+        stored = await self._history().window(request.session_id, room + room // HISTORY_LOAD_SLACK)
+        return request.with_history([m.to_message() for m in stored]).messages()
+
+    async def _remember(
+        self, request: QueryRequest, answer: AIMessageChunk | None, trace: CallTrace
+    ) -> None:
+        """Store the call's new messages and the answer in one transaction.
+
+        A failure is logged and noted in the trace, not raised: the answer stands.
+        """
+        assert request.session_id is not None
+        reply = AIMessage(
+            content=answer.content if answer is not None else "",
+            tool_calls=answer.tool_calls if answer is not None else [],
+            response_metadata={"model_name": trace.model},
+        )
+        new = request.new_messages()
+        profile = self.engine.profile_of(trace.model or trace.requested_model)
+        counts = profile.counter.count_messages([*new, reply]) if profile else [0] * (len(new) + 1)
+        task = trace.route.task if trace.route else None
+        rows = [NewMessage(m, c, task=task) for m, c in zip(new, counts, strict=False)]
+        rows.append(
+            NewMessage(
+                reply, counts[-1], model=trace.model, task=task, reasoning=trace.thinking or None
+            )
+        )
+        try:
+            await self._history().append(request.session_id, rows)
+        except ZeroLLMError as exc:
+            trace.history_error = str(exc)
+            log.error("could not store the turn of session %r: %s", request.session_id, exc)
+
+    # ---------------------------------------------------------------- usage
+    async def _record_usage(
+        self, trace: CallTrace, request: QueryRequest, observer: AsyncCallbackManager | None
+    ) -> None:
+        """Log the call in one line, hand its usage record to the ledger and the observer."""
+        profile = self.engine.profile_of(trace.model or trace.requested_model)
+        thinking = None
+        if trace.thinking:
+            thinking = profile.counter.count_text(trace.thinking) if profile else None
+        elif (role := self.catalog.find_role(trace.requested_model)) is not None:
+            thinking = 0 if self.catalog.models[role].think else None
+        record = UsageRecord.from_trace(trace, thinking)
+        if log.isEnabledFor(logging.INFO):
+            text = ""
+            if self.settings.log_content:
+                text = f" question={request.text!r} thinking={trace.thinking!r}"
+            log.info("zero_llm call %s%s", record.log_fields(), text)
+        if self.settings.usage_ledger:
+            self._recorder().submit(record)
+        if observer is not None:
+            try:
+                await observer.on_custom_event(USAGE_EVENT, record, run_id=observer.parent_run_id)
+            except Exception as exc:  # a callback must never fail the answer
+                log.error("a callback failed on the usage event of %s: %s", trace.request_id, exc)

@@ -79,7 +79,7 @@ def usage_metadata(trace: CallTrace) -> UsageMetadata | None:
 
 
 def fallback_note(trace: CallTrace) -> str | None:
-    """ "answered by X instead of Y because Z" when a fallback answered, else None."""
+    """Say "answered by X instead of Y because Z" when a fallback answered, else None."""
     if not trace.fallbacks or trace.model is None or trace.model == trace.requested_model:
         return None
     first = trace.fallbacks[0]

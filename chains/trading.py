@@ -83,6 +83,6 @@ def build(manager: ModelManager, *, model: str = "reasoning") -> Runnable[Any, T
                 ) from second_error
 
     def analyse_sync(value: Any) -> TradingView:
-        return manager._bridge.run(analyse(value))
+        return manager.bridge.run(analyse(value))
 
     return RunnableLambda(analyse_sync, afunc=analyse, name="zero_llm.trading_analysis")

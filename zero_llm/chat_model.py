@@ -46,7 +46,7 @@ from pydantic import ConfigDict, Field, PrivateAttr
 from typing_extensions import is_typeddict
 
 from zero_llm.errors import InvalidRequestError
-from zero_llm.requests import QueryRequest, request_from_messages
+from zero_llm.requests import QueryRequest, SamplingOverrides, request_from_messages
 from zero_llm.router import RouteDecision
 
 if TYPE_CHECKING:
@@ -98,6 +98,16 @@ class ZeroChatModel(BaseChatModel):
     """A catalog model, alias or role that always answers; wins over ``task``."""
     session_id: str | None = None
     """The conversation to remember this model's turns in (see the memory rule)."""
+    temperature: float | None = None
+    """Sampling temperature for every call; None: the catalog model's own."""
+    max_tokens: int | None = None
+    """Cap on generated tokens (Ollama's ``num_predict``); None: the catalog's."""
+    stop: list[str] | None = None
+    """Stop sequences for every call."""
+    timeout: float | None = None
+    """Seconds for a whole call, retries included; None: ``timeouts.total``."""
+    max_retries: int | None = None
+    """Retries of transient failures after the first attempt; None: ``retry.max_attempts``."""
     settings: dict[str, Any] = Field(default_factory=dict)
     """Settings overrides for the manager built when none is given."""
     _manager: ModelManager | None = PrivateAttr(default=None)
@@ -122,16 +132,23 @@ class ZeroChatModel(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"task": self.task, "model": self.model, "session_id": self.session_id}
+        return {
+            "task": self.task,
+            "model": self.model,
+            "session_id": self.session_id,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+        }
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = super()._get_ls_params(stop=stop, **kwargs)
         params["ls_provider"] = "ollama"
         name = kwargs.get("model") or self.model
-        if name is not None:
-            params["ls_model_name"] = self.manager.catalog.resolve(str(name)).name
-        else:
+        if name is None:
             params["ls_model_name"] = "zero-llm-router"
+        else:  # a name not in the catalog is named as given: the call itself will say so
+            role = self.manager.catalog.find_role(str(name))
+            params["ls_model_name"] = self.manager.catalog.models[role].name if role else name
         return params
 
     # ----------------------------------------------------------------- tools
@@ -179,8 +196,9 @@ class ZeroChatModel(BaseChatModel):
         elif method in ("json_mode", "json_schema"):
             if method == "json_mode":
                 format_: Any = "json"
-            elif pydantic:
-                format_ = schema.model_json_schema()  # type: ignore[union-attr]
+            elif pydantic:  # Pydantic 2, or its v1 API
+                dump = getattr(schema, "model_json_schema", None) or schema.schema  # type: ignore[union-attr]
+                format_ = dump()
             elif is_typeddict(schema):
                 format_ = convert_to_json_schema(schema)
                 format_.setdefault("required", list(format_.get("properties", {})))
@@ -275,7 +293,10 @@ class ZeroChatModel(BaseChatModel):
             session_id=kwargs.get("session_id", self.session_id),
             format=kwargs.get("format"),
             tools=kwargs.get("tools") or (),
-            stop=stop,
+            stop=stop if stop is not None else self.stop,
+            sampling=SamplingOverrides(
+                self.temperature, self.max_tokens, self.timeout, self.max_retries
+            ),
         )
         return request, kwargs.get("route_decision")
 

@@ -232,7 +232,11 @@ class QueryCore:
     ) -> AsyncIterator[AIMessageChunk]:
         """The engine's chunks, by the role's tool policy when tools meet a model without."""
         run = self.engine.run
-        options: dict[str, Any] = {"format": request.format, "stop": request.stop}
+        options: dict[str, Any] = {
+            "format": request.format,
+            "stop": request.stop,
+            "sampling": request.sampling,
+        }
         if not request.tools or spec.tool_model is None or not await self._lacks_tools(spec):
             async for chunk in run(
                 spec, prompt, trace, stream=stream, tools=request.tools, **options
@@ -250,7 +254,9 @@ class QueryCore:
         # gather_then_answer: the tool model calls the tools; once it calls none, the
         # role's own model writes the answer from everything gathered.
         gathered: list[AIMessageChunk] = []
-        async for chunk in run(tool_spec, prompt, trace, stream=False, tools=request.tools):
+        async for chunk in run(
+            tool_spec, prompt, trace, stream=False, tools=request.tools, sampling=request.sampling
+        ):
             gathered.append(chunk)
         if any(chunk.tool_call_chunks for chunk in gathered):
             for chunk in gathered:

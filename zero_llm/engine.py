@@ -49,6 +49,7 @@ from zero_llm.errors import (
 from zero_llm.ollama.client import ModelFacts, OllamaBackend, ProgressCallback
 from zero_llm.ollama.messages import chunk_from_part, to_ollama_messages
 from zero_llm.ollama.translate import translate_error
+from zero_llm.requests import SamplingOverrides
 from zero_llm.retry import RetryPolicy
 from zero_llm.settings import ZeroLLMSettings
 from zero_llm.tokens import (
@@ -235,6 +236,7 @@ class QueryEngine:
         tools: Sequence[dict[str, Any]] = (),
         format: str | dict[str, Any] | None = None,
         stop: Sequence[str] | None = None,
+        sampling: SamplingOverrides | None = None,
     ) -> AsyncIterator[AIMessageChunk]:
         """Relay the answer of ``spec`` (or of its fallbacks) as chunks, filling ``trace``.
 
@@ -242,9 +244,10 @@ class QueryEngine:
         ``tools`` are Ollama tool schemas; a model without the ``tools`` capability is
         never sent them (it counts as failed for good, and the chain moves on).
         """
-        call = _Call(tuple(tools), format, tuple(stop) if stop else None, stream)
+        sampling = sampling or SamplingOverrides()
+        call = _Call(tuple(tools), format, tuple(stop) if stop else None, stream, sampling)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.settings.timeouts.total
+        deadline = loop.time() + (sampling.timeout or self.settings.timeouts.total)
         candidates = [spec, *self.catalog.fallback_chain(spec)] if spec.fallback else [spec]
         trace.host = self.backend.base_url
         failures: list[ZeroLLMError] = []
@@ -332,7 +335,10 @@ class QueryEngine:
                 if isinstance(error, OllamaError):
                     error.attempts = attempt
                 remaining = deadline - loop.time()
-                if not self.policy.should_retry(error, attempt) or remaining <= 0:
+                retry = self.policy.should_retry(error, attempt)
+                if call.sampling.max_retries is not None:
+                    retry = retry and attempt <= call.sampling.max_retries
+                if not retry or remaining <= 0:
                     if error is exc:
                         raise
                     raise error from exc
@@ -448,10 +454,12 @@ class QueryEngine:
         loop = asyncio.get_running_loop()
         timeouts = self.settings.timeouts
         options: dict[str, Any] = {"num_ctx": profile.num_ctx}
-        if spec.num_predict is not None:
-            options["num_predict"] = spec.num_predict
-        if spec.temperature is not None:
-            options["temperature"] = spec.temperature
+        num_predict = _first(call.sampling.max_tokens, spec.num_predict)
+        if num_predict is not None:
+            options["num_predict"] = num_predict
+        temperature = _first(call.sampling.temperature, spec.temperature)
+        if temperature is not None:
+            options["temperature"] = temperature
         if call.stop:
             options["stop"] = list(call.stop)
         parts = self.backend.chat(
@@ -506,6 +514,12 @@ class _Call:
     format: str | dict[str, Any] | None
     stop: tuple[str, ...] | None
     stream: bool
+    sampling: SamplingOverrides
+
+
+def _first(*values: Any) -> Any:
+    """The first of ``values`` that is not None."""
+    return next((v for v in values if v is not None), None)
 
 
 def _named_first(failures: list[ZeroLLMError], candidates: list[ModelSpec]) -> ZeroLLMError:

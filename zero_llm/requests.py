@@ -20,6 +20,7 @@ SESSION_ID_LENGTH = 255
 
 __all__ = [
     "QueryRequest",
+    "SamplingOverrides",
     "check_messages",
     "check_text",
     "make_request",
@@ -72,6 +73,30 @@ def check_optional_name(value: Any, what: str) -> str | None:
 
 
 @dataclass(frozen=True)
+class SamplingOverrides:
+    """What a caller (e.g. a chat model's fields) sets instead of the catalog's defaults."""
+
+    temperature: float | None = None
+    max_tokens: int | None = None
+    """Ollama's ``num_predict``."""
+    timeout: float | None = None
+    """Seconds for the whole request, all attempts included."""
+    max_retries: int | None = None
+    """Retries after the first attempt."""
+
+    def __post_init__(self) -> None:
+        """Refuse values that cannot work, naming them."""
+        for name in ("temperature", "timeout"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int | float) or value < 0):
+                raise InvalidRequestError(f"{name} must be a number >= 0, got {value!r}")
+        for name in ("max_tokens", "max_retries"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 0):
+                raise InvalidRequestError(f"{name} must be a whole number >= 0, got {value!r}")
+
+
+@dataclass(frozen=True)
 class QueryRequest:
     """One call to the core: the prompt's messages and how to route, remember and shape it."""
 
@@ -85,6 +110,8 @@ class QueryRequest:
     tools: tuple[dict[str, Any], ...] = ()
     """Ollama tool schemas the model may call."""
     stop: tuple[str, ...] | None = None
+    sampling: SamplingOverrides | None = None
+    """Per-call overrides of the model spec's sampling and of the retry/deadline policy."""
 
     def messages(self) -> list[BaseMessage]:
         """The prompt's messages as a list."""
@@ -185,6 +212,7 @@ def request_from_messages(
     format: Any = None,
     tools: Sequence[dict[str, Any]] = (),
     stop: Sequence[str] | None = None,
+    sampling: SamplingOverrides | None = None,
 ) -> QueryRequest:
     """Check a message list (any LangChain conversation, tool results included) as a request."""
     return QueryRequest(
@@ -195,6 +223,7 @@ def request_from_messages(
         format=_check_format(format),
         tools=tuple(tools),
         stop=tuple(stop) if stop else None,
+        sampling=sampling,
     )
 
 

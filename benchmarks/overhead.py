@@ -35,6 +35,7 @@ import ollama
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.messages.utils import trim_messages
 from langchain_core.runnables import RunnableBranch, RunnableLambda
+from langchain_core.tools import tool
 from langchain_ollama import ChatOllama
 
 from zero_llm import ModelManager
@@ -43,6 +44,18 @@ from zero_llm.testing.vocabularies import vocab_tokenizer
 
 NUM_CTX = 131072
 REPEAT = 30
+
+
+@tool
+def get_price(ticker: str) -> str:
+    """The last traded price of a stock ticker."""
+    return f"{ticker} 100.0"
+
+
+@tool
+def get_news(ticker: str) -> str:
+    """Today's headlines about a stock ticker."""
+    return f"nothing new on {ticker}"
 
 
 def history_of(tokens: int) -> list[BaseMessage]:
@@ -166,6 +179,7 @@ async def main() -> None:
         raw = ollama.AsyncClient(host=url)
         bare = ChatOllama(model="llama3.1:8b", base_url=url, num_ctx=NUM_CTX)
         chain = plain_chain(url)
+        chat = manager.chat_model(model="llama")
         await manager.load_model("llama")
         short = "What moved the market today?"
 
@@ -201,6 +215,32 @@ async def main() -> None:
                 lambda messages=messages: runnable.ainvoke({"input": messages, "model": "llama"})
             )
             row("ModelManager.as_runnable().ainvoke", best, med, base)
+            bare_best, _ = await timed(lambda messages=messages: bare.ainvoke(messages))
+            zero_best, zero_med = await timed(lambda messages=messages: chat.ainvoke(messages))
+            row("ZeroChatModel.ainvoke", zero_best, zero_med, base)
+            print(f"  {'':<34} x{zero_best / bare_best:5.2f} of bare ChatOllama (goal <= 1.2)")
+
+        print("\n1b. two tools bound, not streamed")
+        bare_tools = bare.bind_tools([get_price, get_news])
+        zero_tools = chat.bind_tools([get_price, get_news])
+        question = [HumanMessage(short)]
+        bare_best, bare_med = await timed(lambda: bare_tools.ainvoke(question))
+        row("ChatOllama.bind_tools().ainvoke", bare_best, bare_med, bare_best)
+        best, med = await timed(lambda: zero_tools.ainvoke(question))
+        row("ZeroChatModel.bind_tools().ainvoke", best, med, bare_best)
+        print(f"  {'':<34} x{best / bare_best:5.2f} of bare ChatOllama (goal <= 1.2)")
+
+        print("\n1c. one create_agent step (no tool call), not streamed")
+        from langchain.agents import create_agent
+
+        bare_agent = create_agent(model=bare, tools=[get_price, get_news])
+        zero_agent = create_agent(model=chat, tools=[get_price, get_news])
+        step = {"messages": [HumanMessage(short)]}
+        bare_best, bare_med = await timed(lambda: bare_agent.ainvoke(step))
+        row("create_agent(ChatOllama)", bare_best, bare_med, bare_best)
+        best, med = await timed(lambda: zero_agent.ainvoke(step))
+        row("create_agent(ZeroChatModel)", best, med, bare_best)
+        print(f"  {'':<34} x{best / bare_best:5.2f} of bare ChatOllama (goal <= 1.2)")
 
         chunks = 20_000
         emulator.set_reply(" tick" * chunks)  # the in-process twin cannot: see emulator_process
@@ -255,6 +295,7 @@ async def main() -> None:
             ),
             ("bare ChatOllama.ainvoke", lambda i: bare.ainvoke(f"q{i}")),
             ("ModelManager.query_model", lambda i: manager.query_model("llama", f"q{i}")),
+            ("ZeroChatModel.ainvoke", lambda i: chat.ainvoke(f"q{i}")),
         ):
             best = float("inf")
             for _ in range(3):

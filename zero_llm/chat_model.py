@@ -31,6 +31,7 @@ from langchain_core.callbacks import (
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.chat_models import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_core.output_parsers import (
     JsonOutputKeyToolsParser,
     JsonOutputParser,
@@ -70,9 +71,7 @@ def _lift_configurable(config: RunnableConfig | None, kwargs: dict[str, Any]) ->
 
 def _message(chunks: Sequence[AIMessageChunk]) -> AIMessage:
     """One ``AIMessage`` from an answer's chunks (tool-call chunks parsed into calls)."""
-    whole = chunks[0]
-    for chunk in chunks[1:]:
-        whole = whole + chunk
+    whole = add_ai_message_chunks(*chunks)
     return AIMessage(
         content=whole.content,
         additional_kwargs=whole.additional_kwargs,

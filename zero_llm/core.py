@@ -29,7 +29,7 @@ from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManager
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.messages.ai import UsageMetadata
+from langchain_core.messages.ai import UsageMetadata, add_ai_message_chunks
 
 from zero_llm.answer import CallTrace
 from zero_llm.catalog import Catalog, ModelSpec
@@ -187,7 +187,7 @@ class QueryCore:
         decided: RouteDecision | None,
         observer: AsyncCallbackManager | None,
     ) -> AsyncIterator[AIMessageChunk]:
-        answer: AIMessageChunk | None = None
+        answer: list[AIMessageChunk] = []
         thinking: list[str] = []
         try:
             decision: RouteDecision | None
@@ -202,7 +202,7 @@ class QueryCore:
                 if reasoning := chunk.additional_kwargs.get("reasoning_content"):
                     thinking.append(reasoning)
                 chunk = _bare(chunk)
-                answer = chunk if answer is None else answer + chunk
+                answer.append(chunk)
                 yield chunk
         except BaseException as exc:
             trace.thinking = "".join(thinking)
@@ -213,7 +213,7 @@ class QueryCore:
         trace.thinking = "".join(thinking)
         trace.finish()
         if request.session_id is not None:
-            await self._remember(request, answer, trace)
+            await self._remember(request, add_ai_message_chunks(*answer) if answer else None, trace)
         await self._record_usage(trace, request, observer)
         yield AIMessageChunk(
             content="",

@@ -1,0 +1,140 @@
+"""ZERO's agents as LangChain documents them, with ``mm.chat_model()`` as the model.
+
+``langchain.agents.create_agent`` loops against the emulator, whose tool-call rule is
+deterministic: a tool is called when a distinctive word of its name is in the user's
+text, with ``param=value`` pairs as its arguments; a tool result is quoted back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langchain.agents import create_agent
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from langchain_core.tools import tool
+
+from tests.conftest import fast_settings
+from zero_llm import ModelManager
+from zero_llm.testing import OllamaEmulator
+
+QUESTION = "what is the price of ticker=NVDA today?"
+
+
+@tool
+def get_price(ticker: str) -> str:
+    """The last traded price of a stock ticker."""
+    return f"{ticker} last traded at 123.45"
+
+
+@tool
+def get_weather(city: str) -> str:
+    """Today's weather in a city."""
+    raise ValueError(f"the weather service is down for {city}")
+
+
+def _messages(result: dict[str, Any]) -> list[Any]:
+    return list(result["messages"])
+
+
+def _assert_one_loop(messages: list[Any]) -> tuple[AIMessage, ToolMessage, AIMessage]:
+    assert [type(m) for m in messages] == [HumanMessage, AIMessage, ToolMessage, AIMessage]
+    call, result, final = messages[1], messages[2], messages[3]
+    assert call.tool_calls[0]["name"] == "get_price"
+    assert call.tool_calls[0]["args"] == {"ticker": "NVDA"}
+    assert result.content == "NVDA last traded at 123.45"
+    assert "NVDA last traded at 123.45" in str(final.content)
+    return call, result, final
+
+
+def test_agent_loop_sync(manager: ModelManager) -> None:
+    agent = create_agent(model=manager.chat_model(task="quick"), tools=[get_price])
+    call, _, final = _assert_one_loop(_messages(agent.invoke({"messages": [QUESTION]})))
+    assert call.response_metadata["model_name"] == "llama3.1:8b"
+    assert final.response_metadata["model_name"] == "llama3.1:8b"
+
+
+async def test_agent_loop_async(manager: ModelManager) -> None:
+    agent = create_agent(model=manager.chat_model(task="code"), tools=[get_price])
+    result = await agent.ainvoke({"messages": [QUESTION]})
+    _, _, final = _assert_one_loop(_messages(result))
+    assert final.response_metadata["model_name"] == "qwen2.5-coder:32b"
+
+
+async def test_trading_agent_gathers_on_the_tool_model_and_answers_with_r1(
+    manager: ModelManager, emulator: OllamaEmulator
+) -> None:
+    agent = create_agent(model=manager.chat_model(task="trading"), tools=[get_price])
+    call, _, final = _assert_one_loop(_messages(await agent.ainvoke({"messages": [QUESTION]})))
+    assert call.response_metadata["model_name"] == "llama3.1:8b"
+    assert call.response_metadata["tool_model"] == "llama3.1:8b"
+    assert final.response_metadata["model_name"] == "deepseek-r1:32b"
+    assert final.additional_kwargs.get("reasoning_content")
+    with_tools = [r.body for r in emulator.requests_to("/api/chat") if r.body and r.body.get("tools")]
+    assert with_tools and {b["model"] for b in with_tools} == {"llama3.1:8b"}
+    assert emulator.rejected == []  # deepseek-r1 was never sent tools
+
+
+async def test_trading_agent_on_the_tool_model_policy(emulator: OllamaEmulator) -> None:
+    manager = ModelManager(
+        fast_settings(emulator.base_url, models={"reasoning": {"tool_policy": "tool_model"}})
+    )
+    agent = create_agent(model=manager.chat_model(task="trading"), tools=[get_price])
+    _, _, final = _assert_one_loop(_messages(await agent.ainvoke({"messages": [QUESTION]})))
+    assert final.response_metadata["model_name"] == "llama3.1:8b"
+
+
+async def test_agent_streams_messages(manager: ModelManager) -> None:
+    agent = create_agent(model=manager.chat_model(task="quick"), tools=[get_price])
+    chunks = [
+        chunk
+        async for chunk, _meta in agent.astream({"messages": [QUESTION]}, stream_mode="messages")
+    ]
+    model_chunks = [c for c in chunks if isinstance(c, AIMessageChunk)]
+    assert any(c.tool_call_chunks for c in model_chunks)
+    text = "".join(str(c.content) for c in model_chunks)
+    assert "NVDA last traded at 123.45" in text
+    assert any(isinstance(c, ToolMessage) for c in chunks)
+
+
+def test_agent_streams_messages_sync(manager: ModelManager) -> None:
+    agent = create_agent(model=manager.chat_model(task="quick"), tools=[get_price])
+    chunks = [c for c, _ in agent.stream({"messages": [QUESTION]}, stream_mode="messages")]
+    assert any(isinstance(c, AIMessageChunk) and c.tool_call_chunks for c in chunks)
+
+
+async def test_a_tool_that_raises_is_reported_back_to_the_model(manager: ModelManager) -> None:
+    agent = create_agent(model=manager.chat_model(task="quick"), tools=[get_weather])
+    try:
+        result = await agent.ainvoke({"messages": ["what is the weather in city=Paris?"]})
+    except ValueError as exc:  # LangChain's default: the tool's error propagates
+        assert "weather service is down" in str(exc)
+        return
+    tool_result = next(m for m in result["messages"] if isinstance(m, ToolMessage))
+    assert tool_result.status == "error" and "weather service is down" in str(tool_result.content)
+    assert "weather service is down" in str(result["messages"][-1].content)
+
+
+async def test_retries_and_fallbacks_hold_inside_the_loop(emulator: OllamaEmulator) -> None:
+    emulator.set_present("deepseek-r1:32b", False)
+    manager = ModelManager(fast_settings(emulator.base_url, auto_pull=False))
+    agent = create_agent(model=manager.chat_model(task="trading"), tools=[get_price])
+    emulator.faults.busy_next(times=1)
+    result = await agent.ainvoke({"messages": [QUESTION]})
+    call, _, final = _assert_one_loop(_messages(result))
+    assert call.response_metadata["retries"], "the busy answer was retried"
+    assert final.response_metadata["model_name"] == "llama3.1:8b"
+    assert final.response_metadata["fallback_note"].startswith(
+        "answered by llama3.1:8b instead of deepseek-r1:32b"
+    )
+
+
+@pytest.mark.parametrize("session", ["agent-session"])
+async def test_an_agent_bound_to_a_session_stores_each_turn_once(
+    manager: ModelManager, session: str
+) -> None:
+    agent = create_agent(model=manager.chat_model(task="quick", session_id=session), tools=[get_price])
+    await agent.ainvoke({"messages": [QUESTION]})
+    stored = await manager.history.messages(session)
+    assert [m.role for m in stored] == ["human", "ai", "tool", "ai"]
+    assert stored[2].content == "NVDA last traded at 123.45"

@@ -70,7 +70,9 @@ async def test_trading_agent_gathers_on_the_tool_model_and_answers_with_r1(
     assert call.response_metadata["tool_model"] == "llama3.1:8b"
     assert final.response_metadata["model_name"] == "deepseek-r1:32b"
     assert final.additional_kwargs.get("reasoning_content")
-    with_tools = [r.body for r in emulator.requests_to("/api/chat") if r.body and r.body.get("tools")]
+    with_tools = [
+        r.body for r in emulator.requests_to("/api/chat") if r.body and r.body.get("tools")
+    ]
     assert with_tools and {b["model"] for b in with_tools} == {"llama3.1:8b"}
     assert emulator.rejected == []  # deepseek-r1 was never sent tools
 
@@ -133,7 +135,9 @@ async def test_retries_and_fallbacks_hold_inside_the_loop(emulator: OllamaEmulat
 async def test_an_agent_bound_to_a_session_stores_each_turn_once(
     manager: ModelManager, session: str
 ) -> None:
-    agent = create_agent(model=manager.chat_model(task="quick", session_id=session), tools=[get_price])
+    agent = create_agent(
+        model=manager.chat_model(task="quick", session_id=session), tools=[get_price]
+    )
     await agent.ainvoke({"messages": [QUESTION]})
     stored = await manager.history.messages(session)
     assert [m.role for m in stored] == ["human", "ai", "tool", "ai"]

@@ -181,12 +181,17 @@ class AnswerStream:
         self.trace = trace
         self.answer: Answer | None = None
         self._started = False
+        self._text_iterator = self._texts()
 
     def __aiter__(self) -> AsyncIterator[str]:
         if self._started:
             raise RuntimeError("an AnswerStream can be iterated only once")
         self._started = True
-        return self._texts()
+        return self._text_iterator
+
+    async def aclose(self) -> None:
+        """Stop reading: the request to Ollama is cancelled and recorded as ``cancelled``."""
+        await self._text_iterator.aclose()
 
     async def _texts(self) -> AsyncIterator[str]:
         parts: list[str] = []

@@ -218,9 +218,22 @@ class QueryEngine:
         trace: CallTrace | None = None,
         progress: ProgressCallback | None = None,
     ) -> None:
-        """Pull a missing model, noting it in the trace."""
-        log.info("pulling missing model %s", spec.name)
-        await self.backend.pull(spec.name, progress)
+        """Pull a model, retrying transient failures by the retry policy; note it in the trace."""
+        log.info("pulling model %s", spec.name)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self.backend.pull(spec.name, progress)
+                break
+            except ZeroLLMError as error:
+                if not self.policy.should_retry(error, attempt):
+                    if isinstance(error, OllamaError):
+                        error.attempts = attempt
+                    raise
+                wait = self.policy.backoff(attempt)
+                log.warning("pulling %s failed (%s); retrying in %.2fs", spec.name, error, wait)
+                await asyncio.sleep(wait)
         self._profiles.pop(spec.name, None)
         if trace is not None:
             trace.pulled.append(spec.name)

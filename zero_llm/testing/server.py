@@ -356,6 +356,7 @@ class EmulatorApp:
         """``POST /api/pull``: streamed progress (or one status) and the model becomes present."""
         body = await _read_json(request)
         self._record(request, body)
+        self._status_fault(request.path)
         name = body.get("model") or body.get("name")
         if not isinstance(name, str) or not name.strip():
             raise RequestProblem(400, "model is required")

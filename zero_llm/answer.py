@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -193,7 +193,7 @@ class AnswerStream:
         """Stop reading: the request to Ollama is cancelled and recorded as ``cancelled``."""
         await self._text_iterator.aclose()
 
-    async def _texts(self) -> AsyncIterator[str]:
+    async def _texts(self) -> AsyncGenerator[str, None]:
         parts: list[str] = []
         try:
             async for chunk in self._chunks:

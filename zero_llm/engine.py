@@ -47,6 +47,7 @@ from zero_llm.errors import (
     ZeroLLMError,
 )
 from zero_llm.ollama.client import ModelFacts, OllamaBackend, ProgressCallback
+from zero_llm.ollama.hosts import HostPool
 from zero_llm.ollama.messages import chunk_from_part, to_ollama_messages
 from zero_llm.ollama.translate import translate_error
 from zero_llm.requests import SamplingOverrides
@@ -105,12 +106,13 @@ class QueryEngine:
         self,
         settings: ZeroLLMSettings,
         catalog: Catalog,
-        backend: OllamaBackend,
+        hosts: HostPool,
         policy: RetryPolicy | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
-        self.backend = backend
+        self.hosts = hosts
+        self.backend = hosts.primary
         self.policy = policy or RetryPolicy(settings.retry)
         self._profiles: dict[str, ModelProfile] = {}
         self._last_prompts: dict[str, list[BaseMessage]] = {}
@@ -161,8 +163,13 @@ class QueryEngine:
         spec: ModelSpec,
         trace: CallTrace | None = None,
         progress: ProgressCallback | None = None,
+        backend: OllamaBackend | None = None,
     ) -> ModelProfile:
-        """Resolve (once) what a model needs: num_ctx, its token counter and prompt budget."""
+        """Resolve (once) what a model needs: num_ctx, its token counter and prompt budget.
+
+        ``backend`` is the host to ask (and to pull on); by default the first host.
+        """
+        backend = backend or self.backend
         cached = self._profiles.get(spec.name)
         if cached is not None:
             return cached
@@ -171,28 +178,30 @@ class QueryEngine:
             if cached is not None:
                 return cached
             try:
-                facts = await self.backend.show(spec.name)
+                facts = await backend.show(spec.name)
             except ModelNotFoundError:
                 if not self.settings.auto_pull:
                     raise
-                await self.pull(spec, trace, progress)
-                facts = await self.backend.show(spec.name)
+                await self.pull(spec, trace, progress, backend)
+                facts = await backend.show(spec.name)
             num_ctx = self.window_for(spec, facts.context_length)
-            counter = await self._counter_for(spec, facts)
+            counter = await self._counter_for(spec, facts, backend)
             profile = ModelProfile(
                 num_ctx, counter, self.budget_for(spec, num_ctx), facts.capabilities
             )
             self._profiles[spec.name] = profile
             return profile
 
-    async def _counter_for(self, spec: ModelSpec, facts: ModelFacts) -> TokenCounter:
+    async def _counter_for(
+        self, spec: ModelSpec, facts: ModelFacts, backend: OllamaBackend
+    ) -> TokenCounter:
         overhead = overhead_for_template(facts.template)
         if not self.settings.window.exact_counts:
             return EstimatingCounter(overhead)
-        digest = await self.backend.digest(spec.name)
+        digest = await backend.digest(spec.name)
         encoding = cached_encoding(digest) if digest else None
         if encoding is None:
-            verbose = await self.backend.show_verbose(spec.name)
+            verbose = await backend.show_verbose(spec.name)
             try:
                 encoding = await asyncio.to_thread(
                     encoding_from_show, spec.name, verbose.get("model_info") or {}
@@ -217,14 +226,16 @@ class QueryEngine:
         spec: ModelSpec,
         trace: CallTrace | None = None,
         progress: ProgressCallback | None = None,
+        backend: OllamaBackend | None = None,
     ) -> None:
         """Pull a model, retrying transient failures by the retry policy; note it in the trace."""
-        log.info("pulling model %s", spec.name)
+        backend = backend or self.backend
+        log.info("pulling model %s on %s", spec.name, backend.base_url)
         attempt = 0
         while True:
             attempt += 1
             try:
-                await self.backend.pull(spec.name, progress)
+                await backend.pull(spec.name, progress)
                 break
             except ZeroLLMError as error:
                 if not self.policy.should_retry(error, attempt):
@@ -262,7 +273,6 @@ class QueryEngine:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + (sampling.timeout or self.settings.timeouts.total)
         candidates = [spec, *self.catalog.fallback_chain(spec)] if spec.fallback else [spec]
-        trace.host = self.backend.base_url
         failures: list[ZeroLLMError] = []
         for index, candidate in enumerate(candidates):
             try:
@@ -306,8 +316,11 @@ class QueryEngine:
             attempt += 1
             trace.attempts += 1
             emitted: list[str] = []
+            host = await self.hosts.place(spec.name, trace.session_id)
+            trace.host = host.url
+            host.in_flight += 1
             try:
-                profile = await self.profile_for(spec, trace)
+                profile = await self.profile_for(spec, trace, backend=host.backend)
                 if call.tools and not profile.supports("tools"):
                     raise ToolsNotSupportedError(
                         f"{spec.name} does not support tools (its capabilities: "
@@ -322,17 +335,21 @@ class QueryEngine:
                 trace.dropped_messages = fitted.dropped
                 trace.cut_message = fitted.cut
                 async for chunk in self._one_call(
-                    spec, profile, fitted.messages, trace, call, deadline
+                    host.backend, spec, profile, fitted.messages, trace, call, deadline
                 ):
                     if chunk.content or chunk.additional_kwargs.get("reasoning_content"):
                         emitted.append(chunk.text)
                     yield chunk
                 self._check_truncation(spec, profile, fitted.messages, fitted.prompt_tokens, trace)
+                self.hosts.succeeded(host)
+                self.hosts.note_loaded(host, spec.name)
+                self.hosts.remember_session(trace.session_id, host)
                 return
             except Exception as exc:
-                error = translate_error(exc, model=spec.name, host=self.backend.base_url)
+                error = translate_error(exc, model=spec.name, host=host.url)
                 if error is None:
                     raise  # not Ollama's failure: a bug must not pass for one
+                self.hosts.failed(host, error)
                 if emitted:
                     raise StreamInterruptedError(
                         f"the stream from {spec.name} broke after {len(emitted)} chunks: {error}",
@@ -343,7 +360,7 @@ class QueryEngine:
                 if isinstance(error, ModelNotFoundError) and self.settings.auto_pull and not pulled:
                     pulled = True
                     attempt -= 1
-                    await self.pull(spec, trace)
+                    await self.pull(spec, trace, backend=host.backend)
                     continue
                 if isinstance(error, OllamaError):
                     error.attempts = attempt
@@ -360,15 +377,18 @@ class QueryEngine:
                     RetryStep(spec.name, attempt, type(error).__name__, str(error), wait)
                 )
                 log.warning(
-                    "attempt %d of %d for %s failed (%s: %s); retrying in %.2fs",
+                    "attempt %d of %d for %s at %s failed (%s: %s); retrying in %.2fs",
                     attempt,
                     self.policy.max_attempts,
                     spec.name,
+                    host.url,
                     type(error).__name__,
                     error,
                     wait,
                 )
                 await asyncio.sleep(wait)
+            finally:
+                host.in_flight -= 1
 
     async def _summarized(
         self,
@@ -457,6 +477,7 @@ class QueryEngine:
 
     async def _one_call(
         self,
+        backend: OllamaBackend,
         spec: ModelSpec,
         profile: ModelProfile,
         messages: Sequence[BaseMessage],
@@ -475,7 +496,7 @@ class QueryEngine:
             options["temperature"] = temperature
         if call.stop:
             options["stop"] = list(call.stop)
-        parts = self.backend.chat(
+        parts = backend.chat(
             spec.name,
             to_ollama_messages(messages),
             stream=call.stream,

@@ -21,7 +21,8 @@ from zero_llm.database import Database
 from zero_llm.engine import QueryEngine
 from zero_llm.errors import InvalidRequestError, ModelNotFoundError
 from zero_llm.history import HistoryStore, SyncHistoryStore
-from zero_llm.ollama.client import LoadedModel, OllamaBackend, ProgressCallback, PullProgress
+from zero_llm.ollama.client import LoadedModel, ProgressCallback, PullProgress
+from zero_llm.ollama.hosts import HostPool
 from zero_llm.requests import QueryRequest, check_text, make_request
 from zero_llm.router import RouteDecision, route
 from zero_llm.settings import ZeroLLMSettings, load_settings
@@ -100,12 +101,13 @@ class ModelManager:
             settings = settings.model_copy(update=overrides)
         self.settings = settings or load_settings(**overrides)
         self.catalog = self.settings.catalog()
-        self.backend = OllamaBackend(
-            self.settings.ollama_base_url,
+        self.hosts = HostPool(
+            self.settings.host_list(),
             self.settings.timeouts,
             refuse_truncation=self.settings.window.refuse_truncation,
         )
-        self.engine = QueryEngine(self.settings, self.catalog, self.backend)
+        self.backend = self.hosts.primary
+        self.engine = QueryEngine(self.settings, self.catalog, self.hosts)
         self.core = QueryCore(
             self.settings,
             self.catalog,
@@ -318,7 +320,7 @@ class ModelManager:
     async def aclose(self) -> None:
         """Write pending usage records; close this loop's Ollama and database connections."""
         await self.flush_usage()
-        await self.backend.aclose()
+        await self.hosts.aclose()
         if self._database is not None:
             await self._database.close()
 

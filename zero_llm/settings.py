@@ -35,6 +35,7 @@ from zero_llm.catalog import DEFAULT_MODELS, Catalog, ModelSpec
 from zero_llm.errors import ConfigurationError
 
 __all__ = [
+    "HostSettings",
     "RetrySettings",
     "TimeoutSettings",
     "WindowSettings",
@@ -101,6 +102,26 @@ class WindowSettings(BaseModel):
     """Room kept in the window for that summary."""
 
 
+class HostSettings(BaseModel):
+    """One Ollama host of the pool."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+    """Where it listens (``OLLAMA_HOST`` syntax: ``host``, ``host:port`` or a URL)."""
+    models: tuple[str, ...] = ()
+    """The models it may serve (full names); empty: any."""
+    weight: float = Field(default=1.0, gt=0)
+    """Its share of the load among equally good hosts (a bigger GPU: a bigger weight)."""
+
+    @field_validator("url")
+    @classmethod
+    def _parse_url(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a host url cannot be empty")
+        return parse_ollama_host(value)
+
+
 class ZeroLLMSettings(BaseSettings):
     """Every setting of zero_llm (env prefix ``ZERO_LLM_``, TOML ``zero_llm.toml``)."""
 
@@ -118,6 +139,8 @@ class ZeroLLMSettings(BaseSettings):
         validation_alias=AliasChoices("ZERO_LLM_OLLAMA_HOST", "OLLAMA_HOST"),
     )
     """Where Ollama listens (``OLLAMA_HOST`` syntax: ``host``, ``host:port`` or a URL)."""
+    hosts: tuple[HostSettings, ...] = ()
+    """Several Ollama hosts used as one (placement, health, failover); empty: ``ollama_host``."""
     models: dict[str, ModelSpec] = Field(default_factory=lambda: dict(DEFAULT_MODELS))
     """Role -> model spec, merged over the default catalog (see ``_merge_models_over_defaults``)."""
     default_role: str = "quick"
@@ -207,6 +230,10 @@ class ZeroLLMSettings(BaseSettings):
 
         value = self.history_key.get_secret_value() if self.history_key else None
         return load_key(value, self.history_key_file)
+
+    def host_list(self) -> tuple[HostSettings, ...]:
+        """The hosts of the pool: ``hosts``, or the one ``ollama_host``."""
+        return self.hosts or (HostSettings(url=self.ollama_host),)
 
     @property
     def ollama_base_url(self) -> str:

@@ -78,7 +78,7 @@ async def test_a_conversation_stays_on_its_host(three: list[OllamaEmulator]) -> 
 
 
 async def test_a_killed_host_costs_no_request(three: list[OllamaEmulator]) -> None:
-    a, b, c = three
+    a, b, _c = three
     manager = pool_manager(three)
     for emu in three:  # the quick model is resident everywhere
         await ModelManager(fast_settings(emu.base_url)).load_model("llama")
@@ -105,7 +105,7 @@ async def test_a_killed_host_costs_no_request(three: list[OllamaEmulator]) -> No
 async def test_a_stream_whose_host_dies_before_the_first_chunk_moves_on(
     three: list[OllamaEmulator],
 ) -> None:
-    a, b, c = three
+    a, _b, c = three
     manager = pool_manager([a, c])
     a.faults.refuse_connections(5.0)
     stream = await manager.ask("hello", task="quick", stream=True)

@@ -47,7 +47,6 @@ __all__ = [
     "current_role",
     "fallback_note",
     "response_metadata",
-    "route_in_conversation",
     "usage_metadata",
 ]
 
@@ -96,13 +95,6 @@ def current_role(catalog: Catalog, request: QueryRequest) -> str | None:
             name = message.response_metadata.get("model_name")
             return catalog.find_role(name) if isinstance(name, str) else None
     return None
-
-
-def route_in_conversation(catalog: Catalog, request: QueryRequest) -> RouteDecision:
-    """The routing decision for a request from what it holds itself (no stored history)."""
-    return route(
-        catalog, task=request.task, text=request.text, current_role=current_role(catalog, request)
-    )
 
 
 def _bare(chunk: AIMessageChunk) -> AIMessageChunk:

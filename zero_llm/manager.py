@@ -11,12 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from zero_llm.answer import Answer, AnswerStream, CallTrace, collect_answer
 from zero_llm.catalog import ModelSpec
-from zero_llm.core import QueryCore, route_in_conversation
+from zero_llm.core import QueryCore
 from zero_llm.database import Database
 from zero_llm.engine import QueryEngine
 from zero_llm.errors import InvalidRequestError, ModelNotFoundError
@@ -399,7 +398,7 @@ class ModelManager:
                 role: self.chat_model(model=spec.name) for role, spec in self.catalog.models.items()
             }
             self._runnable = build_router_runnable(
-                self.catalog, partial(route_in_conversation, self.catalog), pipelines
+                self.catalog, self.core.decide, self._bridge.run, pipelines
             )
         return self._runnable
 

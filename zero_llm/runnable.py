@@ -10,7 +10,7 @@ core; the route decided here is handed down, not made twice.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,7 @@ from langchain_core.runnables.config import (
     patch_config,
 )
 
-from zero_llm.catalog import Catalog
+from zero_llm.catalog import Catalog, ModelSpec
 from zero_llm.chat_model import ZeroChatModel
 from zero_llm.requests import QueryRequest, parse_runnable_input
 from zero_llm.router import RouteDecision
@@ -137,20 +137,25 @@ class ModelPipeline(Runnable[RoutedRequest, AIMessage]):
 
 def build_router_runnable(
     catalog: Catalog,
-    decide: Callable[[QueryRequest], RouteDecision],
+    decide: Callable[[QueryRequest], Awaitable[tuple[ModelSpec, RouteDecision | None]]],
+    run_sync: Callable[[Coroutine[Any, Any, Any]], Any],
     chats: Mapping[str, ZeroChatModel],
 ) -> Runnable[Any, AIMessage]:
-    """Build ``route | RunnableBranch((is_role, pipeline)..., default pipeline)``."""
+    """Build ``route | RunnableBranch((is_role, pipeline)..., default pipeline)``.
+
+    ``decide`` is the core's routing step (sticky per stored session); ``run_sync`` runs
+    it for sync callers.
+    """
+
+    async def aroute_input(value: Any) -> RoutedRequest:
+        request = parse_runnable_input(value)
+        spec, decision = await decide(request)
+        role = catalog.find_role(spec.name) or catalog.default_role
+        return RoutedRequest(request, role, decision)
 
     def route_input(value: Any) -> RoutedRequest:
-        request = parse_runnable_input(value)
-        if request.model is not None:
-            role = catalog.find_role(request.model)
-            if role is None:
-                catalog.resolve(request.model)  # raises, naming the model and the known ones
-            return RoutedRequest(request, role or catalog.default_role, None)
-        decision = decide(request)
-        return RoutedRequest(request, decision.role, decision)
+        routed: RoutedRequest = run_sync(aroute_input(value))
+        return routed
 
     def is_role(role: str) -> Runnable[RoutedRequest, bool]:
         return RunnableLambda(lambda routed: routed.role == role, name=f"is_{role}")
@@ -163,6 +168,7 @@ def build_router_runnable(
     branch: Runnable[RoutedRequest, AIMessage] = (
         RunnableBranch(*branches, default) if branches else default
     )
-    return (RunnableLambda(route_input, name="zero_llm.route") | branch).with_config(
+    router = RunnableLambda(route_input, afunc=aroute_input, name="zero_llm.route")
+    return (router | branch).with_config(
         run_name="zero_llm"
     )

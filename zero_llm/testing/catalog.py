@@ -21,6 +21,7 @@ __all__ = [
     "answer_for",
     "embedding_for",
     "instance_of_schema",
+    "json_mode_object",
     "thinking_for",
 ]
 
@@ -314,8 +315,22 @@ def instance_of_schema(schema: Any, seed_text: str) -> Any:
     return build(schema)
 
 
+_QUOTED_KEY = re.compile(r"(?<!\w)'([^'\n]+)'(?!\w)|\"([^\"\n]+)\"")
+
+
+def json_mode_object(seed_text: str) -> dict[str, str]:
+    """JSON mode's object: the keys named in quotes in the text (string values), else ``answer``."""
+    keys = [next(g for g in m.groups() if g) for m in _QUOTED_KEY.finditer(seed_text)]
+    if not keys:
+        return {"answer": _gist(seed_text, 12)}
+    gist = _gist(seed_text, 8)
+    return {key: f"{key}: {gist}" for key in dict.fromkeys(keys)}
+
+
 def structured_answer(format_: Any, messages: Sequence[dict[str, Any]]) -> str:
-    """The answer text for a request with ``format``: JSON that fits the schema."""
+    """The answer text for a request with ``format``: JSON fitting the schema, or JSON mode."""
     last = next((m for m in reversed(messages) if m.get("role") == "user"), None)
     seed = str(last.get("content") or "") if last else ""
-    return json.dumps(instance_of_schema(format_, seed))
+    if format_ == "json":
+        return json.dumps(json_mode_object(seed), ensure_ascii=False)
+    return json.dumps(instance_of_schema(format_, seed), ensure_ascii=False)

@@ -30,6 +30,13 @@ from zero_llm.testing.catalog import (
     thinking_for,
 )
 from zero_llm.testing.faults import Fault, Faults
+from zero_llm.testing.tools import (
+    ToolProblem,
+    answer_tool_results,
+    choose_tool_calls,
+    validate_tool_history,
+    validate_tools,
+)
 
 __all__ = ["EmulatorState", "RecordedRequest", "build_app"]
 
@@ -205,8 +212,23 @@ def _int_option(options: dict[str, Any], key: str, default: int | None) -> int |
     return int(value)
 
 
+def registry_name(name: str) -> str:
+    """The full name Ollama puts in capability errors: ``registry.ollama.ai/library/x:tag``."""
+    return f"registry.ollama.ai/{name if '/' in name else 'library/' + name}"
+
+
+def _message_text(message: dict[str, Any]) -> str:
+    text = str(message.get("content") or "")
+    calls = message.get("tool_calls")
+    return text + json.dumps(calls, ensure_ascii=False) if calls else text
+
+
 def plan_prompt_tokens(
-    model: EmulatedModel, messages: Sequence[dict[str, Any]], num_ctx: int, truncate: bool
+    model: EmulatedModel,
+    messages: Sequence[dict[str, Any]],
+    num_ctx: int,
+    truncate: bool,
+    tools: Sequence[dict[str, Any]] = (),
 ) -> int:
     """Tokens Ollama evaluates for ``messages``, dropping old turns as Ollama does.
 
@@ -214,10 +236,9 @@ def plan_prompt_tokens(
     always kept, and if still too long the runner cuts the prompt to ``num_ctx``.
     With ``truncate`` false an over-long prompt is an error instead.
     """
-    counts = [
-        model.message_overhead + model.tokenizer.count(str(m.get("content") or ""))
-        for m in messages
-    ]
+    counts = [model.message_overhead + model.tokenizer.count(_message_text(m)) for m in messages]
+    if tools:  # the template renders the tool schemas into the first message
+        counts[0] += model.tokenizer.count(json.dumps(list(tools), ensure_ascii=False))
     total = model.prompt_overhead + sum(counts)
     if total <= num_ctx:
         return total
@@ -469,6 +490,13 @@ class EmulatorApp:
         think = model.thinks and think_param is not False
         stream = body.get("stream", True) is not False
         messages = self._messages(body, chat)
+        try:
+            tools = validate_tools(body.get("tools")) if chat else []
+            validate_tool_history(messages)
+        except ToolProblem as exc:
+            raise RequestProblem(400, str(exc)) from exc
+        if tools and "tools" not in model.capabilities:
+            raise RequestProblem(400, f"{registry_name(model.name)} does not support tools")
         created = _now_iso()
 
         if not messages:  # an empty request loads or unloads the model
@@ -491,7 +519,7 @@ class EmulatorApp:
             return await self._respond(request, stream, [final])
 
         prompt_tokens = plan_prompt_tokens(
-            model, messages, num_ctx, truncate=body.get("truncate", True) is not False
+            model, messages, num_ctx, body.get("truncate", True) is not False, tools
         )
         load_s = self.state.ensure_loaded(model, num_ctx, keep_alive)
         stall = self.state.faults.take(request.path, ("stall",))
@@ -501,14 +529,21 @@ class EmulatorApp:
 
         thinking_text = thinking_for(messages) if think else ""
         fmt = body.get("format")
-        if self.state.faults.take(request.path, ("bad_json",)) is not None and fmt:
+        tool_calls = choose_tool_calls(tools, messages)
+        tool_answer = answer_tool_results(model.name, messages) if chat else None
+        if tool_calls:
+            content_text = ""
+        elif self.state.faults.take(request.path, ("bad_json",)) is not None and fmt:
             content_text = "Sure! Here is the JSON you asked for: {stance: bullish"
         elif fmt:
             content_text = structured_answer(fmt, messages)
         else:
             override = self.state.reply_override
             content_text = (
-                override.get(model.name) or override.get("*") or answer_for(model.name, messages)
+                override.get(model.name)
+                or override.get("*")
+                or tool_answer
+                or answer_for(model.name, messages)
             )
         per = self.state.chunk_tokens
         thinking = _split(model, thinking_text, per) if thinking_text else []
@@ -520,6 +555,8 @@ class EmulatorApp:
             if len(content) > budget:
                 content, done_reason = content[:budget], "length"
         eval_count = sum(model.tokenizer.count(p) for p in (*thinking, *content))
+        if tool_calls:
+            eval_count += model.tokenizer.count(json.dumps(tool_calls, ensure_ascii=False))
         plan_durations = {
             "load_duration": int(load_s * 1e9),
             "prompt_eval_count": prompt_tokens,
@@ -542,6 +579,8 @@ class EmulatorApp:
                 message: dict[str, Any] = {"role": "assistant", "content": text}
                 if thought:
                     message["thinking"] = thought
+                if tool_calls:
+                    message["tool_calls"] = tool_calls
                 final["message"] = message
             else:
                 final["response"] = text
@@ -565,6 +604,10 @@ class EmulatorApp:
             }
 
         lines = [chunk(p, "thinking") for p in thinking] + [chunk(p, "content") for p in content]
+        if tool_calls:  # Ollama sends the parsed calls in one chunk before the final one
+            call_chunk = chunk("", "content")
+            call_chunk["message"]["tool_calls"] = tool_calls
+            lines.append(call_chunk)
         final.update(
             {"message": {"role": "assistant", "content": ""}} if chat else {"response": ""}
         )
@@ -580,7 +623,7 @@ class EmulatorApp:
             for m in messages:
                 if m.get("role") not in ("system", "user", "assistant", "tool"):
                     raise RequestProblem(400, f"invalid role {m.get('role')!r}")
-                if not isinstance(m.get("content", ""), str):
+                if not isinstance(m.get("content") or "", str):
                     raise RequestProblem(400, "message content must be a string")
             return messages
         prompt = body.get("prompt") or ""

@@ -329,18 +329,54 @@ def emulate(
     time_scale: Annotated[
         float, typer.Option(help="Real seconds per simulated second (0: instant).")
     ] = 0.0,
+    gpu_memory: Annotated[
+        str | None, typer.Option(help="GPU memory, e.g. 24GiB (default: unlimited).")
+    ] = None,
+    num_parallel: Annotated[
+        int, typer.Option(help="Requests at once per loaded model (OLLAMA_NUM_PARALLEL).")
+    ] = 1,
+    max_loaded_models: Annotated[
+        int, typer.Option(help="Models loaded at once (OLLAMA_MAX_LOADED_MODELS).")
+    ] = 3,
+    max_queue: Annotated[
+        int, typer.Option(help="Pending requests before 503 server busy (OLLAMA_MAX_QUEUE).")
+    ] = 512,
+    kv_cache_type: Annotated[
+        str, typer.Option(help="KV cache type: f16, q8_0 or q4_0 (OLLAMA_KV_CACHE_TYPE).")
+    ] = "f16",
 ) -> None:
     """Serve the Ollama emulator (Ollama's REST API, no weights) until interrupted."""
-    from zero_llm.testing import OllamaEmulator
+    import logging
 
-    emulator = OllamaEmulator(host, port, time_scale=time_scale)
+    from zero_llm.testing import OllamaEmulator
+    from zero_llm.testing.scheduler import parse_size
+
     try:
+        emulator = OllamaEmulator(
+            host,
+            port,
+            time_scale=time_scale,
+            gpu_memory=parse_size(gpu_memory) if gpu_memory else None,
+            num_parallel=num_parallel,
+            max_loaded_models=max_loaded_models,
+            max_queue=max_queue,
+            kv_cache_type=kv_cache_type,  # type: ignore[arg-type]  # checked by the settings
+        )
         emulator.start()
+    except ValueError as exc:
+        err.print(f"[bold red]error:[/] {exc}", markup=True)
+        raise typer.Exit(2) from None
     except OSError as exc:
         err.print(
             f"[bold red]error:[/] cannot listen on {host}:{port}: {exc.strerror}", markup=True
         )
         raise typer.Exit(1) from None
+    events = logging.getLogger("zero_llm.testing.scheduler")
+    handler = logging.StreamHandler()  # one line per load and eviction, on stderr
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    events.addHandler(handler)
+    events.setLevel(logging.INFO)
+    events.propagate = False
     err.print(f"Ollama emulator listening on {emulator.base_url} (Ctrl-C stops it)")
     with suppress(KeyboardInterrupt):
         emulator.serve_forever()

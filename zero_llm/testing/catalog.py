@@ -21,6 +21,7 @@ __all__ = [
     "answer_for",
     "embedding_for",
     "instance_of_schema",
+    "json_mode_object",
     "thinking_for",
 ]
 
@@ -67,7 +68,16 @@ class EmulatedModel:
     tokenizer_pre: str = "default"
     load_seconds: float = 2.0
     tokens_per_second: float = 50.0
-    kv_bytes_per_token: int = 131072
+    block_count: int = 32
+    """Transformer layers (``<arch>.block_count``)."""
+    head_count: int = 32
+    """Attention heads (``<arch>.attention.head_count``)."""
+    head_count_kv: int = 8
+    """KV heads (``<arch>.attention.head_count_kv``; fewer than heads under GQA)."""
+    key_length: int | None = None
+    """Per-head key size; None: ``embedding_length / head_count`` (not reported then)."""
+    value_length: int | None = None
+    """Per-head value size; None: as ``key_length``."""
     template: str = "{{ .Prompt }}"
     present: bool = True
     """False: not on disk yet, but ``/api/pull`` can fetch it."""
@@ -122,19 +132,33 @@ class EmulatedModel:
             "general.basename": self.name.split(":")[0],
             f"{arch}.context_length": self.context_length,
             f"{arch}.embedding_length": self.embedding_length,
+            f"{arch}.block_count": self.block_count,
+            f"{arch}.attention.head_count": self.head_count,
+            f"{arch}.attention.head_count_kv": self.head_count_kv,
             "tokenizer.ggml.model": "gpt2",
             "tokenizer.ggml.pre": self.tokenizer_pre,
             "tokenizer.ggml.tokens": None,
             "tokenizer.ggml.token_type": None,
             "tokenizer.ggml.merges": None,
         }
+        if self.key_length is not None:
+            info[f"{arch}.attention.key_length"] = self.key_length
+            info[f"{arch}.attention.value_length"] = self.value_length or self.key_length
         if vocab:
             info.update(vocab)
         return info
 
-    def vram_size(self, num_ctx: int) -> int:
-        """Bytes the model takes in memory with a KV cache of ``num_ctx`` tokens."""
-        return self.size + num_ctx * self.kv_bytes_per_token
+    @property
+    def kv_elements_per_token(self) -> int:
+        """KV cache elements per token: layers x KV heads x (key + value length)."""
+        key = self.key_length or self.embedding_length // self.head_count
+        value = self.value_length or key
+        return self.block_count * self.head_count_kv * (key + value)
+
+    @property
+    def kv_bytes_per_token(self) -> int:
+        """KV cache bytes per token at f16 (2 bytes an element)."""
+        return 2 * self.kv_elements_per_token
 
 
 LLAMA3_TEMPLATE = (
@@ -170,7 +194,9 @@ def _default_models() -> list[EmulatedModel]:
             template=DEEPSEEK_TEMPLATE,
             load_seconds=12.0,
             tokens_per_second=25.0,
-            kv_bytes_per_token=262144,
+            block_count=64,
+            head_count=40,
+            head_count_kv=8,
         ),
         EmulatedModel(
             name="llama3.1:8b",
@@ -189,7 +215,9 @@ def _default_models() -> list[EmulatedModel]:
             template=LLAMA3_TEMPLATE,
             load_seconds=3.0,
             tokens_per_second=60.0,
-            kv_bytes_per_token=131072,
+            block_count=32,
+            head_count=32,
+            head_count_kv=8,
         ),
         EmulatedModel(
             name="qwen2.5-coder:32b",
@@ -208,7 +236,9 @@ def _default_models() -> list[EmulatedModel]:
             template=CHATML_TEMPLATE,
             load_seconds=12.0,
             tokens_per_second=25.0,
-            kv_bytes_per_token=262144,
+            block_count=64,
+            head_count=40,
+            head_count_kv=8,
         ),
         EmulatedModel(
             name="nomic-embed-text:latest",
@@ -223,7 +253,9 @@ def _default_models() -> list[EmulatedModel]:
             embedding_length=768,
             load_seconds=0.5,
             tokens_per_second=5000.0,
-            kv_bytes_per_token=0,
+            block_count=12,
+            head_count=12,
+            head_count_kv=12,
         ),
     ]
 
@@ -314,8 +346,22 @@ def instance_of_schema(schema: Any, seed_text: str) -> Any:
     return build(schema)
 
 
+_QUOTED_KEY = re.compile(r"(?<!\w)'([^'\n]+)'(?!\w)|\"([^\"\n]+)\"")
+
+
+def json_mode_object(seed_text: str) -> dict[str, str]:
+    """JSON mode's object: the keys named in quotes in the text (string values), else ``answer``."""
+    keys = [next(g for g in m.groups() if g) for m in _QUOTED_KEY.finditer(seed_text)]
+    if not keys:
+        return {"answer": _gist(seed_text, 12)}
+    gist = _gist(seed_text, 8)
+    return {key: f"{key}: {gist}" for key in dict.fromkeys(keys)}
+
+
 def structured_answer(format_: Any, messages: Sequence[dict[str, Any]]) -> str:
-    """The answer text for a request with ``format``: JSON that fits the schema."""
+    """The answer text for a request with ``format``: JSON fitting the schema, or JSON mode."""
     last = next((m for m in reversed(messages) if m.get("role") == "user"), None)
     seed = str(last.get("content") or "") if last else ""
-    return json.dumps(instance_of_schema(format_, seed))
+    if format_ == "json":
+        return json.dumps(json_mode_object(seed), ensure_ascii=False)
+    return json.dumps(instance_of_schema(format_, seed), ensure_ascii=False)

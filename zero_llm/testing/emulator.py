@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Coroutine, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -21,6 +21,7 @@ from aiohttp import web
 
 from zero_llm.testing.catalog import EmulatedModel
 from zero_llm.testing.faults import Faults
+from zero_llm.testing.scheduler import KvCacheType, SchedulerSettings, SchedulerStats
 from zero_llm.testing.server import EmulatorState, RecordedRequest, build_app, normalize_name
 
 __all__ = ["OllamaEmulator"]
@@ -37,8 +38,14 @@ class OllamaEmulator:
         models: extra models to hold besides the defaults (the three ZERO models and
             ``nomic-embed-text``).
         pullable: names of models known to the registry but not yet present.
-        memory_budget: bytes of memory; loading past it evicts least recently used models.
-        time_scale: real seconds slept per simulated second (0: answers come at once).
+        gpu_memory: bytes of GPU memory (None: unlimited); models that do not fit wait for
+            idle ones to be evicted, a model too big even alone runs partly on the CPU.
+        num_parallel: requests served at once per loaded model (OLLAMA_NUM_PARALLEL).
+        max_loaded_models: models loaded at once (OLLAMA_MAX_LOADED_MODELS).
+        max_queue: pending requests before 503 "server busy" (OLLAMA_MAX_QUEUE).
+        kv_cache_type: f16, q8_0 or q4_0 (OLLAMA_KV_CACHE_TYPE), for the KV cache's size.
+        time_scale: real seconds per simulated second of loading and generating (0: instant);
+            reported durations are what really elapsed.
         default_num_ctx: the ``num_ctx`` used when a request does not set one.
         chunk_tokens: tokens per streamed chunk.
         chunk_delay: real seconds slept before each streamed chunk (slow generation).
@@ -51,7 +58,11 @@ class OllamaEmulator:
         *,
         models: Sequence[EmulatedModel] = (),
         pullable: Iterable[str] = (),
-        memory_budget: int | None = None,
+        gpu_memory: int | None = None,
+        num_parallel: int = 1,
+        max_loaded_models: int = 3,
+        max_queue: int = 512,
+        kv_cache_type: KvCacheType = "f16",
         time_scale: float = 0.0,
         default_num_ctx: int = 4096,
         chunk_tokens: int = 1,
@@ -62,8 +73,14 @@ class OllamaEmulator:
         self.state = EmulatorState.with_defaults(
             models,
             tuple(pullable),
-            memory_budget=memory_budget,
-            time_scale=time_scale,
+            settings=SchedulerSettings(
+                gpu_memory=gpu_memory,
+                num_parallel=num_parallel,
+                max_loaded_models=max_loaded_models,
+                max_queue=max_queue,
+                kv_cache_type=kv_cache_type,
+                time_scale=time_scale,
+            ),
             default_num_ctx=default_num_ctx,
             chunk_tokens=chunk_tokens,
             chunk_delay=chunk_delay,
@@ -138,7 +155,12 @@ class OllamaEmulator:
         self.stop()
 
     async def _open(self) -> None:
-        self._runner = web.AppRunner(build_app(self.state), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            build_app(self.state),
+            access_log=None,
+            handle_signals=False,
+            handler_cancellation=True,  # a client that goes away cancels its request, as in Ollama
+        )
         await self._runner.setup()
         await self._listen(self._requested_port)
 
@@ -224,12 +246,32 @@ class OllamaEmulator:
         model = self.state.models[normalize_name(name)]
         model.present = present
         if not present:
-            self.state.loaded.pop(model.name, None)
+            self._in_loop(lambda: self.state.scheduler.forget(model.name))
 
     def loaded_models(self) -> dict[str, int]:
         """Models in memory now, with their ``num_ctx``."""
-        self.state.expire(time.time())
-        return {name: m.num_ctx for name, m in self.state.loaded.items()}
+        scheduler = self.state.scheduler
+
+        def read() -> dict[str, int]:
+            scheduler.expire(time.time())
+            return {name: r.num_ctx for name, r in scheduler.loaded.items()}
+
+        return self._in_loop(read)
+
+    @property
+    def stats(self) -> SchedulerStats:
+        """A copy of the scheduler's counters: loads, evictions, partial offloads, queue waits."""
+        return self._in_loop(self.state.scheduler.snapshot)
+
+    def _in_loop(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on the emulator's loop (the scheduler's state lives there)."""
+        if self._loop is None or threading.current_thread() is self._thread:
+            return fn()
+
+        async def call() -> T:
+            return fn()
+
+        return self._call(call())
 
     def set_reply(self, text: str | None, model: str = "*") -> None:
         """Answer every request (or one model's) with ``text``; None restores derived answers."""
@@ -241,12 +283,12 @@ class OllamaEmulator:
     @property
     def load_count(self) -> int:
         """How many model loads (and reloads) the emulator has done."""
-        return self.state.load_count
+        return self.stats.loads
 
     def reset(self) -> None:
-        """Forget faults, requests, loaded models and reply overrides."""
+        """Forget faults, requests, loaded models, counters and reply overrides."""
         self.state.faults.clear()
         self.state.requests.clear()
-        self.state.loaded.clear()
+        self._in_loop(self.state.scheduler.clear)
         self.state.reply_override.clear()
         self.state.faults.fired.clear()

@@ -11,9 +11,8 @@ import asyncio
 import contextlib
 import itertools
 import json
-import re
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,33 +29,30 @@ from zero_llm.testing.catalog import (
     thinking_for,
 )
 from zero_llm.testing.faults import Fault, Faults
+from zero_llm.testing.scheduler import Lease, Scheduler, SchedulerBusy, SchedulerSettings
+from zero_llm.testing.tools import (
+    ToolProblem,
+    answer_tool_results,
+    choose_tool_calls,
+    validate_tool_history,
+    validate_tools,
+)
+from zero_llm.testing.validation import (
+    RequestProblem,
+    check_body_types,
+    check_options,
+    int_option,
+    parse_keep_alive,
+    parse_think,
+)
 
 __all__ = ["EmulatorState", "RecordedRequest", "build_app"]
 
 OLLAMA_VERSION = "0.12.6"
 MODIFIED_AT = "2026-01-01T01:00:00+00:00"
 """When the emulated models were "pulled" (fixed, so listings are deterministic)."""
-DEFAULT_KEEP_ALIVE = 300.0
 FOREVER = float("inf")
 NOT_JSON_LINE = b'{"model": "broken", "message": {"content": "unterminated\n'
-
-
-class RequestProblem(Exception):
-    """A request the emulator answers with an error status and ``{"error": ...}``."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-@dataclass
-class LoadedModel:
-    """A model in memory: its context size, expiry and last use."""
-
-    num_ctx: int
-    expires_at: float
-    size_vram: int
 
 
 @dataclass
@@ -70,15 +66,12 @@ class RecordedRequest:
 
 @dataclass
 class EmulatorState:
-    """Everything the emulator knows: models on disk, models in memory, settings."""
+    """Everything the emulator knows: models on disk, the scheduler (models in memory), settings."""
 
     models: dict[str, EmulatedModel] = field(default_factory=dict)
-    loaded: OrderedDict[str, LoadedModel] = field(default_factory=OrderedDict)
     faults: Faults = field(default_factory=Faults)
-    memory_budget: int | None = None
-    """Bytes of (V)RAM; loading past it evicts the least recently used models."""
-    time_scale: float = 0.0
-    """Real seconds slept per simulated second of loading and generating (0: no sleeping)."""
+    settings: SchedulerSettings = field(default_factory=SchedulerSettings)
+    """Ollama's scheduler knobs: GPU memory, num_parallel, max loaded, max queue, KV type."""
     default_num_ctx: int = 4096
     chunk_tokens: int = 1
     """Tokens per streamed chunk."""
@@ -89,7 +82,15 @@ class EmulatorState:
     requests: deque[RecordedRequest] = field(default_factory=lambda: deque(maxlen=2000))
     rejected: list[tuple[str, int, str]] = field(default_factory=list)
     """Requests answered with a 4xx (path, status, error), for tests to assert on."""
-    load_count: int = 0
+    scheduler: Scheduler = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scheduler = Scheduler(self.settings)
+
+    @property
+    def time_scale(self) -> float:
+        """Real seconds slept per simulated second of loading and generating (0: none)."""
+        return self.settings.time_scale
 
     @classmethod
     def with_defaults(
@@ -108,63 +109,11 @@ class EmulatorState:
         model = self.models.get(normalize_name(name))
         return model if model is not None and model.present else None
 
-    def expire(self, now: float) -> None:
-        """Unload every model whose keep-alive has run out."""
-        for name in [n for n, m in self.loaded.items() if m.expires_at <= now]:
-            del self.loaded[name]
-
-    def ensure_loaded(self, model: EmulatedModel, num_ctx: int, keep_alive: float) -> float:
-        """Load ``model`` with ``num_ctx`` if needed; return the simulated load seconds."""
-        now = time.time()
-        self.expire(now)
-        current = self.loaded.get(model.name)
-        load_seconds = 0.0
-        if current is None or current.num_ctx != num_ctx:
-            self.loaded.pop(model.name, None)
-            need = model.vram_size(num_ctx)
-            while (
-                self.memory_budget is not None
-                and self.loaded
-                and (sum(m.size_vram for m in self.loaded.values()) + need > self.memory_budget)
-            ):
-                self.loaded.popitem(last=False)
-            load_seconds = model.load_seconds
-            self.load_count += 1
-            current = LoadedModel(num_ctx, 0.0, need)
-        self.loaded[model.name] = current
-        self.loaded.move_to_end(model.name)
-        current.expires_at = now + keep_alive if keep_alive >= 0 else FOREVER
-        return load_seconds
-
 
 def normalize_name(name: str) -> str:
     """Ollama's name rule: a name without a tag means ``:latest``."""
     name = name.strip()
     return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
-
-
-_DURATION = re.compile(r"(-?\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_keep_alive(value: Any) -> float:
-    """Seconds from Ollama's ``keep_alive`` (number of seconds or Go duration); <0: forever."""
-    if value is None:
-        return DEFAULT_KEEP_ALIVE
-    if isinstance(value, bool):
-        raise RequestProblem(400, "keep_alive must be a duration or a number of seconds")
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            return float(text)
-        except ValueError:
-            pass
-        parts = _DURATION.findall(text)
-        if parts and "".join(a + b for a, b in parts) == text.replace("+", ""):
-            return sum(float(n) * _UNITS[u] for n, u in parts)
-    raise RequestProblem(400, f'time: invalid duration "{value}"')
 
 
 def _iso(ts: float) -> str:
@@ -196,17 +145,23 @@ async def _read_json(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def _int_option(options: dict[str, Any], key: str, default: int | None) -> int | None:
-    value = options.get(key, default)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
-        raise RequestProblem(400, f"option {key!r} must be an integer, got {value!r}")
-    return int(value)
+def registry_name(name: str) -> str:
+    """The full name Ollama puts in capability errors: ``registry.ollama.ai/library/x:tag``."""
+    return f"registry.ollama.ai/{name if '/' in name else 'library/' + name}"
+
+
+def _message_text(message: dict[str, Any]) -> str:
+    text = str(message.get("content") or "")
+    calls = message.get("tool_calls")
+    return text + json.dumps(calls, ensure_ascii=False) if calls else text
 
 
 def plan_prompt_tokens(
-    model: EmulatedModel, messages: Sequence[dict[str, Any]], num_ctx: int, truncate: bool
+    model: EmulatedModel,
+    messages: Sequence[dict[str, Any]],
+    num_ctx: int,
+    truncate: bool,
+    tools: Sequence[dict[str, Any]] = (),
 ) -> int:
     """Tokens Ollama evaluates for ``messages``, dropping old turns as Ollama does.
 
@@ -214,10 +169,9 @@ def plan_prompt_tokens(
     always kept, and if still too long the runner cuts the prompt to ``num_ctx``.
     With ``truncate`` false an over-long prompt is an error instead.
     """
-    counts = [
-        model.message_overhead + model.tokenizer.count(str(m.get("content") or ""))
-        for m in messages
-    ]
+    counts = [model.message_overhead + model.tokenizer.count(_message_text(m)) for m in messages]
+    if tools:  # the template renders the tool schemas into the first message
+        counts[0] += model.tokenizer.count(json.dumps(list(tools), ensure_ascii=False))
     total = model.prompt_overhead + sum(counts)
     if total <= num_ctx:
         return total
@@ -304,22 +258,23 @@ class EmulatorApp:
         return web.json_response({"models": models})
 
     async def ps(self, request: web.Request) -> web.Response:
-        """``GET /api/ps``: the models in memory."""
+        """``GET /api/ps``: the models in memory, most recently used first."""
         self._record(request, None)
-        self.state.expire(time.time())
+        scheduler = self.state.scheduler
+        scheduler.expire(time.time())
         models = []
-        for name, loaded in reversed(self.state.loaded.items()):
-            m = self.state.models[name]
+        for runner in sorted(scheduler.loaded.values(), key=lambda r: -r.last_used):
+            m = runner.model
             models.append(
                 {
                     "name": m.name,
                     "model": m.name,
-                    "size": loaded.size_vram,
+                    "size": runner.size,
                     "digest": m.digest,
                     "details": m.details(),
-                    "expires_at": _iso(loaded.expires_at),
-                    "size_vram": loaded.size_vram,
-                    "context_length": loaded.num_ctx,
+                    "expires_at": _iso(runner.expires_at),
+                    "size_vram": runner.size_vram,
+                    "context_length": runner.num_ctx,
                 }
             )
         return web.json_response({"models": models})
@@ -349,7 +304,7 @@ class EmulatorApp:
         self._record(request, body)
         model = self._present(body.get("model") or body.get("name"))
         model.present = False
-        self.state.loaded.pop(model.name, None)
+        self.state.scheduler.forget(model.name)
         return web.Response(status=200)
 
     async def pull(self, request: web.Request) -> web.StreamResponse:
@@ -408,32 +363,39 @@ class EmulatorApp:
 
     async def embed(self, request: web.Request) -> web.Response:
         """``POST /api/embed``: L2-normalised vectors for one input or a list."""
+        started = time.perf_counter_ns()
         body = await _read_json(request)
         self._record(request, body)
         model = self._present(body.get("model"))
         self._status_fault(request.path)
         raw = body.get("input", [])
-        inputs = [raw] if isinstance(raw, str) else raw
+        inputs = ([raw] if raw else []) if isinstance(raw, str) else raw
         if not isinstance(inputs, list) or not all(isinstance(t, str) for t in inputs):
             raise RequestProblem(400, "invalid input type")
         options = body.get("options") or {}
-        num_ctx = _int_option(options, "num_ctx", model.context_length) or model.context_length
+        num_ctx = int_option(options, "num_ctx", model.context_length) or model.context_length
         truncate = body.get("truncate", True)
         counts = [model.tokenizer.count(t) for t in inputs]
         if not truncate and any(c > num_ctx for c in counts):
             raise RequestProblem(400, "input exceeds maximum context length")
         keep_alive = parse_keep_alive(body.get("keep_alive"))
-        load_s = self.state.ensure_loaded(model, num_ctx, keep_alive) if inputs else 0.0
-        await self._sleep(self.state.time_scale * load_s)
-        dims = body.get("dimensions") or model.embedding_length
-        vectors = [embedding_for(t, int(dims)) for t in inputs]
-        prompt = sum(min(c, num_ctx) for c in counts)
+        if not inputs:  # Ollama answers an empty input at once, without loading
+            return web.json_response({"model": model.name, "embeddings": []})
+        lease = await self._acquire(request.path, model, num_ctx, keep_alive)
+        try:
+            loaded_at = time.perf_counter_ns()
+            dims = body.get("dimensions") or model.embedding_length
+            vectors = [embedding_for(t, int(dims)) for t in inputs]
+            prompt = sum(min(c, num_ctx) for c in counts)
+            await self._sleep(self.state.time_scale * prompt / model.tokens_per_second)
+        finally:
+            lease.release()
         return web.json_response(
             {
                 "model": model.name,
                 "embeddings": vectors,
-                "total_duration": int((load_s + 0.001) * 1e9),
-                "load_duration": int(load_s * 1e9),
+                "total_duration": time.perf_counter_ns() - started,
+                "load_duration": loaded_at - started,
                 "prompt_eval_count": prompt,
             }
         )
@@ -447,9 +409,25 @@ class EmulatorApp:
         return await self._generate(request, chat=False)
 
     # ----------------------------------------------------------- generation
+    async def _acquire(
+        self, path: str, model: EmulatedModel, num_ctx: int, keep_alive: float
+    ) -> Lease:
+        """A slot of ``model`` from the scheduler (503 "server busy" when the queue is full)."""
+
+        def slow_load() -> float:
+            fault = self.state.faults.take(path, ("slow_load",))
+            return fault.seconds if fault is not None else 0.0
+
+        try:
+            return await self.state.scheduler.acquire(model, num_ctx, keep_alive, slow_load)
+        except SchedulerBusy as exc:
+            raise RequestProblem(503, str(exc)) from exc
+
     async def _generate(self, request: web.Request, *, chat: bool) -> web.StreamResponse:
+        started = time.perf_counter_ns()
         body = await _read_json(request)
         self._record(request, body)
+        check_body_types(body, chat)
         model = self._present(body.get("model"))
         self._status_fault(request.path)
         if model.embeds_only:
@@ -457,28 +435,33 @@ class EmulatorApp:
                 400, f'"{model.name}" does not support {"chat" if chat else "generate"}'
             )
         options = body.get("options") or {}
-        if not isinstance(options, dict):
-            raise RequestProblem(400, "options must be an object")
-        num_ctx = _int_option(options, "num_ctx", self.state.default_num_ctx)
+        check_options(options)
+        num_ctx = int_option(options, "num_ctx", self.state.default_num_ctx)
         if num_ctx is None or num_ctx < 1:
             raise RequestProblem(400, f"num_ctx must be positive, got {num_ctx}")
-        num_predict = _int_option(options, "num_predict", None)
+        num_predict = int_option(options, "num_predict", None)
         keep_alive = parse_keep_alive(body.get("keep_alive"))
-        think_param = body.get("think")
+        think_param = parse_think(body.get("think"))
         if think_param and not model.thinks:
             raise RequestProblem(400, f'"{model.name}" does not support thinking')
         think = model.thinks and think_param is not False
         stream = body.get("stream", True) is not False
         messages = self._messages(body, chat)
+        try:
+            tools = validate_tools(body.get("tools")) if chat else []
+            validate_tool_history(messages)
+        except ToolProblem as exc:
+            raise RequestProblem(400, str(exc)) from exc
+        if tools and "tools" not in model.capabilities:
+            raise RequestProblem(400, f"{registry_name(model.name)} does not support tools")
         created = _now_iso()
 
         if not messages:  # an empty request loads or unloads the model
             if keep_alive == 0:
-                self.state.loaded.pop(model.name, None)
+                self.state.scheduler.unload(model.name)
                 reason = "unload"
             else:
-                load_s = self.state.ensure_loaded(model, num_ctx, keep_alive)
-                await self._load_sleep(request.path, load_s)
+                (await self._acquire(request.path, model, num_ctx, keep_alive)).release()
                 reason = "load"
             final: dict[str, Any] = {
                 "model": model.name,
@@ -492,24 +475,58 @@ class EmulatorApp:
             return await self._respond(request, stream, [final])
 
         prompt_tokens = plan_prompt_tokens(
-            model, messages, num_ctx, truncate=body.get("truncate", True) is not False
+            model, messages, num_ctx, body.get("truncate", True) is not False, tools
         )
-        load_s = self.state.ensure_loaded(model, num_ctx, keep_alive)
-        stall = self.state.faults.take(request.path, ("stall",))
-        if stall is not None:
-            await asyncio.sleep(stall.seconds)
-        await self._load_sleep(request.path, load_s)
+        answer = self._answer(request.path, model, messages, body, tools, think, num_predict)
+        lease = await self._acquire(request.path, model, num_ctx, keep_alive)
+        try:
+            loaded_at = time.perf_counter_ns()
+            stall = self.state.faults.take(request.path, ("stall",))
+            if stall is not None:
+                await asyncio.sleep(stall.seconds)
+            lines = self._produce(
+                answer,
+                lease,
+                chat=chat,
+                created=created,
+                started=started,
+                loaded_at=loaded_at,
+                prompt_tokens=prompt_tokens,
+                chunk_delay=self.state.chunk_delay if stream else 0.0,
+            )
+            if not stream:
+                return web.json_response(await _collect(lines, chat))
+            return await self._ndjson(request, lines, request.path)
+        finally:
+            lease.release()
 
+    def _answer(
+        self,
+        path: str,
+        model: EmulatedModel,
+        messages: list[dict[str, Any]],
+        body: dict[str, Any],
+        tools: list[dict[str, Any]],
+        think: bool,
+        num_predict: int | None,
+    ) -> Answer:
+        """What the model says, split into streamed pieces (pure but for the bad_json fault)."""
         thinking_text = thinking_for(messages) if think else ""
         fmt = body.get("format")
-        if self.state.faults.take(request.path, ("bad_json",)) is not None and fmt:
+        tool_calls = choose_tool_calls(tools, messages)
+        if tool_calls:
+            content_text = ""
+        elif self.state.faults.take(path, ("bad_json",)) is not None and fmt:
             content_text = "Sure! Here is the JSON you asked for: {stance: bullish"
         elif fmt:
             content_text = structured_answer(fmt, messages)
         else:
             override = self.state.reply_override
             content_text = (
-                override.get(model.name) or override.get("*") or answer_for(model.name, messages)
+                override.get(model.name)
+                or override.get("*")
+                or answer_tool_results(model.name, messages)
+                or answer_for(model.name, messages)
             )
         per = self.state.chunk_tokens
         thinking = _split(model, thinking_text, per) if thinking_text else []
@@ -520,58 +537,60 @@ class EmulatorApp:
             thinking, budget = thinking[:budget], max(0, budget - len(thinking))
             if len(content) > budget:
                 content, done_reason = content[:budget], "length"
-        eval_count = sum(model.tokenizer.count(p) for p in (*thinking, *content))
-        plan_durations = {
-            "load_duration": int(load_s * 1e9),
-            "prompt_eval_count": prompt_tokens,
-            "prompt_eval_duration": int(prompt_tokens / (model.tokens_per_second * 20) * 1e9),
-            "eval_count": eval_count,
-            "eval_duration": int(eval_count / model.tokens_per_second * 1e9),
-        }
-        total = sum(v for k, v in plan_durations.items() if k.endswith("duration"))
-        final = {
+        call_tokens = (
+            model.tokenizer.count(json.dumps(tool_calls, ensure_ascii=False)) if tool_calls else 0
+        )
+        return Answer(model, thinking, content, tool_calls, call_tokens, done_reason)
+
+    async def _produce(
+        self,
+        answer: Answer,
+        lease: Lease,
+        *,
+        chat: bool,
+        created: str,
+        started: int,
+        loaded_at: int,
+        prompt_tokens: int,
+        chunk_delay: float,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The chunks of one answer, paced in real (scaled) time, then the measured final."""
+        model = answer.model
+        scale = self.state.time_scale * lease.runner.speed_factor
+        prompt_started = time.perf_counter_ns()
+        await self._sleep(scale * prompt_tokens / (model.tokens_per_second * 20))
+        eval_started = time.perf_counter_ns()
+        per_token = scale / model.tokens_per_second
+        for field_name, pieces in (("thinking", answer.thinking), ("content", answer.content)):
+            for piece in pieces:
+                await self._sleep(per_token * model.tokenizer.count(piece) + chunk_delay)
+                yield _chunk(model.name, chat, created, piece, field_name)
+        if answer.tool_calls:  # Ollama sends the parsed calls in one chunk before the final
+            await self._sleep(per_token * answer.call_tokens + chunk_delay)
+            call_chunk = _chunk(model.name, chat, created, "", "content")
+            call_chunk["message"]["tool_calls"] = answer.tool_calls
+            yield call_chunk
+        eval_done = time.perf_counter_ns()
+        final: dict[str, Any] = {
             "model": model.name,
             "created_at": created,
             "done": True,
-            "done_reason": done_reason,
-            "total_duration": total + 1_000_000,
-            **plan_durations,
+            "done_reason": answer.done_reason,
         }
-        if not stream:
-            text, thought = "".join(content), "".join(thinking)
-            if chat:
-                message: dict[str, Any] = {"role": "assistant", "content": text}
-                if thought:
-                    message["thinking"] = thought
-                final["message"] = message
-            else:
-                final["response"] = text
-                if thought:
-                    final["thinking"] = thought
-            await self._sleep(self.state.time_scale * eval_count / model.tokens_per_second)
-            return await self._respond(request, False, [final])
-
-        def chunk(piece: str, field_name: str) -> dict[str, Any]:
-            if chat:
-                msg = {"role": "assistant", "content": piece if field_name == "content" else ""}
-                if field_name == "thinking":
-                    msg["thinking"] = piece
-                return {"model": model.name, "created_at": created, "message": msg, "done": False}
-            return {
-                "model": model.name,
-                "created_at": created,
-                "response": piece if field_name == "content" else "",
-                **({"thinking": piece} if field_name == "thinking" else {}),
-                "done": False,
-            }
-
-        lines = [chunk(p, "thinking") for p in thinking] + [chunk(p, "content") for p in content]
         final.update(
             {"message": {"role": "assistant", "content": ""}} if chat else {"response": ""}
         )
-        lines.append(final)
-        delay = self.state.time_scale * per / model.tokens_per_second + self.state.chunk_delay
-        return await self._respond(request, True, lines, per_line_delay=delay)
+        final.update(
+            {
+                "total_duration": time.perf_counter_ns() - started,
+                "load_duration": loaded_at - started,
+                "prompt_eval_count": prompt_tokens,
+                "prompt_eval_duration": eval_started - prompt_started,
+                "eval_count": answer.eval_count,
+                "eval_duration": eval_done - eval_started,
+            }
+        )
+        yield final
 
     def _messages(self, body: dict[str, Any], chat: bool) -> list[dict[str, Any]]:
         if chat:
@@ -581,7 +600,7 @@ class EmulatorApp:
             for m in messages:
                 if m.get("role") not in ("system", "user", "assistant", "tool"):
                     raise RequestProblem(400, f"invalid role {m.get('role')!r}")
-                if not isinstance(m.get("content", ""), str):
+                if not isinstance(m.get("content") or "", str):
                     raise RequestProblem(400, "message content must be a string")
             return messages
         prompt = body.get("prompt") or ""
@@ -593,27 +612,20 @@ class EmulatorApp:
         out = [{"role": "system", "content": system}] if system else []
         return [*out, {"role": "user", "content": prompt}]
 
-    async def _load_sleep(self, path: str, load_seconds: float) -> None:
-        slow = self.state.faults.take(path, ("slow_load",)) if load_seconds else None
-        extra = slow.seconds if slow is not None else 0.0
-        await self._sleep(self.state.time_scale * load_seconds + extra)
-
     async def _respond(
         self,
         request: web.Request,
         stream: bool,
         lines: list[dict[str, Any]],
-        per_line_delay: float = 0.0,
     ) -> web.StreamResponse:
         if not stream:
             return web.json_response(lines[-1])
-        return await self._ndjson(request, _aiter(lines), per_line_delay, request.path)
+        return await self._ndjson(request, _aiter(lines), request.path)
 
     async def _ndjson(
         self,
         request: web.Request,
         lines: AsyncIterator[dict[str, Any]],
-        per_line_delay: float = 0.0,
         path: str | None = None,
     ) -> web.StreamResponse:
         fault: Fault | None = None
@@ -623,7 +635,7 @@ class EmulatorApp:
         response.enable_chunked_encoding()
         await response.prepare(request)
         with contextlib.suppress(ConnectionError):  # the client went away mid-stream
-            await self._write_lines(request, response, lines, fault, per_line_delay)
+            await self._write_lines(request, response, lines, fault)
         return response
 
     async def _write_lines(
@@ -632,7 +644,6 @@ class EmulatorApp:
         response: web.StreamResponse,
         lines: AsyncIterator[dict[str, Any]],
         fault: Fault | None,
-        per_line_delay: float,
     ) -> None:
         sent = 0
         async for line in lines:
@@ -647,11 +658,70 @@ class EmulatorApp:
                 elif fault.kind == "error_line":
                     await response.write(json.dumps({"error": fault.message}).encode() + b"\n")
                     break
-            if per_line_delay:
-                await asyncio.sleep(per_line_delay)
             await response.write(json.dumps(line).encode() + b"\n")
             sent += 1
         await response.write_eof()
+
+
+@dataclass
+class Answer:
+    """What a model answers to one request, before pacing: pieces, tool calls, counts."""
+
+    model: EmulatedModel
+    thinking: list[str]
+    content: list[str]
+    tool_calls: list[dict[str, Any]]
+    call_tokens: int
+    done_reason: str
+
+    @property
+    def eval_count(self) -> int:
+        """Tokens generated: thinking, content and the tool calls."""
+        pieces = (*self.thinking, *self.content)
+        return sum(self.model.tokenizer.count(p) for p in pieces) + self.call_tokens
+
+
+def _chunk(model: str, chat: bool, created: str, piece: str, field_name: str) -> dict[str, Any]:
+    if chat:
+        msg = {"role": "assistant", "content": piece if field_name == "content" else ""}
+        if field_name == "thinking":
+            msg["thinking"] = piece
+        return {"model": model, "created_at": created, "message": msg, "done": False}
+    return {
+        "model": model,
+        "created_at": created,
+        "response": piece if field_name == "content" else "",
+        **({"thinking": piece} if field_name == "thinking" else {}),
+        "done": False,
+    }
+
+
+async def _collect(lines: AsyncIterator[dict[str, Any]], chat: bool) -> dict[str, Any]:
+    """The non-streamed response: the pieces joined into the final chunk."""
+    text: list[str] = []
+    thought: list[str] = []
+    calls: list[dict[str, Any]] = []
+    final: dict[str, Any] = {}
+    async for line in lines:
+        if line["done"]:
+            final = line
+            continue
+        part = line["message"] if chat else line
+        text.append(part.get("content" if chat else "response") or "")
+        thought.append(part.get("thinking") or "")
+        calls.extend(part.get("tool_calls") or [])
+    if chat:
+        message: dict[str, Any] = {"role": "assistant", "content": "".join(text)}
+        if any(thought):
+            message["thinking"] = "".join(thought)
+        if calls:
+            message["tool_calls"] = calls
+        final["message"] = message
+    else:
+        final["response"] = "".join(text)
+        if any(thought):
+            final["thinking"] = "".join(thought)
+    return final
 
 
 async def _aiter(items: list[Any]) -> AsyncIterator[Any]:

@@ -1,0 +1,260 @@
+"""The emulator's deterministic tool-call rule, and the checks on ``tools`` and tool history.
+
+In: the ``tools`` of an ``/api/chat`` request (function schemas as ollama-python and ChatOllama
+send them) and its messages. Out: the ``message.tool_calls`` list real Ollama would send, or
+the text answering a tool result. Pure functions; the server drives them.
+
+The rule (also in the README), for a model with the ``tools`` capability:
+
+1. Only when the last message is the user's. A tool is called when its exact function name
+   appears in the text (as a whole word); failing that, when a distinctive word of
+   its name appears (the name split at ``_`` and at camelCase humps, lower-cased, without a
+   leading generic verb such as get, fetch, call, run, make, and without filler words such as
+   tool, function, my, no, args: ``get_weather`` is called for "what is the weather in
+   Paris?"); failing that, when the text asks to use "the tool" and exactly one tool is given.
+   One call per tool so chosen, in the order they first appear in the text.
+2. ``arguments`` is a JSON object. Each required parameter is filled from a ``param=value``
+   pair in the text when present; else, when the text writes the call as ``name(v1, v2)``,
+   from those values in the order of the parameters; else a string parameter from the first
+   quoted phrase of the text ('...' or "...", Unicode kept exactly); else a valid value of its
+   JSON schema type (enums: the first value; strings: the gist of the text). Optional
+   parameters are left out.
+3. When the last message is a ``tool`` message, the answer is text quoting the content of
+   the trailing tool messages verbatim: ``[model] get_weather returned: It's sunny.``
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from zero_llm.testing.catalog import instance_of_schema
+
+__all__ = [
+    "GENERIC_VERBS",
+    "ToolProblem",
+    "answer_tool_results",
+    "choose_tool_calls",
+    "distinctive_words",
+    "validate_tool_history",
+    "validate_tools",
+]
+
+GENERIC_VERBS = frozenset(
+    {"get", "fetch", "call", "run", "make", "do", "find", "lookup", "look", "query", "retrieve"}
+)
+"""Verbs dropped from the front of a tool's name before its words are matched."""
+FILLER_WORDS = frozenset(
+    {"tool", "tools", "function", "func", "fn", "my", "the", "a", "an", "of", "to", "for", "no"}
+    | {"and", "with", "by", "args", "arg", "in", "on"}
+)
+"""Words of a tool's name too common to pick a tool by."""
+
+_QUOTED = re.compile(r"(?<!\w)'([^'\n]+)'(?!\w)|\"([^\"\n]+)\"|\u201c([^\u201d]+)\u201d")
+_WORD_SPLIT = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_THE_TOOL = re.compile(r"\bthe tool\b", re.IGNORECASE)
+
+
+class ToolProblem(ValueError):
+    """A ``tools`` list or tool history Ollama would refuse (answered with 400)."""
+
+
+def validate_tools(tools: Any) -> list[dict[str, Any]]:
+    """Check ``tools`` as Ollama decodes it; return the list (empty when absent)."""
+    if tools is None:
+        return []
+    if not isinstance(tools, list):
+        raise ToolProblem("json: cannot unmarshal tools into Go struct field of type api.Tools")
+    for tool in tools:
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise ToolProblem("each tool must be an object with a function that has a name")
+        parameters = function.get("parameters")
+        if parameters is not None and not isinstance(parameters, dict):
+            raise ToolProblem(f"tool {function['name']!r}: parameters must be an object")
+    return tools
+
+
+def validate_tool_history(messages: Sequence[dict[str, Any]]) -> None:
+    """Check the ``tool_calls`` of assistant messages and the ``tool_name`` of tool messages."""
+    for m in messages:
+        calls = m.get("tool_calls")
+        if calls is not None:
+            if not isinstance(calls, list):
+                raise ToolProblem("message tool_calls must be a list")
+            for call in calls:
+                function = call.get("function") if isinstance(call, dict) else None
+                if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+                    raise ToolProblem("each tool call must have a function with a name")
+                if not isinstance(function.get("arguments", {}), dict):
+                    raise ToolProblem(
+                        "json: cannot unmarshal string into Go struct field "
+                        "ToolCallFunction.messages.tool_calls.function.arguments of type map"
+                    )
+        name = m.get("tool_name")
+        if name is not None and not isinstance(name, str):
+            raise ToolProblem("message tool_name must be a string")
+
+
+def distinctive_words(name: str) -> list[str]:
+    """The words of a tool's name that pick it: split, lower-cased, generic words dropped."""
+    words = [w.lower() for part in name.split("_") for w in _WORD_SPLIT.findall(part)]
+    if len(words) > 1 and words[0] in GENERIC_VERBS:
+        words = words[1:]
+    return [w for w in words if w not in FILLER_WORDS and len(w) > 1]
+
+
+def _first_position(pattern: str, text: str) -> int | None:
+    found = re.search(rf"(?<![\w]){pattern}(?![\w])", text, re.IGNORECASE)
+    return found.start() if found else None
+
+
+def choose_tool_calls(
+    tools: Sequence[dict[str, Any]], messages: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The ``tool_calls`` the rule makes for the last user message (empty: answer in text)."""
+    if not tools or not messages or messages[-1].get("role") != "user":
+        return []
+    text = str(messages[-1].get("content") or "")
+    chosen: list[tuple[int, int, dict[str, Any]]] = []
+    for i, tool in enumerate(tools):
+        position = _first_position(re.escape(_name(tool)), text)
+        if position is None:
+            words = [_first_position(re.escape(w), text) for w in distinctive_words(_name(tool))]
+            position = min((p for p in words if p is not None), default=None)
+        if position is not None:
+            chosen.append((position, i, tool))
+    if not chosen and len(tools) == 1 and _THE_TOOL.search(text):
+        chosen = [(0, 0, tools[0])]
+    chosen.sort(key=lambda item: (item[0], item[1]))
+    return [_call(tool, text, index) for index, (_, _, tool) in enumerate(chosen)]
+
+
+def _name(tool: dict[str, Any]) -> str:
+    return str(tool["function"]["name"])
+
+
+def _call(tool: dict[str, Any], text: str, index: int) -> dict[str, Any]:
+    name = _name(tool)
+    parameters = tool["function"].get("parameters") or {}
+    properties: dict[str, Any] = parameters.get("properties") or {}
+    required = [p for p in properties if p in (parameters.get("required") or [])]
+    defs = parameters.get("$defs") or parameters.get("defs") or {}
+    positional = _positional_values(name, text)
+    order = list(properties)
+    quoted = _first_quoted(text)
+    arguments: dict[str, Any] = {}
+    for param in required:
+        schema = _resolve(properties[param], defs)
+        value: Any = None
+        raw = _pair_value(param, text)
+        if raw is None and order.index(param) < len(positional):
+            raw = positional[order.index(param)]
+        if raw is not None:
+            value = _convert(raw, schema)
+        if value is None and quoted is not None and _type(schema) == "string":
+            value = quoted
+        if value is None:
+            value = instance_of_schema({**schema, "$defs": defs} if defs else schema, text)
+        arguments[param] = value
+    digest = hashlib.sha256(f"{index}:{name}:{text}".encode()).hexdigest()[:8]
+    return {
+        "id": f"call_{digest}",
+        "function": {"index": index, "name": name, "arguments": arguments},
+    }
+
+
+def _resolve(schema: Any, defs: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(schema, dict):
+        return {}
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        return _resolve(defs.get(ref.rsplit("/", 1)[-1], {}), defs)
+    return schema
+
+
+def _type(schema: dict[str, Any]) -> str | None:
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    if kind is None and "enum" not in schema:
+        for key in ("anyOf", "oneOf"):
+            options = schema.get(key)
+            if options:
+                return _type(options[0]) if isinstance(options[0], dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def _first_quoted(text: str) -> str | None:
+    found = _QUOTED.search(text)
+    if found is None:
+        return None
+    return next(g for g in found.groups() if g is not None)
+
+
+def _pair_value(param: str, text: str) -> str | None:
+    found = re.search(rf"(?<![\w]){re.escape(param)}\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s,;)]+)", text)
+    if found is None:
+        return None
+    value = found.group(1)
+    return value[1:-1] if value[:1] in "\"'" and len(value) > 1 else value
+
+
+def _positional_values(name: str, text: str) -> list[str]:
+    found = re.search(rf"(?<![\w]){re.escape(name)}\(([^()]*)\)", text)
+    if found is None or not found.group(1).strip():
+        return []
+    values = [v.strip() for v in found.group(1).split(",")]
+    return [v[1:-1] if v[:1] in "\"'" and len(v) > 1 else v for v in values]
+
+
+def _convert(raw: str, schema: dict[str, Any]) -> Any:
+    kind = _type(schema)
+    enum = schema.get("enum")
+    try:
+        if kind == "integer":
+            value: Any = int(raw)
+        elif kind == "number":
+            value = float(raw)
+        elif kind == "boolean":
+            if raw.lower() not in ("true", "false"):
+                return None
+            value = raw.lower() == "true"
+        elif kind in ("object", "array"):
+            value = json.loads(raw)
+            if not isinstance(value, dict if kind == "object" else list):
+                return None
+        else:
+            value = raw
+    except ValueError:
+        return None
+    if enum and value not in enum:
+        return None
+    return value
+
+
+def answer_tool_results(model: str, messages: Sequence[dict[str, Any]]) -> str | None:
+    """The text answering the trailing ``tool`` messages, quoting them verbatim; else None."""
+    trailing: list[dict[str, Any]] = []
+    for m in reversed(messages):
+        if m.get("role") != "tool":
+            break
+        trailing.insert(0, m)
+    if not trailing:
+        return None
+    names = _called_names(messages[: len(messages) - len(trailing)])
+    parts = []
+    for i, m in enumerate(trailing):
+        name = m.get("tool_name") or (names[i] if i < len(names) else "the tool")
+        parts.append(f"{name} returned: {m.get('content') or ''}")
+    return f"[{model}] " + "\n".join(parts)
+
+
+def _called_names(messages: Sequence[dict[str, Any]]) -> list[str]:
+    for m in reversed(messages):
+        if m.get("role") == "assistant" and m.get("tool_calls"):
+            return [str(c["function"]["name"]) for c in m["tool_calls"]]
+    return []

@@ -74,7 +74,7 @@ async def test_trading_agent_gathers_on_the_tool_model_and_answers_with_r1(
         r.body for r in emulator.requests_to("/api/chat") if r.body and r.body.get("tools")
     ]
     assert with_tools and {b["model"] for b in with_tools} == {"llama3.1:8b"}
-    assert emulator.rejected == []  # deepseek-r1 was never sent tools
+    assert emulator.state.rejected == []  # deepseek-r1 was never sent tools
 
 
 async def test_trading_agent_on_the_tool_model_policy(emulator: OllamaEmulator) -> None:

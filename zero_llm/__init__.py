@@ -27,8 +27,8 @@ from zero_llm.errors import (
     ZeroLLMError,
 )
 from zero_llm.manager import LoadResult, ModelManager, SyncAnswerStream
-from zero_llm.router import RouteDecision
-from zero_llm.settings import RetrySettings, TimeoutSettings, ZeroLLMSettings
+from zero_llm.routing.router import RouteDecision
+from zero_llm.settings import RetrySettings, RoutingSettings, TimeoutSettings, ZeroLLMSettings
 
 __version__ = "0.1.0"
 
@@ -53,6 +53,7 @@ __all__ = [
     "PullProgress",
     "RetrySettings",
     "RouteDecision",
+    "RoutingSettings",
     "StorageError",
     "StreamInterruptedError",
     "StructuredOutputError",

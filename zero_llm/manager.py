@@ -26,7 +26,7 @@ from zero_llm.engine import QueryEngine
 from zero_llm.errors import InvalidRequestError, ZeroLLMError
 from zero_llm.history import HistoryStore, NewMessage, SyncHistoryStore
 from zero_llm.requests import QueryRequest, check_text, make_request
-from zero_llm.router import RouteDecision, route
+from zero_llm.routing.router import RouteDecision, route
 from zero_llm.settings import ZeroLLMSettings, load_settings
 from zero_llm.sync_bridge import SyncBridge, shared_bridge
 from zero_llm.usage import USAGE_EVENT, UsageLedger, UsageRecord, UsageRecorder
@@ -119,7 +119,13 @@ class ModelManager:
     def route(self, text: str, task: str | None = None) -> RouteDecision:
         """Decide which model answers ``text`` (by ``task`` when given), with the reason."""
         check_text(text, "text", allow_empty=task is not None)
-        return route(self.catalog, task=task, text=text)
+        return route(
+            self.catalog,
+            task=task,
+            text=text,
+            threshold=self.settings.routing.confidence_threshold,
+            switch_threshold=self.settings.routing.switch_threshold,
+        )
 
     def spec(self, model_name: str) -> ModelSpec:
         """The catalog entry for a model name, short alias or role (ModelNotFoundError if none)."""
@@ -186,7 +192,12 @@ class ModelManager:
         if request.model is not None:
             spec = self.catalog.resolve(request.model)
         else:
-            decision = route(self.catalog, task=request.task, text=request.text)
+            decision = route(
+                self.catalog,
+                task=request.task,
+                text=request.text,
+                threshold=self.settings.routing.confidence_threshold,
+            )
             spec = self.catalog.models[decision.role]
         trace = CallTrace(requested_model=spec.name, route=decision, session_id=request.session_id)
         return spec, trace

@@ -22,7 +22,7 @@ from langchain_core.runnables.config import patch_config
 
 from zero_llm.answer import CallTrace
 from zero_llm.requests import QueryRequest, parse_runnable_input
-from zero_llm.router import RouteDecision
+from zero_llm.routing.router import RouteDecision
 
 if TYPE_CHECKING:
     from zero_llm.manager import ModelManager

@@ -6,7 +6,7 @@ import pytest
 
 from zero_llm import InvalidRequestError, ModelManager, ModelNotFoundError
 from zero_llm.catalog import DEFAULT_MODELS, Catalog
-from zero_llm.router import SCAN_LIMIT, classify_text
+from zero_llm.routing.router import SCAN_LIMIT, classify_text
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ import zlib
 from array import array
 from dataclasses import dataclass
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +134,7 @@ class Model:
             q += tq
             count += n
             per_token.append((token, (ta, tc, tq)))
-        for first, second in zip(tokens, tokens[1:], strict=False):
+        for first, second in pairwise(tokens):
             pa, pc, pq = self.pair_vector(first, second)
             a += pa
             c += pc

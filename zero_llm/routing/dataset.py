@@ -1,8 +1,8 @@
-"""The labelled routing prompts: reading the training and validation splits.
+r"""The labelled routing prompts: reading the training and validation splits.
 
 In: a split name (``train`` or ``validation``) and optionally the data directory. Out:
 ``Example`` rows (text, task, language). The prompts live in ``zero_llm/routing/data/<split>/
-<task>.txt``, one per line, ``\\n`` standing for a line break inside a prompt. They are for
+<task>.txt``, one per line, ``\n`` standing for a line break inside a prompt. They are for
 training and evaluation in a source checkout; the wheel ships the trained weights only.
 """
 

@@ -15,6 +15,7 @@ import math
 import re
 import zlib
 from dataclasses import dataclass
+from itertools import pairwise
 
 from zero_llm.routing.lexicon import (
     ANALYSIS_PHRASES,
@@ -37,7 +38,7 @@ __all__ = [
     "token_buckets",
 ]
 
-SCAN_LIMIT = 512
+SCAN_LIMIT = 384
 """Characters of a long text the classifier reads: three quarters from its head, the rest
 from its tail."""
 
@@ -242,15 +243,22 @@ def extract(text: str) -> Evidence:
 
 
 def _bucket(feature: str) -> int:
-    return zlib.crc32(feature.encode("utf-8")) & (BUCKETS - 1)
+    return zlib.crc32(feature.encode("utf-16-le")) & (BUCKETS - 1)
+
+
+_GRAM_SEED = zlib.crc32("c".encode("utf-16-le"))
+_MASK = BUCKETS - 1
 
 
 def token_buckets(token: str) -> tuple[int, ...]:
     """The hashed features of one token: the word itself and its character 3-/4-grams."""
-    marked = f"<{token}>"
-    grams = [marked[i : i + 3] for i in range(len(marked) - 2)]
-    grams += [marked[i : i + 4] for i in range(len(marked) - 3)]
-    return (_bucket("w" + token), *(_bucket("c" + g) for g in grams))
+    data = f"<{token}>".encode("utf-16-le")  # two bytes a character: slices are n-grams
+    crc, seed, mask = zlib.crc32, _GRAM_SEED, _MASK
+    size = len(data)
+    buckets = [_bucket("w" + token)]
+    buckets += [crc(data[i : i + 6], seed) & mask for i in range(0, size - 4, 2)]
+    buckets += [crc(data[i : i + 8], seed) & mask for i in range(0, size - 6, 2)]
+    return tuple(buckets)
 
 
 def bigram_bucket(first: str, second: str) -> int:
@@ -264,7 +272,7 @@ def sparse_counts(tokens: tuple[str, ...]) -> dict[int, float]:
     for token in tokens:
         for bucket in token_buckets(token):
             counts[bucket] = counts.get(bucket, 0.0) + 1.0
-    for first, second in zip(tokens, tokens[1:], strict=False):
+    for first, second in pairwise(tokens):
         bucket = bigram_bucket(first, second)
         counts[bucket] = counts.get(bucket, 0.0) + 1.0
     return counts

@@ -11,7 +11,10 @@ Rules, in order:
    calibrated probability per task class.
 3. With ``current_role`` (a follow-up in a conversation), the request stays on that role
    unless the classifier is confident (at least ``switch_threshold``) that it is another
-   role's work: "now add type hints" after a code answer stays on the code model.
+   specialised role's work: "now add type hints" or "make it faster" after a code answer
+   stay on the code model. A follow-up never leaves for the default role by itself: the
+   default class means "no domain evidence", and the loaded model answers small talk well
+   enough without a model swap.
 4. Without it, a class at least ``threshold`` probable decides; below that the default role
    answers and the reason says "low confidence".
 
@@ -92,9 +95,7 @@ def _check_threshold(name: str, value: float | None, default: float) -> float:
 
 
 def _role_probability(catalog: Catalog, prediction: Prediction, role: str) -> float:
-    return sum(
-        p for cls, p in prediction.probabilities.items() if _role_of(catalog, cls) == role
-    )
+    return sum(p for cls, p in prediction.probabilities.items() if _role_of(catalog, cls) == role)
 
 
 def _role_of(catalog: Catalog, task: str) -> str:
@@ -176,7 +177,7 @@ def route(
         if best_role == current:
             reason = f"{evidence}; stays on the {current} model"
             return decide(current, "classifier", reason, stuck=True)
-        if prediction.confidence >= switch:
+        if prediction.confidence >= switch and best_role != catalog.default_role:
             return decide(
                 best_role,
                 "classifier",
@@ -187,8 +188,13 @@ def route(
         return decide(
             current,
             "sticky",
-            f"follow-up stays on the {current} model: {evidence} is below the switch "
-            f"threshold {switch:.2f}" + (" (low confidence)" if low else ""),
+            f"follow-up stays on the {current} model: {evidence}"
+            + (
+                " is the default task"
+                if best_role == catalog.default_role
+                else f" is below the switch threshold {switch:.2f}"
+            )
+            + (" (low confidence)" if low else ""),
             stuck=True,
         )
     if low:

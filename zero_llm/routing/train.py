@@ -93,7 +93,6 @@ def _fit(design: tuple[Any, ...], steps: int = STEPS) -> tuple[Any, Any, Any]:
 
 
 def _scores(design: tuple[Any, ...], weights: tuple[Any, Any, Any]) -> Any:
-    import numpy as np
 
     rows, cols, vals, dense, labels = design
     sparse_w, dense_w, bias = weights

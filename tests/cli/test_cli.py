@@ -29,7 +29,8 @@ def test_ask_streams_then_summarizes(cli) -> None:  # type: ignore[no-untyped-de
     result = cli("ask", "Why did $NVDA drop after earnings?")
     assert result.exit_code == 0
     assert "[deepseek-r1:32b] You said: Why did $NVDA drop after earnings?" in result.stdout
-    assert "model=deepseek-r1:32b" in result.stderr and "route: analysis: ticker $NVDA" in result.stderr
+    assert "model=deepseek-r1:32b" in result.stderr
+    assert "route: analysis: ticker $NVDA" in result.stderr
     assert "tokens in/out=" in result.stderr and "latency=" in result.stderr
 
 

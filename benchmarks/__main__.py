@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 
-from benchmarks import history, overhead, window
+from benchmarks import history, overhead, routing, window
 
 
 def main() -> None:
     print("=== per-call overhead, streaming relay, concurrency, router, construction")
     asyncio.run(overhead.main())
+    print("\n=== routing classifier")
+    routing.report("validation")
     print("\n=== window fitting")
     window.main()
     print("\n=== history window load")

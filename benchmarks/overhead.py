@@ -39,7 +39,7 @@ from langchain_core.tools import tool
 from langchain_ollama import ChatOllama
 
 from zero_llm import ModelManager
-from zero_llm.router import classify_text
+from zero_llm.routing.router import classify_text
 from zero_llm.testing.vocabularies import vocab_tokenizer
 
 NUM_CTX = 131072

@@ -29,8 +29,8 @@ from zero_llm.errors import (
 )
 from zero_llm.manager import LoadResult, ModelManager, SyncAnswerStream
 from zero_llm.ollama.client import LoadedModel, PullProgress
-from zero_llm.router import RouteDecision
-from zero_llm.settings import RetrySettings, TimeoutSettings, ZeroLLMSettings
+from zero_llm.routing.router import RouteDecision
+from zero_llm.settings import RetrySettings, RoutingSettings, TimeoutSettings, ZeroLLMSettings
 
 __version__ = "0.1.0"
 
@@ -55,6 +55,7 @@ __all__ = [
     "PullProgress",
     "RetrySettings",
     "RouteDecision",
+    "RoutingSettings",
     "StorageError",
     "StreamInterruptedError",
     "StructuredOutputError",

@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from zero_llm.router import RouteDecision
+from zero_llm.routing.router import RouteDecision
 
 __all__ = ["Answer", "AnswerStream", "CallTrace", "FallbackStep", "RetryStep", "collect_answer"]
 

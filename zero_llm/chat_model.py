@@ -48,7 +48,7 @@ from typing_extensions import is_typeddict
 
 from zero_llm.errors import InvalidRequestError
 from zero_llm.requests import QueryRequest, SamplingOverrides, request_from_messages
-from zero_llm.router import RouteDecision
+from zero_llm.routing.router import RouteDecision
 
 if TYPE_CHECKING:
     from zero_llm.manager import ModelManager

@@ -5,7 +5,7 @@ Every query path drives this: ``ModelManager.query_model`` and ``ask``, ``ZeroCh
 
 1. **route**: an explicit model or task wins; else the conversation is classified, and a
    follow-up stays on the model its conversation is on unless it is confidently another
-   task (``zero_llm.router``). With tools bound, a model that lacks Ollama's ``tools``
+   task (``zero_llm.routing``). With tools bound, a model that lacks Ollama's ``tools``
    capability never gets them: its role's ``tool_model`` does, by the role's
    ``tool_policy`` (see ``ModelSpec``).
 2. **memory**: with a ``session_id``, the stored turns that can fit are put in front of
@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManager
@@ -38,7 +39,7 @@ from zero_llm.errors import ZeroLLMError
 from zero_llm.history import HistoryStore, NewMessage
 from zero_llm.ollama.messages import plain_transcript
 from zero_llm.requests import QueryRequest
-from zero_llm.router import RouteDecision, route
+from zero_llm.routing.router import RouteDecision, route
 from zero_llm.settings import ZeroLLMSettings
 from zero_llm.usage import USAGE_EVENT, UsageRecord, UsageRecorder
 
@@ -140,8 +141,47 @@ class QueryCore:
             if current is None and request.session_id is not None and not request.carries_history:
                 last = await self._history().last_model(request.session_id)
                 current = self.catalog.find_role(last) if last else None
-        decision = route(self.catalog, task=request.task, text=request.text, current_role=current)
+        routing = self.settings.routing
+        decision = route(
+            self.catalog,
+            task=request.task,
+            text=request.text,
+            current_role=current,
+            threshold=routing.confidence_threshold,
+            switch_threshold=routing.switch_threshold,
+        )
+        if routing.llm_second_stage and decision.method == "low-confidence-default":
+            decision = await self._second_opinion(request, decision)
         return self.catalog.models[decision.role], decision
+
+    async def _second_opinion(
+        self, request: QueryRequest, decision: RouteDecision
+    ) -> RouteDecision:
+        """Ask the default model which task a doubtful fresh request is; the decision it makes."""
+        from zero_llm.routing.second_stage import ask_quick_model
+
+        quick = self.catalog.models[self.catalog.default_role].name
+        host = await self.engine.hosts.place(quick, request.session_id)
+        opinion = await ask_quick_model(
+            host.backend.client(),
+            request.text,
+            model=quick,
+            budget_s=self.settings.routing.second_stage_budget_s,
+        )
+        role = self.catalog.role_for_task(opinion.task) if opinion.task else None
+        if role is None:
+            why = opinion.error or "no usable answer"
+            return replace(decision, reason=f"{decision.reason}; second opinion: {why}")
+        return replace(
+            decision,
+            task=opinion.task or decision.task,
+            role=role,
+            model=self.catalog.models[role].name,
+            method="second-stage",
+            reason=f"{decision.reason}; {quick} judged it {opinion.task} "
+            f"in {opinion.seconds:.2f} s",
+            signals=(*decision.signals, "second-stage"),
+        )
 
     async def _lacks_tools(self, spec: ModelSpec) -> bool:
         """Whether ``spec`` is known to lack the tools capability (asks /api/show once)."""

@@ -23,7 +23,7 @@ from zero_llm.history import HistoryStore, SyncHistoryStore
 from zero_llm.ollama.client import LoadedModel, ProgressCallback, PullProgress
 from zero_llm.ollama.hosts import HostPool
 from zero_llm.requests import QueryRequest, check_text, make_request
-from zero_llm.router import RouteDecision, route
+from zero_llm.routing.router import RouteDecision, route
 from zero_llm.settings import ZeroLLMSettings, load_settings
 from zero_llm.sync_bridge import SyncBridge, shared_bridge
 from zero_llm.usage import UsageLedger, UsageRecorder
@@ -130,7 +130,13 @@ class ModelManager:
     def route(self, text: str, task: str | None = None) -> RouteDecision:
         """Decide which model answers ``text`` (by ``task`` when given), with the reason."""
         check_text(text, "text", allow_empty=task is not None)
-        return route(self.catalog, task=task, text=text)
+        return route(
+            self.catalog,
+            task=task,
+            text=text,
+            threshold=self.settings.routing.confidence_threshold,
+            switch_threshold=self.settings.routing.switch_threshold,
+        )
 
     def spec(self, model_name: str) -> ModelSpec:
         """The catalog entry for a model name, short alias or role (ModelNotFoundError if none)."""

@@ -26,7 +26,7 @@ from langchain_core.runnables.config import (
 from zero_llm.catalog import Catalog, ModelSpec
 from zero_llm.chat_model import ZeroChatModel
 from zero_llm.requests import QueryRequest, parse_runnable_input
-from zero_llm.router import RouteDecision
+from zero_llm.routing.router import RouteDecision
 
 __all__ = ["ModelPipeline", "RoutedRequest", "build_router_runnable"]
 

@@ -37,6 +37,7 @@ from zero_llm.errors import ConfigurationError
 __all__ = [
     "HostSettings",
     "RetrySettings",
+    "RoutingSettings",
     "TimeoutSettings",
     "WindowSettings",
     "ZeroLLMSettings",
@@ -122,6 +123,23 @@ class HostSettings(BaseModel):
         return parse_ollama_host(value)
 
 
+class RoutingSettings(BaseModel):
+    """How requests without an explicit task or model are routed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    confidence_threshold: float = Field(default=0.5, ge=0, le=1)
+    """Below this calibrated probability a fresh request goes to the default role ("low
+    confidence" in its reason)."""
+    switch_threshold: float = Field(default=0.8, ge=0, le=1)
+    """A follow-up in a conversation leaves the conversation's model only when another
+    task is at least this probable."""
+    llm_second_stage: bool = False
+    """Ask the quick model to classify requests the local classifier is unsure of."""
+    second_stage_budget_s: float = Field(default=1.5, gt=0)
+    """Longest wait for that second opinion; past it the local decision stands."""
+
+
 class ZeroLLMSettings(BaseSettings):
     """Every setting of zero_llm (env prefix ``ZERO_LLM_``, TOML ``zero_llm.toml``)."""
 
@@ -157,6 +175,8 @@ class ZeroLLMSettings(BaseSettings):
     """Retry policy for transient failures."""
     timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
     """Request deadlines."""
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    """Routing thresholds and the optional second stage."""
     home: Path = Field(default_factory=lambda: Path.home() / ".zero_llm")
     """Where zero_llm keeps its files (the SQLite database by default)."""
     history_url: str | None = None

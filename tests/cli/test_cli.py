@@ -29,7 +29,8 @@ def test_ask_streams_then_summarizes(cli) -> None:  # type: ignore[no-untyped-de
     result = cli("ask", "Why did $NVDA drop after earnings?")
     assert result.exit_code == 0
     assert "[deepseek-r1:32b] You said: Why did $NVDA drop after earnings?" in result.stdout
-    assert "model=deepseek-r1:32b" in result.stderr and "route: analysis signals" in result.stderr
+    assert "model=deepseek-r1:32b" in result.stderr
+    assert "route: analysis: ticker $NVDA" in result.stderr
     assert "tokens in/out=" in result.stderr and "latency=" in result.stderr
 
 
@@ -43,7 +44,7 @@ def test_ask_json_and_pinned_model(cli) -> None:  # type: ignore[no-untyped-def]
 def test_route_without_calling_a_model(cli, emulator: OllamaEmulator) -> None:  # type: ignore[no-untyped-def]
     result = cli("route", "def f(x): return x  # python bug")
     assert result.exit_code == 0 and "qwen2.5-coder:32b" in result.stdout
-    assert "reason: code signals" in result.stdout
+    assert "reason: code: " in result.stdout and "confidence" in result.stdout
     assert emulator.requests == []
 
 

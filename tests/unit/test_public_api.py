@@ -30,6 +30,7 @@ PINNED = [
     "PullProgress",
     "RetrySettings",
     "RouteDecision",
+    "RoutingSettings",
     "StorageError",
     "StreamInterruptedError",
     "StructuredOutputError",

@@ -6,7 +6,8 @@ import pytest
 
 from zero_llm import InvalidRequestError, ModelManager, ModelNotFoundError
 from zero_llm.catalog import DEFAULT_MODELS, Catalog
-from zero_llm.router import SCAN_LIMIT, classify_text
+from zero_llm.routing.evaluate import evaluate
+from zero_llm.routing.router import SCAN_LIMIT, classify_text, route
 
 
 @pytest.fixture
@@ -89,3 +90,131 @@ def test_catalog_resolves_names_aliases_and_roles() -> None:
     assert [s.name for s in catalog.fallback_chain(catalog.resolve("qwen"))] == ["llama3.1:8b"]
     with pytest.raises(ModelNotFoundError, match="not in the catalog"):
         catalog.resolve("mistral")
+
+
+# ------------------------------------------------------------------ the learned classifier
+
+CATALOG = Catalog(DEFAULT_MODELS, "quick")
+
+
+@pytest.fixture(scope="module")
+def validation():  # type: ignore[no-untyped-def]
+    return evaluate("validation")
+
+
+def test_validation_accuracy_overall_per_task_and_language(validation) -> None:  # type: ignore[no-untyped-def]
+    assert validation.total >= 290
+    assert validation.accuracy >= 0.95, validation.misses
+    for task in ("analysis", "code", "quick"):
+        assert validation.rate(validation.by_task, task) >= 0.90, task
+    for language in ("en", "he", "mixed"):
+        assert validation.rate(validation.by_language, language) >= 0.90, language
+
+
+def test_explicit_task_wins_over_text_and_conversation() -> None:
+    decision = route(CATALOG, task="code", text="Is NVDA overvalued?", current_role="reasoning")
+    assert decision.role == "code" and decision.method == "explicit"
+    assert decision.confidence == 1.0 and not decision.sticky and decision.explicit
+
+
+def test_confident_decision_has_probability_reason_and_signal_kinds() -> None:
+    decision = route(CATALOG, text="Give me the bull case for NVDA vs AMD")
+    assert decision.role == "reasoning" and decision.method == "classifier"
+    assert 0.8 <= decision.confidence <= 1.0 and not decision.low_confidence
+    assert "ticker NVDA" in decision.reason and "confidence" in decision.reason
+    assert "ticker" in decision.signals
+    assert not any("NVDA" in s or "bull" in s for s in decision.signals)
+
+
+@pytest.mark.parametrize(
+    "text", ["now add type hints", "make it faster", "and what about the tests?"]
+)
+def test_follow_up_stays_on_the_code_model(text: str) -> None:
+    decision = route(CATALOG, text=text, current_role="code")
+    assert decision.role == "code" and decision.sticky, decision.reason
+
+
+def test_follow_up_stays_on_reasoning_model() -> None:
+    decision = route(
+        CATALOG, text="ok, how long should I hold them?", current_role="deepseek-r1:32b"
+    )
+    assert decision.role == "reasoning" and decision.sticky
+    assert decision.method in ("sticky", "classifier")
+
+
+def test_confident_other_task_leaves_the_conversation_model() -> None:
+    text = "Traceback (most recent call last):\n  File \"bot.py\", line 3\nKeyError: 'close'"
+    decision = route(CATALOG, text=text, current_role="reasoning")
+    assert decision.role == "code" and not decision.sticky
+    assert "stack-trace" in decision.signals
+
+
+def test_sticky_below_switch_threshold_says_so() -> None:
+    decision = route(CATALOG, text="Is NVDA overvalued?", current_role="code", switch_threshold=1.0)
+    assert decision.role == "code" and decision.method == "sticky" and decision.sticky
+    assert "switch threshold" in decision.reason
+
+
+def test_low_confidence_goes_to_the_default_and_says_so() -> None:
+    decision = route(CATALOG, text="Give me the bull case for NVDA", threshold=1.0)
+    assert decision.role == "quick" and decision.low_confidence
+    assert decision.method == "low-confidence-default"
+    assert "low confidence" in decision.reason
+
+
+@pytest.mark.parametrize("bad", [1.5, -0.1, "high"])
+def test_thresholds_must_be_probabilities(bad: object) -> None:
+    with pytest.raises(InvalidRequestError, match="threshold"):
+        route(CATALOG, text="hi", threshold=bad)  # type: ignore[arg-type]
+
+
+def test_unknown_current_role_is_refused() -> None:
+    with pytest.raises(InvalidRequestError, match="current_role"):
+        route(CATALOG, text="hi", current_role="mistral")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["איך מכינים שקשוקה?", "מתכון לעוגת שוקולד", "כמה תושבים יש בגרמניה?", "כמה סוכר יש בשוקו?"],
+)
+def test_hebrew_market_words_inside_other_words_do_not_count(text: str) -> None:
+    decision = route(CATALOG, text=text)
+    assert decision.role == "quick", decision.reason
+    assert "market-term" not in decision.signals
+
+
+def test_hebrew_prefixes_before_terms_count() -> None:
+    decision = route(CATALOG, text="ובשוק המניות, מה דעתך לשנה הבאה?")
+    assert decision.role == "reasoning", decision.reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Write a Python function that computes MACD for AAPL daily closes",
+        "my trading bot crashes: KeyError: 'close' when the exchange returns no candles",
+        "תכתוב סקריפט שמוריד מחירי ביטקוין מה-API ושומר ל-CSV",
+    ],
+)
+def test_code_about_trading_is_code(text: str) -> None:
+    assert route(CATALOG, text=text).role == "code"
+
+
+def test_switch_model_is_unchanged_by_the_classifier(mm: ModelManager) -> None:
+    assert [mm.switch_model(t) for t in ("code", "trading", "analysis", "quick", "x")] == [
+        "qwen2.5-coder:32b",
+        "deepseek-r1:32b",
+        "deepseek-r1:32b",
+        "llama3.1:8b",
+        "llama3.1:8b",
+    ]
+
+
+def test_decision_cost_is_bounded(validation) -> None:  # type: ignore[no-untyped-def]
+    assert validation.p50_us < 100  # p99 (target 100 us) is printed by python -m benchmarks.routing
+
+
+def test_small_talk_does_not_pull_a_conversation_to_the_default_model() -> None:
+    decision = route(CATALOG, text="thanks!", current_role="reasoning")
+    assert decision.role == "reasoning" and decision.method == "sticky"
+    assert "default task" in decision.reason

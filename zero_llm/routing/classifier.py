@@ -1,0 +1,228 @@
+"""The routing classifier: a small multinomial logistic regression, in pure Python.
+
+In: a request's text. Out: a ``Prediction`` — the task class (``code``, ``analysis`` or
+``quick``), a calibrated probability for each class, the kinds of evidence that pointed to
+it (``signals``) and a few words a person can read (``cues``).
+
+The weights are package data (``weights.json``, written by ``zero_llm.routing.train``),
+read once on first use. Scoring is linear, so each token's contribution (its word and
+character n-grams) is summed once and cached; a decision costs a few regex scans and a
+dict look-up per token. No I/O after the first load, no numpy.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import threading
+import zlib
+from array import array
+from dataclasses import dataclass
+from importlib import resources
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from zero_llm.errors import ConfigurationError
+from zero_llm.routing.features import (
+    DENSE_KINDS,
+    Evidence,
+    bigram_bucket,
+    extract,
+    token_buckets,
+)
+
+__all__ = ["CLASSES", "SHIPPED_WEIGHTS", "Model", "Prediction", "classify", "load_model"]
+
+CLASSES: tuple[str, ...] = ("analysis", "code", "quick")
+"""The task classes the classifier chooses between, in weight order."""
+
+WEIGHTS_FILE = "weights.json"
+SHIPPED_WEIGHTS = Path(__file__).with_name(WEIGHTS_FILE)
+"""The weights file shipped in the package."""
+_CACHE_LIMIT = 50_000
+
+Vector = tuple[float, float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """One classification: the class, its calibrated probabilities and the evidence."""
+
+    label: str
+    """The most probable class."""
+    probabilities: dict[str, float]
+    """Class -> calibrated probability (they sum to 1)."""
+    signals: tuple[str, ...]
+    """Kinds of evidence that pointed to ``label`` (e.g. ``ticker``, ``code-fence``)."""
+    cues: tuple[str, ...]
+    """Words behind that evidence, for a person's reason (never for storage)."""
+
+    @property
+    def confidence(self) -> float:
+        """The probability of ``label``."""
+        return self.probabilities[self.label]
+
+
+class Model:
+    """Trained weights and the cached per-token sums that make scoring cheap."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        """Build a model from the weights file's content (see ``zero_llm.routing.train``)."""
+        if tuple(data.get("classes", ())) != CLASSES:
+            raise ConfigurationError(f"routing weights are for classes {data.get('classes')}")
+        if tuple(data.get("dense_kinds", ())) != DENSE_KINDS:
+            raise ConfigurationError(
+                "routing weights were trained on other features; retrain them with "
+                "python -m zero_llm.routing.train"
+            )
+        self.buckets = int(data["buckets"])
+        self.temperature = float(data["temperature"])
+        self.bias: Vector = _vector(data["bias"])
+        self.dense: tuple[Vector, ...] = tuple(_vector(row) for row in data["dense"])
+        packed = array("h")
+        packed.frombytes(zlib.decompress(base64.b64decode(data["sparse"])))
+        if len(packed) != self.buckets * len(CLASSES):
+            raise ConfigurationError("routing weights file is truncated or corrupt")
+        scale = float(data["sparse_scale"])
+        self.columns = tuple([v * scale for v in packed[c :: len(CLASSES)]] for c in range(3))
+        self._token_cache: dict[str, tuple[float, float, float, int]] = {}
+        self._pair_cache: dict[str, Vector] = {}
+
+    def token_vector(self, token: str) -> tuple[float, float, float, int]:
+        """Summed class weights of one token's features, and how many features it has."""
+        cached = self._token_cache.get(token)
+        if cached is not None:
+            return cached
+        a_col, c_col, q_col = self.columns
+        a = c = q = 0.0
+        buckets = token_buckets(token)
+        for b in buckets:
+            a += a_col[b]
+            c += c_col[b]
+            q += q_col[b]
+        value = (a, c, q, len(buckets))
+        if len(self._token_cache) >= _CACHE_LIMIT:
+            self._token_cache.clear()
+        self._token_cache[token] = value
+        return value
+
+    def pair_vector(self, first: str, second: str) -> Vector:
+        """Class weights of two neighbouring tokens."""
+        key = f"{first} {second}"
+        cached = self._pair_cache.get(key)
+        if cached is not None:
+            return cached
+        b = bigram_bucket(first, second)
+        value = (self.columns[0][b], self.columns[1][b], self.columns[2][b])
+        if len(self._pair_cache) >= _CACHE_LIMIT:
+            self._pair_cache.clear()
+        self._pair_cache[key] = value
+        return value
+
+    def logits(self, evidence: Evidence) -> tuple[Vector, list[tuple[str, Vector]]]:
+        """Class scores (before temperature) and each token's own contribution."""
+        tokens = evidence.tokens
+        a = c = q = 0.0
+        count = 0
+        per_token: list[tuple[str, Vector]] = []
+        for token in tokens:
+            ta, tc, tq, n = self.token_vector(token)
+            a += ta
+            c += tc
+            q += tq
+            count += n
+            per_token.append((token, (ta, tc, tq)))
+        for first, second in pairwise(tokens):
+            pa, pc, pq = self.pair_vector(first, second)
+            a += pa
+            c += pc
+            q += pq
+            count += 1
+        norm = 1.0 / math.sqrt(count) if count else 0.0
+        ba, bc, bq = self.bias
+        scores = [ba + a * norm, bc + c * norm, bq + q * norm]
+        for value, row in zip(evidence.dense, self.dense, strict=True):
+            if value:
+                scores[0] += value * row[0]
+                scores[1] += value * row[1]
+                scores[2] += value * row[2]
+        return (scores[0], scores[1], scores[2]), per_token
+
+    def predict(self, text: str) -> Prediction:
+        """Classify one text."""
+        evidence = extract(text)
+        scores, per_token = self.logits(evidence)
+        t = self.temperature
+        top = max(scores)
+        exps = [math.exp((s - top) / t) for s in scores]
+        total = sum(exps)
+        probabilities = {name: e / total for name, e in zip(CLASSES, exps, strict=True)}
+        index = scores.index(top)
+        label = CLASSES[index]
+        first, second = (i for i in range(len(CLASSES)) if i != index)
+        signals: list[str] = []
+        cues: list[str] = []
+        for kind, value, row in zip(DENSE_KINDS, evidence.dense, self.dense, strict=True):
+            if value and row[index] > max(row[first], row[second]):
+                signals.append(kind)
+                found = evidence.words.get(kind, ())
+                if found:
+                    cues.extend(_cue(kind, w) for w in found)
+                elif kind in _STRUCTURE_CUES:
+                    cues.append(kind.replace("-", " "))
+        best = sorted(
+            ((vec[index] - max(vec[first], vec[second]), token) for token, vec in per_token),
+            reverse=True,
+        )[:2]
+        words = [f"'{token}'" for margin, token in best if margin > 0.5]
+        if words:
+            signals.append("wording")
+            cues.extend(w for w in words if w.strip("'") not in " ".join(cues).lower())
+        return Prediction(label, probabilities, tuple(signals), tuple(dict.fromkeys(cues))[:4])
+
+
+_STRUCTURE_CUES = frozenset({"code-fence", "stack-trace", "code-syntax", "ticker-pair"})
+
+
+def _cue(kind: str, word: str) -> str:
+    if kind == "ticker":
+        return f"ticker {word}"
+    if kind in ("error-name", "currency-pair"):
+        return word
+    return f"'{word}'"
+
+
+def _vector(values: Any) -> Vector:
+    a, c, q = (float(v) for v in values)
+    return (a, c, q)
+
+
+_model: Model | None = None
+_lock = threading.Lock()
+
+
+def load_model(path: Path | None = None) -> Model:
+    """Return the shipped model (read once), or read the weights file at ``path``."""
+    global _model
+    if path is not None:
+        return Model(json.loads(path.read_text(encoding="utf-8")))
+    if _model is None:
+        with _lock:
+            if _model is None:
+                source = resources.files("zero_llm.routing").joinpath(WEIGHTS_FILE)
+                try:
+                    data = json.loads(source.read_text(encoding="utf-8"))
+                except FileNotFoundError as exc:
+                    raise ConfigurationError(
+                        "zero_llm/routing/weights.json is missing: reinstall zero-llm or run "
+                        "python -m zero_llm.routing.train"
+                    ) from exc
+                _model = Model(data)
+    return _model
+
+
+def classify(text: str) -> Prediction:
+    """Classify a text with the shipped model."""
+    return load_model().predict(text)

@@ -1,0 +1,61 @@
+r"""The labelled routing prompts: reading the training and validation splits.
+
+In: a split name (``train`` or ``validation``) and optionally the data directory. Out:
+``Example`` rows (text, task, language). The prompts live in ``zero_llm/routing/data/<split>/
+<task>.txt``, one per line, ``\n`` standing for a line break inside a prompt. They are for
+training and evaluation in a source checkout; the wheel ships the trained weights only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from zero_llm.errors import ConfigurationError
+
+__all__ = ["DATA_DIR", "TASKS", "Example", "language_of", "load_split"]
+
+DATA_DIR = Path(__file__).with_name("data")
+"""Where the splits live in a source checkout."""
+
+TASKS: tuple[str, ...] = ("analysis", "code", "quick")
+"""The labels, one file per label in each split."""
+
+_HEBREW = re.compile(r"[\u05d0-\u05ea]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One labelled prompt."""
+
+    text: str
+    task: str
+    language: str
+    """``en``, ``he`` (Hebrew only) or ``mixed`` (Hebrew with English words)."""
+
+
+def language_of(text: str) -> str:
+    """Tell English, Hebrew and mixed prompts apart (mixed: Hebrew with English words)."""
+    if not _HEBREW.search(text):
+        return "en"
+    return "mixed" if _LATIN_WORD.search(text) else "he"
+
+
+def load_split(split: str, data_dir: Path | None = None) -> list[Example]:
+    """Read every prompt of one split, in file order (tasks in ``TASKS`` order)."""
+    folder = (data_dir or DATA_DIR) / split
+    if not folder.is_dir():
+        raise ConfigurationError(
+            f"routing data split {split!r} not found at {folder} (the prompts ship in the "
+            "source repository, not in the wheel)"
+        )
+    examples: list[Example] = []
+    for task in TASKS:
+        path = folder / f"{task}.txt"
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                text = line.replace("\\n", "\n")
+                examples.append(Example(text, task, language_of(text)))
+    return examples

@@ -1,0 +1,278 @@
+"""What the routing classifier sees in a text: its words and the kinds of evidence in it.
+
+In: a request's text. Out: ``Evidence`` (lowercased word tokens, a short vector of
+structure features, and the words behind each kind for a readable reason), and the
+hashed sparse features of each token (word, character 3- and 4-grams, word pairs).
+
+Training (``zero_llm.routing.train``) and inference (``zero_llm.routing.classifier``)
+both build their features here, so they cannot drift apart. Only the head and the tail
+of a long text are read (``SCAN_LIMIT`` characters). Pure, no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from dataclasses import dataclass
+from itertools import pairwise
+
+from zero_llm.routing.lexicon import (
+    ANALYSIS_PHRASES,
+    CODE_TERMS,
+    CURRENCY_CODES,
+    ENTITIES,
+    MARKET_TERMS,
+    NOT_TICKERS,
+)
+
+__all__ = [
+    "BUCKETS",
+    "DENSE_KINDS",
+    "SCAN_LIMIT",
+    "Evidence",
+    "bigram_bucket",
+    "extract",
+    "scan_window",
+    "sparse_counts",
+    "token_buckets",
+]
+
+SCAN_LIMIT = 384
+"""Characters of a long text the classifier reads: three quarters from its head, the rest
+from its tail."""
+
+BUCKETS = 1 << 15
+"""Size of the hashed feature space."""
+
+DENSE_KINDS: tuple[str, ...] = (
+    "code-fence",
+    "stack-trace",
+    "error-name",
+    "code-syntax",
+    "code-term",
+    "ticker",
+    "ticker-pair",
+    "currency-pair",
+    "market-term",
+    "analysis-phrase",
+    "market-entity",
+    "number",
+    "percent",
+    "hebrew",
+    "english",
+    "mixed-language",
+    "short-text",
+    "question",
+)
+"""The structure features, in the order of the evidence vector; also the signal names."""
+
+_TOKEN = re.compile(
+    r"[a-z0-9]+(?:[._'+#&/-][a-z0-9]+)*[+#]*|[\u05d0-\u05ea]+(?:['\"\u05f3\u05f4][\u05d0-\u05ea]+)*'?"
+)
+_TRACE = re.compile(
+    r"traceback \(most recent call last\)|^\s+file \".*\", line \d+|\n\s+at [\w.$<>]+\(|"
+    r"exception in thread|panicked at|segmentation fault|^\w*(?:error|exception): ",
+    re.IGNORECASE | re.MULTILINE,
+)
+_ERROR_NAME = re.compile(r"\b[A-Z]\w*(?:Error|Exception|Warning)\b|\berrno\b|\bE[A-Z]{4,}\b")
+_CODE_SYNTAX = re.compile(
+    r"^\s*(?:def |class |import |from \S+ import|#include|fn |func |public |private |"
+    r"async def |function |const |let |var |return |select |for \w+ in |while |if .*:$)|"
+    r"\w\(\)|\w\([\w'\"., =]*\)|=>|->|::|!=|==|\+=|;\s*$|\)\s*\{|\w\.\w+\(|\b[a-z]+_[a-z_]+\b|"
+    r"\b[a-z]+[A-Z]\w*\b|`[^`\n]+`",
+    re.MULTILINE,
+)
+_DOLLAR_TICKER = re.compile(r"\$[A-Za-z]{1,5}\b")
+_CAPS = re.compile(r"(?<![A-Za-z0-9_$])[A-Z]{2,5}(?:\.[A-Z])?(?![A-Za-z0-9_(])")
+_PAIR = re.compile(
+    r"(?<![A-Za-z])([A-Z]{2,5}|\$[A-Z]{1,5})\s*(?:vs\.?|versus|or|/|\u05de\u05d5\u05dc|\u05d0\u05d5)\s*"
+    r"([A-Z]{2,5}|\$[A-Z]{1,5})(?![A-Za-z])",
+)
+_NUMBER = re.compile(r"\d")
+_PERCENT = re.compile(r"\d\s*%|%\s*\d|\d\s*(?:percent|\u05d0\u05d7\u05d5\u05d6)")
+_HEBREW = re.compile(r"[\u05d0-\u05ea]")
+_LATIN = re.compile(r"[A-Za-z]{2,}")
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What one text shows: its tokens, its structure features and the words behind them."""
+
+    tokens: tuple[str, ...]
+    """Lowercased word tokens (English and Hebrew) of the scanned window."""
+    dense: tuple[float, ...]
+    """One value per ``DENSE_KINDS`` entry (0 when absent)."""
+    words: dict[str, tuple[str, ...]]
+    """Kind -> the words that showed it (for a person's reason; never stored)."""
+
+
+def scan_window(text: str) -> str:
+    """Return the part of ``text`` the classifier reads (all of a short one)."""
+    if len(text) <= SCAN_LIMIT:
+        return text
+    head = SCAN_LIMIT * 3 // 4
+    return text[:head] + "\n" + text[head - SCAN_LIMIT :]
+
+
+def _build_lexicon() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """Single-token terms -> kinds, and phrases (tokens joined by spaces) -> kinds."""
+    words: dict[str, tuple[str, ...]] = {}
+    phrases: dict[str, tuple[str, ...]] = {}
+    for kind, terms in (
+        ("code-term", CODE_TERMS),
+        ("market-term", MARKET_TERMS),
+        ("analysis-phrase", ANALYSIS_PHRASES),
+        ("market-entity", ENTITIES),
+    ):
+        for term in terms:
+            parts = _TOKEN.findall(term.lower())
+            table = words if len(parts) == 1 else phrases
+            key = " ".join(parts)
+            if kind not in table.get(key, ()):
+                table[key] = (*table.get(key, ()), kind)
+    return words, phrases
+
+
+_WORDS, _PHRASES = _build_lexicon()
+_PHRASE_STARTS = frozenset(p.split(" ", 1)[0] for p in _PHRASES)
+_PREFIX_LETTERS = frozenset("והבכלמש")  # ו ה ב כ ל מ ש
+_HIT_CACHE: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _readings(token: str) -> tuple[str, ...]:
+    """The token, and for Hebrew the same word without up to three one-letter prefixes."""
+    readings = [token]
+    for cut in range(1, 4):
+        if len(token) - cut < 2 or token[cut - 1] not in _PREFIX_LETTERS:
+            break
+        readings.append(token[cut:])
+    return tuple(readings)
+
+
+def _token_hits(token: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(kinds the token is a term of, the term as read, readings that may start a phrase)."""
+    cached = _HIT_CACHE.get(token)
+    if cached is not None:
+        return cached
+    kinds: tuple[str, ...] = ()
+    term: tuple[str, ...] = ()
+    starts: list[str] = []
+    for reading in _readings(token):
+        if not kinds and reading in _WORDS:
+            kinds, term = _WORDS[reading], (reading,)
+        if reading in _PHRASE_STARTS:
+            starts.append(reading)
+    value = (kinds, term, tuple(starts))
+    if len(_HIT_CACHE) > 50_000:
+        _HIT_CACHE.clear()
+    _HIT_CACHE[token] = value
+    return value
+
+
+def _lexicon_hits(tokens: tuple[str, ...]) -> dict[str, list[str]]:
+    """Kind -> the terms found, matched on whole tokens (Hebrew prefixes allowed)."""
+    found: dict[str, list[str]] = {}
+    for i, token in enumerate(tokens):
+        kinds, term, starts = _token_hits(token)
+        for kind in kinds:
+            found.setdefault(kind, []).append(term[0])
+        for start in starts:
+            for n in (2, 3):
+                if i + n > len(tokens):
+                    break
+                phrase = start + " " + " ".join(tokens[i + 1 : i + n])
+                for kind in _PHRASES.get(phrase, ()):
+                    found.setdefault(kind, []).append(phrase)
+    return found
+
+
+def _log_count(count: int) -> float:
+    return math.log1p(count) if count else 0.0
+
+
+def extract(text: str) -> Evidence:
+    """Read the text's window once and return its tokens and structure evidence."""
+    window = scan_window(text)
+    lower = window.lower()
+    tokens = tuple(_TOKEN.findall(lower))
+    words: dict[str, tuple[str, ...]] = {}
+    values = dict.fromkeys(DENSE_KINDS, 0.0)
+
+    if "```" in window:
+        values["code-fence"] = 1.0
+    if _TRACE.search(window):
+        values["stack-trace"] = 1.0
+    errors = _ERROR_NAME.findall(window)
+    if errors:
+        values["error-name"] = 1.0
+        words["error-name"] = tuple(errors[:2])
+    syntax = _CODE_SYNTAX.findall(window)
+    values["code-syntax"] = _log_count(len(syntax))
+    for kind, found in _lexicon_hits(tokens).items():
+        values[kind] = _log_count(len(found))
+        words[kind] = tuple(dict.fromkeys(found))[:3]
+
+    tickers = [t.upper() for t in _DOLLAR_TICKER.findall(window)]
+    if window.isascii() or _LATIN.search(window):
+        caps = _CAPS.findall(window)
+        currencies = [c for c in caps if c in CURRENCY_CODES]
+        tickers += [c for c in caps if c not in NOT_TICKERS and c not in CURRENCY_CODES]
+        if currencies:
+            values["currency-pair"] = 1.0
+            words["currency-pair"] = tuple(dict.fromkeys(currencies))[:2]
+        pairs = _PAIR.findall(window)
+        if pairs and any(a.lstrip("$") not in NOT_TICKERS for a, _ in pairs):
+            values["ticker-pair"] = 1.0
+    if tickers:
+        values["ticker"] = _log_count(len(tickers))
+        words["ticker"] = tuple(dict.fromkeys(tickers))[:3]
+
+    if _NUMBER.search(window):
+        values["number"] = 1.0
+        if _PERCENT.search(lower):
+            values["percent"] = 1.0
+    hebrew = _HEBREW.search(window) is not None
+    english = _LATIN.search(window) is not None
+    values["hebrew"] = float(hebrew)
+    values["english"] = float(english)
+    values["mixed-language"] = float(hebrew and english)
+    values["short-text"] = 1.0 if len(tokens) <= 3 else 0.0
+    values["question"] = 1.0 if "?" in window else 0.0
+    return Evidence(tokens, tuple(values[k] for k in DENSE_KINDS), words)
+
+
+def _bucket(feature: str) -> int:
+    return zlib.crc32(feature.encode("utf-16-le")) & (BUCKETS - 1)
+
+
+_GRAM_SEED = zlib.crc32("c".encode("utf-16-le"))
+_MASK = BUCKETS - 1
+
+
+def token_buckets(token: str) -> tuple[int, ...]:
+    """The hashed features of one token: the word itself and its character 3-/4-grams."""
+    data = f"<{token}>".encode("utf-16-le")  # two bytes a character: slices are n-grams
+    crc, seed, mask = zlib.crc32, _GRAM_SEED, _MASK
+    size = len(data)
+    buckets = [_bucket("w" + token)]
+    buckets += [crc(data[i : i + 6], seed) & mask for i in range(0, size - 4, 2)]
+    buckets += [crc(data[i : i + 8], seed) & mask for i in range(0, size - 6, 2)]
+    return tuple(buckets)
+
+
+def bigram_bucket(first: str, second: str) -> int:
+    """The hashed feature of two neighbouring tokens."""
+    return _bucket(f"b{first} {second}")
+
+
+def sparse_counts(tokens: tuple[str, ...]) -> dict[int, float]:
+    """Bucket -> count over all tokens and word pairs (the training side's view)."""
+    counts: dict[int, float] = {}
+    for token in tokens:
+        for bucket in token_buckets(token):
+            counts[bucket] = counts.get(bucket, 0.0) + 1.0
+    for first, second in pairwise(tokens):
+        bucket = bigram_bucket(first, second)
+        counts[bucket] = counts.get(bucket, 0.0) + 1.0
+    return counts

@@ -1,0 +1,81 @@
+"""The optional second stage: ask the quick model which task a doubtful request is.
+
+In: an ``ollama.AsyncClient``, the request's text, the model and a latency budget. Out: a
+``SecondOpinion`` — the task the model chose (constrained by Ollama's ``format`` JSON
+schema to an enum of the task classes), or ``None`` when it failed or ran past the budget,
+and the seconds it took. Off by default (``RoutingSettings.llm_second_stage``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+
+import httpx
+import ollama
+
+from zero_llm.routing.classifier import CLASSES
+
+__all__ = ["SCHEMA", "SecondOpinion", "ask_quick_model"]
+
+SCHEMA: dict[str, object] = {
+    "type": "object",
+    "properties": {"task": {"type": "string", "enum": list(CLASSES)}},
+    "required": ["task"],
+}
+"""The JSON schema passed as ``format``: one task class."""
+
+_INSTRUCTIONS = (
+    "Classify the user's request for routing. code: writing, fixing or explaining code "
+    "(whatever its subject, trading bots included). analysis: markets, stocks, trading, "
+    "investing, economics or careful reasoning. quick: anything else (chat, facts, "
+    "translations, simple math, recipes). Answer with JSON only."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SecondOpinion:
+    """What the quick model said, and how long it took."""
+
+    task: str | None
+    """A task class, or None when there was no usable answer within the budget."""
+    seconds: float
+    """Time spent asking."""
+    error: str | None = None
+    """Why there is no answer (timeout, error, invalid output)."""
+
+
+async def ask_quick_model(
+    client: ollama.AsyncClient,
+    text: str,
+    *,
+    model: str = "llama3.1:8b",
+    budget_s: float = 1.5,
+) -> SecondOpinion:
+    """Ask ``model`` to classify ``text``; give up after ``budget_s`` seconds."""
+    start = time.perf_counter()
+    try:
+        async with asyncio.timeout(budget_s):
+            response = await client.chat(
+                model=model,
+                messages=[
+                    {"role": "system", "content": _INSTRUCTIONS},
+                    {"role": "user", "content": text[:2000]},
+                ],
+                format=SCHEMA,
+                options={"temperature": 0, "num_predict": 16},
+            )
+    except TimeoutError:
+        return SecondOpinion(None, time.perf_counter() - start, "timeout")
+    except (ollama.ResponseError, httpx.HTTPError, ConnectionError) as exc:
+        return SecondOpinion(None, time.perf_counter() - start, type(exc).__name__)
+    elapsed = time.perf_counter() - start
+    try:
+        task = json.loads(response.message.content or "")["task"]
+    except (ValueError, KeyError, TypeError):
+        return SecondOpinion(None, elapsed, "invalid output")
+    if task not in CLASSES:
+        return SecondOpinion(None, elapsed, "invalid output")
+    return SecondOpinion(task, elapsed)

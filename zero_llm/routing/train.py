@@ -1,0 +1,181 @@
+"""Train the routing classifier and write its weights: ``python -m zero_llm.routing.train``.
+
+In: the training split (``zero_llm/routing/data/train``). Out: ``zero_llm/routing/
+weights.json`` (or ``--out``), the file ``zero_llm.routing.classifier`` reads.
+
+A multinomial logistic regression over the features of ``zero_llm.routing.features``
+(hashed word, character 3-/4-gram and word-pair counts, scaled by one over the square root
+of their total, plus the structure features), fitted by full-batch Adam with L2 penalties
+from zero weights: deterministic, no random state at all. The temperature that calibrates
+its probabilities is fitted on out-of-fold scores (5 folds, assigned by a seeded shuffle).
+Needs numpy (``pip install 'zero-llm[train]'``); the shipped package does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import math
+import random
+import zlib
+from array import array
+from pathlib import Path
+from typing import Any
+
+from zero_llm.routing.classifier import CLASSES, WEIGHTS_FILE
+from zero_llm.routing.dataset import Example, load_split
+from zero_llm.routing.features import BUCKETS, DENSE_KINDS, extract, sparse_counts
+
+__all__ = ["main", "train"]
+
+SEED = 11
+STEPS = 400
+LEARNING_RATE = 0.05
+SPARSE_L2 = 1e-4
+DENSE_L2 = 1e-4
+FOLDS = 5
+
+
+def _design(examples: list[Example]) -> tuple[Any, Any, Any, Any, Any]:
+    """Sparse rows (row ids, buckets, values), the dense matrix and the labels."""
+    import numpy as np
+
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    dense = np.zeros((len(examples), len(DENSE_KINDS)))
+    for i, example in enumerate(examples):
+        evidence = extract(example.text)
+        counts = sparse_counts(evidence.tokens)
+        norm = 1.0 / math.sqrt(sum(counts.values())) if counts else 0.0
+        for bucket, count in counts.items():
+            rows.append(i)
+            cols.append(bucket)
+            vals.append(count * norm)
+        dense[i] = evidence.dense
+    labels = np.array([CLASSES.index(e.task) for e in examples])
+    return np.array(rows), np.array(cols), np.array(vals), dense, labels
+
+
+def _fit(design: tuple[Any, ...], steps: int = STEPS) -> tuple[Any, Any, Any]:
+    """Fit (sparse weights, dense weights, bias) by full-batch Adam."""
+    import numpy as np
+
+    rows, cols, vals, dense, labels = design
+    n, k = len(labels), len(CLASSES)
+    onehot = np.eye(k)[labels]
+    params = [np.zeros((BUCKETS, k)), np.zeros((dense.shape[1], k)), np.zeros(k)]
+    moments = [np.zeros_like(p) for p in params]
+    squares = [np.zeros_like(p) for p in params]
+    for step in range(1, steps + 1):
+        sparse_w, dense_w, bias = params
+        scores = _sparse_scores(rows, cols, vals, sparse_w, n) + dense @ dense_w + bias
+        scores -= scores.max(axis=1, keepdims=True)
+        probs = np.exp(scores)
+        probs /= probs.sum(axis=1, keepdims=True)
+        error = (probs - onehot) / n
+        grad_sparse = np.stack(
+            [np.bincount(cols, vals * error[rows, c], BUCKETS) for c in range(k)], axis=1
+        )
+        grads = [
+            grad_sparse + 2 * SPARSE_L2 * sparse_w,
+            dense.T @ error + 2 * DENSE_L2 * dense_w,
+            error.sum(axis=0),
+        ]
+        for i, grad in enumerate(grads):
+            moments[i] = 0.9 * moments[i] + 0.1 * grad
+            squares[i] = 0.999 * squares[i] + 0.001 * grad * grad
+            m_hat = moments[i] / (1 - 0.9**step)
+            v_hat = squares[i] / (1 - 0.999**step)
+            params[i] = params[i] - LEARNING_RATE * m_hat / (np.sqrt(v_hat) + 1e-8)
+    return params[0], params[1], params[2]
+
+
+def _scores(design: tuple[Any, ...], weights: tuple[Any, Any, Any]) -> Any:
+
+    rows, cols, vals, dense, labels = design
+    sparse_w, dense_w, bias = weights
+    return _sparse_scores(rows, cols, vals, sparse_w, len(labels)) + dense @ dense_w + bias
+
+
+def _sparse_scores(rows: Any, cols: Any, vals: Any, sparse_w: Any, n: int) -> Any:
+    import numpy as np
+
+    return np.stack(
+        [np.bincount(rows, vals * sparse_w[cols, c], n) for c in range(sparse_w.shape[1])],
+        axis=1,
+    )
+
+
+def _temperature(scores: Any, labels: Any) -> float:
+    """The temperature that minimises the log loss of out-of-fold scores."""
+    import numpy as np
+
+    best, best_loss = 1.0, math.inf
+    for t in np.arange(0.2, 4.0, 0.05):
+        z = scores / t
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        loss = -logp[np.arange(len(labels)), labels].mean()
+        if loss < best_loss:
+            best, best_loss = float(t), float(loss)
+    return best
+
+
+def _subset(examples: list[Example], keep: set[int]) -> list[Example]:
+    return [e for i, e in enumerate(examples) if i in keep]
+
+
+def train(examples: list[Example], *, steps: int = STEPS) -> dict[str, Any]:
+    """Fit the model on ``examples``; return the weights file's content."""
+    import numpy as np
+
+    order = list(range(len(examples)))
+    random.Random(SEED).shuffle(order)
+    folds = [set(order[f::FOLDS]) for f in range(FOLDS)]
+    held_scores: list[Any] = []
+    held_labels: list[Any] = []
+    for fold in folds:
+        rest = set(range(len(examples))) - fold
+        weights = _fit(_design(_subset(examples, rest)), steps)
+        held = _design(_subset(examples, fold))
+        held_scores.append(_scores(held, weights))
+        held_labels.append(held[4])
+    temperature = _temperature(np.vstack(held_scores), np.concatenate(held_labels))
+    sparse_w, dense_w, bias = _fit(_design(examples), steps)
+    scale = float(np.abs(sparse_w).max()) / 32767 or 1.0
+    packed = array("h", np.round(sparse_w / scale).astype(np.int16).ravel().tolist())
+    return {
+        "format": 1,
+        "classes": list(CLASSES),
+        "buckets": BUCKETS,
+        "dense_kinds": list(DENSE_KINDS),
+        "temperature": round(temperature, 4),
+        "bias": [round(float(v), 6) for v in bias],
+        "dense": [[round(float(v), 6) for v in row] for row in dense_w],
+        "sparse_scale": scale,
+        "sparse": base64.b64encode(zlib.compress(packed.tobytes(), 9)).decode("ascii"),
+        "trained_on": len(examples),
+        "seed": SEED,
+        "steps": steps,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Train on the training split and write the weights file."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name(WEIGHTS_FILE))
+    parser.add_argument("--steps", type=int, default=STEPS)
+    args = parser.parse_args(argv)
+    examples = load_split("train")
+    weights = train(examples, steps=args.steps)
+    args.out.write_text(json.dumps(weights, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(  # noqa: T201 - a command's output
+        f"trained on {len(examples)} prompts, temperature {weights['temperature']}, "
+        f"wrote {args.out} ({args.out.stat().st_size // 1024} KiB)"
+    )
+
+
+if __name__ == "__main__":
+    main()

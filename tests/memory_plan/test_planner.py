@@ -87,8 +87,10 @@ def test_48_gib_quick_model_stays_beside_each_32b() -> None:
     assert result.num_ctx_for(DEEPSEEK.name) == 79872
     assert not result.can_coreside({DEEPSEEK.name, CODER.name})
     lines = result.coresidency_lines()
-    assert any(line.startswith("deepseek-r1:32b at 79872 can stay beside llama3.1:8b at 32768")
-               for line in lines)
+    assert any(
+        line.startswith("deepseek-r1:32b at 79872 can stay beside llama3.1:8b at 32768")
+        for line in lines
+    )
     assert "deepseek-r1:32b and qwen2.5-coder:32b never fit together in 48.0 GiB" in lines
     assert "beside llama3.1:8b at 32768" in result.models[0].why
 
@@ -207,7 +209,8 @@ def test_describe_plan_rows_and_summary() -> None:
     offloading = describe_plan(plan(16))
     assert offloading[0].placement == "offloads"
     assert offloading[0].co_resident == "none (partly on the CPU)"
-    assert any(line.startswith("WARNING: deepseek-r1:32b does not fit") for line in plan_summary(plan(16)))
+    warned = plan_summary(plan(16))
+    assert any(line.startswith("WARNING: deepseek-r1:32b does not fit") for line in warned)
 
 
 def test_can_coreside_ignores_unplanned_models() -> None:

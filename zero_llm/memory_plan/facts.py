@@ -78,9 +78,7 @@ class ModelFacts:
         return math.ceil(self.kv_elements_per_token * bytes_per_element * num_ctx * num_parallel)
 
     @classmethod
-    def from_model_info(
-        cls, name: str, model_info: Mapping[str, Any], size: int
-    ) -> ModelFacts:
+    def from_model_info(cls, name: str, model_info: Mapping[str, Any], size: int) -> ModelFacts:
         """Read the facts from ``/api/show`` ``model_info`` and the ``/api/tags`` size."""
         arch = _architecture(model_info)
 

@@ -227,8 +227,10 @@ class ResidencyScheduler:
             if keep - group - self._unplanned(keep):
                 continue
             kept = (group & self._resident) | keep
-            better = best is None or len(kept) > len(best) or (
-                len(kept) == len(best) and self.plan.priority in kept - best
+            better = (
+                best is None
+                or len(kept) > len(best)
+                or (len(kept) == len(best) and self.plan.priority in kept - best)
             )
             if better:
                 best = kept

@@ -388,7 +388,7 @@ class _Planner:
         return self._build(sizes, whys, offloads)
 
     def _capped(self, name: str, num_ctx: int) -> str:
-        """ " (capped by ...)" when the model's cap, not memory, bounded its window."""
+        """The " (capped by ...)" note when the cap, not memory, bounded the window."""
         return f" (capped by {self.cap_reason[name]})" if num_ctx >= self.caps[name] else ""
 
     def _alone_why(self, name: str, num_ctx: int, room: str, *, shares: bool) -> str:

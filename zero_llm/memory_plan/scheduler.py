@@ -31,6 +31,7 @@ Models not in the plan are assumed to fit beside anything (their size is unknown
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -89,7 +90,12 @@ class SchedulerState:
 class _Waiter:
     model: str
     arrived: float
+    seq: int
     future: asyncio.Future[Ticket]
+
+    def before(self, other: _Waiter) -> bool:
+        """Whether this waiter arrived before ``other`` (ties broken by arrival order)."""
+        return (self.arrived, self.seq) < (other.arrived, other.seq)
 
 
 class ResidencyScheduler:
@@ -112,6 +118,7 @@ class ResidencyScheduler:
         self._in_flight: dict[str, int] = {}
         self._queues: dict[str, deque[_Waiter]] = {}
         self._load_text: dict[str, str] = {}
+        self._arrivals = itertools.count()
 
     @classmethod
     def from_settings(cls, plan: MemoryPlan, memory: Any) -> ResidencyScheduler:
@@ -168,7 +175,8 @@ class ResidencyScheduler:
 
     async def _acquire(self, model: str) -> Ticket:
         """Queue a waiter and wait for ``_dispatch`` to grant it."""
-        waiter = _Waiter(model, self._clock(), asyncio.get_running_loop().create_future())
+        future: asyncio.Future[Ticket] = asyncio.get_running_loop().create_future()
+        waiter = _Waiter(model, self._clock(), next(self._arrivals), future)
         self._queues.setdefault(model, deque()).append(waiter)
         self._dispatch()
         try:
@@ -197,7 +205,7 @@ class ResidencyScheduler:
             if not queue or not self._conflict(model, waiter.model):
                 continue
             oldest = queue[0]
-            if oldest.arrived < waiter.arrived and now - oldest.arrived >= self.max_swap_wait:
+            if oldest.before(waiter) and now - oldest.arrived >= self.max_swap_wait:
                 return True
         return False
 
@@ -246,7 +254,7 @@ class ResidencyScheduler:
     def _start_cold(self, now: float) -> bool:
         """Start the load of one non-resident model, with its whole queue."""
         busy = self._busy()
-        candidates: list[tuple[bool, float, str]] = []
+        candidates: list[tuple[bool, float, int, str]] = []
         for model, queue in self._queues.items():
             if not queue or model in self._resident:
                 continue
@@ -256,10 +264,11 @@ class ResidencyScheduler:
                 continue
             if self._held_back(queue[0], now):
                 continue
-            candidates.append((bool(self._eviction(model)), queue[0].arrived, model))
+            head = queue[0]
+            candidates.append((bool(self._eviction(model)), head.arrived, head.seq, model))
         if not candidates:
             return False
-        _, _, model = min(candidates)
+        model = min(candidates)[-1]
         evicting = self._eviction(model)
         text = f"cold load of {model}" + (f" (evicting {', '.join(evicting)})" if evicting else "")
         self._resident = (self._resident - set(evicting)) | {model}

@@ -169,6 +169,4 @@ def build_router_runnable(
         RunnableBranch(*branches, default) if branches else default
     )
     router = RunnableLambda(route_input, afunc=aroute_input, name="zero_llm.route")
-    return (router | branch).with_config(
-        run_name="zero_llm"
-    )
+    return (router | branch).with_config(run_name="zero_llm")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -33,9 +33,11 @@ from pydantic_settings import (
 
 from zero_llm.catalog import DEFAULT_MODELS, Catalog, ModelSpec
 from zero_llm.errors import ConfigurationError
+from zero_llm.memory_plan.sizes import parse_memory_size
 
 __all__ = [
     "HostSettings",
+    "MemorySettings",
     "RetrySettings",
     "RoutingSettings",
     "TimeoutSettings",
@@ -140,6 +142,55 @@ class RoutingSettings(BaseModel):
     """Longest wait for that second opinion; past it the local decision stands."""
 
 
+class MemorySettings(BaseModel):
+    """How zero_llm plans GPU memory and schedules model loads (see ``zero_llm.memory_plan``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    gpu_memory: str | int | None = None
+    """GPU memory for models: ``"24GiB"``, ``"24GB"``, ``"80 GiB"`` or bytes. None: read the
+    total of all GPUs from ``nvidia-smi`` when it is on PATH, else plan as unlimited (and
+    warn the first time ``/api/ps`` shows a model partly on the CPU)."""
+    num_parallel: int = Field(default=1, ge=1, le=64)
+    """Requests Ollama runs at once per model: mirror the server's OLLAMA_NUM_PARALLEL."""
+    kv_cache_type: Literal["f16", "q8_0", "q4_0"] = "f16"
+    """Ollama's KV cache type: mirror the server's OLLAMA_KV_CACHE_TYPE."""
+    max_loaded_models: int = Field(default=3, ge=1)
+    """Models Ollama keeps loaded at once: mirror OLLAMA_MAX_LOADED_MODELS."""
+    overhead: str | int = "512MiB"
+    """Memory each loaded model takes beyond weights and KV cache (graph, CUDA context)."""
+    num_ctx_floor: int = Field(default=8192, ge=256)
+    """No model's window is shrunk below this to share memory (unless its own is smaller)."""
+    quick_num_ctx: int = Field(default=32768, ge=256)
+    """The window the quick (default-role) model aims for when it shares the GPU."""
+    max_swap_wait: float = Field(default=30.0, ge=0)
+    """Seconds a request may wait behind other models' batches before they stop growing."""
+    quick_keep_alive: str | int = -1
+    """``keep_alive`` of the quick model: -1 keeps it loaded (Ollama still evicts it when
+    memory is needed and it is idle)."""
+    busy_keep_alive: str | int = "30m"
+    """``keep_alive`` of a large model while more requests for it wait."""
+    idle_keep_alive: str | int = "2m"
+    """``keep_alive`` of a large model whose queue is empty, so its memory frees soon."""
+
+    @field_validator("gpu_memory", "overhead")
+    @classmethod
+    def _a_size(cls, value: str | int | None) -> str | int | None:
+        if value is not None:
+            parse_memory_size(value, what="memory size")
+        return value
+
+    def gpu_memory_bytes(self) -> int | None:
+        """The configured GPU memory in bytes, or None when not set."""
+        if self.gpu_memory is None:
+            return None
+        return parse_memory_size(self.gpu_memory, what="memory.gpu_memory")
+
+    def overhead_bytes(self) -> int:
+        """The per-model overhead in bytes."""
+        return parse_memory_size(self.overhead, what="memory.overhead")
+
+
 class ZeroLLMSettings(BaseSettings):
     """Every setting of zero_llm (env prefix ``ZERO_LLM_``, TOML ``zero_llm.toml``)."""
 
@@ -177,6 +228,9 @@ class ZeroLLMSettings(BaseSettings):
     """Request deadlines."""
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     """Routing thresholds and the optional second stage."""
+
+    memory: MemorySettings = Field(default_factory=MemorySettings)
+    """GPU memory plan and residency scheduling (``ZERO_LLM_MEMORY__GPU_MEMORY=24GiB``)."""
     home: Path = Field(default_factory=lambda: Path.home() / ".zero_llm")
     """Where zero_llm keeps its files (the SQLite database by default)."""
     history_url: str | None = None

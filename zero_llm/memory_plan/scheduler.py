@@ -1,0 +1,316 @@
+"""Residency-aware admission of requests to one Ollama host: batch by model, never thrash.
+
+In: a ``MemoryPlan`` (which models fit in memory together), what ``/api/ps`` shows
+(``observe_resident``), and each request's model as the engine calls
+``async with scheduler.admit(model) as ticket:`` around one call to Ollama. Out: the order
+in which requests go to Ollama, a ``Ticket`` per request (``queue_wait_s`` and
+``cold_load`` — "cold load of X (evicting Y)" — for the usage record) and the
+``keep_alive`` each request should carry (``keep_alive_for``). Pure asyncio: no HTTP.
+
+Rules, checked every time something changes (a request arrives, ends or is cancelled, or
+``/api/ps`` is observed):
+
+- A request for a resident (or loading) model starts at once: it costs no load, so
+  requests batch on the model that is already in memory.
+- A request for a model that is not resident starts only if it fits in memory beside every
+  model that has requests in flight (as Ollama, we never evict a busy model) — so two
+  models that cannot share the GPU never load at the same time. All queued requests for
+  that model start with it (one load serves the batch). Among several such models, one
+  that evicts nothing goes first, then the one waiting longest.
+- Bounded wait: once a queued request has waited ``max_swap_wait`` seconds, no request
+  that arrived after it and is for a model it cannot share memory with is started. The
+  batch in flight drains and its load comes next. A request therefore waits at most
+  ``max_swap_wait`` plus the time the requests already running when that bound passed
+  take to finish (Ollama cannot stop them either).
+- Queues are FIFO per model. A request cancelled while it waits leaves its queue; one
+  cancelled just after it was admitted, or whose block raises, gives its slot back.
+
+Models not in the plan are assumed to fit beside anything (their size is unknown).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from zero_llm.memory_plan.planner import MemoryPlan
+
+__all__ = ["KeepAlivePolicy", "ResidencyScheduler", "SchedulerState", "Ticket"]
+
+
+@dataclass(frozen=True)
+class KeepAlivePolicy:
+    """``keep_alive`` values per kind of model (Ollama's syntax: ``"30m"``, seconds, -1)."""
+
+    quick: str | int = -1
+    """The priority (quick) model: kept loaded."""
+    busy: str | int = "30m"
+    """A large model while more requests for it are queued or in flight."""
+    idle: str | int = "2m"
+    """A large model with nothing else queued, so its memory frees soon."""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """What one admitted request learns about its admission (for the usage record)."""
+
+    model: str
+    """The model the request is for."""
+    queue_wait_s: float
+    """Seconds it waited in the scheduler before being sent."""
+    cold_load: str | None = None
+    """"cold load of X (evicting Y)" when the model was not resident; None otherwise."""
+    evicting: tuple[str, ...] = ()
+    """Models the load is expected to push out of memory."""
+    loader: bool = field(default=False, repr=False)
+    """True for the request that started the load (internal bookkeeping)."""
+
+
+@dataclass(frozen=True)
+class SchedulerState:
+    """A snapshot for ``zero-llm ps`` and logs."""
+
+    resident: tuple[str, ...]
+    """Models believed loaded (from ``/api/ps`` and our own loads)."""
+    loading: tuple[str, ...]
+    """Models whose load is in flight."""
+    in_flight: dict[str, int]
+    """Requests sent to Ollama and not finished, per model."""
+    queued: dict[str, int]
+    """Requests waiting here, per model."""
+
+
+@dataclass(eq=False)
+class _Waiter:
+    model: str
+    arrived: float
+    seq: int
+    future: asyncio.Future[Ticket]
+
+    def before(self, other: _Waiter) -> bool:
+        """Whether this waiter arrived before ``other`` (ties broken by arrival order)."""
+        return (self.arrived, self.seq) < (other.arrived, other.seq)
+
+
+class ResidencyScheduler:
+    """Admits requests to one Ollama host in an order that keeps loads few (see module doc)."""
+
+    def __init__(
+        self,
+        plan: MemoryPlan,
+        *,
+        max_swap_wait: float = 30.0,
+        keep_alive: KeepAlivePolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.plan = plan
+        self.max_swap_wait = max_swap_wait
+        self.keep_alive = keep_alive or KeepAlivePolicy()
+        self._clock = clock
+        self._resident: set[str] = set()
+        self._loading: set[str] = set()
+        self._in_flight: dict[str, int] = {}
+        self._queues: dict[str, deque[_Waiter]] = {}
+        self._load_text: dict[str, str] = {}
+        self._arrivals = itertools.count()
+
+    @classmethod
+    def from_settings(cls, plan: MemoryPlan, memory: Any) -> ResidencyScheduler:
+        """Build one from ``MemorySettings`` (``max_swap_wait`` and the keep-alive values)."""
+        return cls(
+            plan,
+            max_swap_wait=memory.max_swap_wait,
+            keep_alive=KeepAlivePolicy(
+                memory.quick_keep_alive, memory.busy_keep_alive, memory.idle_keep_alive
+            ),
+        )
+
+    # -- what the engine calls ----------------------------------------------------------------
+
+    @asynccontextmanager
+    async def admit(self, model: str) -> AsyncIterator[Ticket]:
+        """Wait for this model's turn; hold the slot while the block runs; then release it."""
+        ticket = await self._acquire(model)
+        outcome = "failed"
+        try:
+            yield ticket
+            outcome = "done"
+        finally:
+            self._release(ticket, outcome)
+
+    def observe_resident(self, names: Iterable[str]) -> None:
+        """Take what ``/api/ps`` shows as resident (models in flight stay resident)."""
+        busy = {m for m, n in self._in_flight.items() if n > 0}
+        self._resident = set(names) | busy | self._loading
+        self._dispatch()
+
+    def keep_alive_for(self, model: str) -> str | int:
+        """The ``keep_alive`` a request for ``model`` should carry (call it inside ``admit``)."""
+        if model == self.plan.priority:
+            return self.keep_alive.quick
+        others = [m.name for m in self.plan.models if m.name != model]
+        if self.plan.get(model) is None or all(
+            self.plan.can_coreside({model, other}) for other in others
+        ):
+            return self.keep_alive.busy
+        waiting = len(self._queues.get(model, ())) + max(self._in_flight.get(model, 0) - 1, 0)
+        return self.keep_alive.busy if waiting else self.keep_alive.idle
+
+    def state(self) -> SchedulerState:
+        """A snapshot of residency, loads, requests in flight and queues."""
+        return SchedulerState(
+            resident=tuple(sorted(self._resident)),
+            loading=tuple(sorted(self._loading)),
+            in_flight={m: n for m, n in sorted(self._in_flight.items()) if n},
+            queued={m: len(q) for m, q in sorted(self._queues.items()) if q},
+        )
+
+    # -- admission ----------------------------------------------------------------------------
+
+    async def _acquire(self, model: str) -> Ticket:
+        """Queue a waiter and wait for ``_dispatch`` to grant it."""
+        future: asyncio.Future[Ticket] = asyncio.get_running_loop().create_future()
+        waiter = _Waiter(model, self._clock(), next(self._arrivals), future)
+        self._queues.setdefault(model, deque()).append(waiter)
+        self._dispatch()
+        try:
+            return await waiter.future
+        except asyncio.CancelledError:
+            if waiter.future.done() and not waiter.future.cancelled():
+                self._release(waiter.future.result(), "unused")
+            else:
+                queue = self._queues.get(model)
+                if queue is not None and waiter in queue:
+                    queue.remove(waiter)
+                self._dispatch()
+            raise
+
+    def _busy(self) -> set[str]:
+        """Models with requests in flight."""
+        return {m for m, n in self._in_flight.items() if n > 0}
+
+    def _conflict(self, a: str, b: str) -> bool:
+        """Whether two models cannot be in memory together."""
+        return a != b and not self.plan.can_coreside({a, b})
+
+    def _held_back(self, waiter: _Waiter, now: float) -> bool:
+        """Whether an older, overdue waiter of a conflicting model must go before this one."""
+        for model, queue in self._queues.items():
+            if not queue or not self._conflict(model, waiter.model):
+                continue
+            oldest = queue[0]
+            if oldest.before(waiter) and now - oldest.arrived >= self.max_swap_wait:
+                return True
+        return False
+
+    def _grant(self, waiter: _Waiter, ticket: Ticket) -> None:
+        """Hand a ticket to a waiter and count it in flight."""
+        self._in_flight[waiter.model] = self._in_flight.get(waiter.model, 0) + 1
+        waiter.future.set_result(ticket)
+
+    def _start_warm(self, model: str, now: float) -> bool:
+        """Start the waiters of a resident model that nothing overdue holds back."""
+        queue = self._queues[model]
+        started = False
+        for waiter in list(queue):
+            if waiter.future.done() or self._held_back(waiter, now):
+                continue
+            queue.remove(waiter)
+            load = self._load_text.get(model) if model in self._loading else None
+            self._grant(waiter, Ticket(model, max(now - waiter.arrived, 0.0), load))
+            started = True
+        return started
+
+    def _eviction(self, model: str) -> tuple[str, ...]:
+        """The resident models a load of ``model`` is expected to evict."""
+        keep = self._busy() | {model}
+        best: frozenset[str] | set[str] | None = None
+        for group in self.plan.resident_sets:
+            if keep - group - self._unplanned(keep):
+                continue
+            kept = (group & self._resident) | keep
+            better = (
+                best is None
+                or len(kept) > len(best)
+                or (len(kept) == len(best) and self.plan.priority in kept - best)
+            )
+            if better:
+                best = kept
+        if best is None:
+            return ()
+        planned_resident = {m for m in self._resident if self.plan.get(m) is not None}
+        return tuple(sorted(planned_resident - best))
+
+    def _unplanned(self, names: set[str]) -> set[str]:
+        """The names the plan does not know."""
+        return {n for n in names if self.plan.get(n) is None}
+
+    def _start_cold(self, now: float) -> bool:
+        """Start the load of one non-resident model, with its whole queue."""
+        busy = self._busy()
+        candidates: list[tuple[bool, float, int, str]] = []
+        for model, queue in self._queues.items():
+            if not queue or model in self._resident:
+                continue
+            if not self.plan.can_coreside(busy | {model}):
+                continue
+            if any(self._conflict(model, loading) for loading in self._loading):
+                continue
+            if self._held_back(queue[0], now):
+                continue
+            head = queue[0]
+            candidates.append((bool(self._eviction(model)), head.arrived, head.seq, model))
+        if not candidates:
+            return False
+        model = min(candidates)[-1]
+        evicting = self._eviction(model)
+        text = f"cold load of {model}" + (f" (evicting {', '.join(evicting)})" if evicting else "")
+        self._resident = (self._resident - set(evicting)) | {model}
+        self._loading.add(model)
+        self._load_text[model] = text
+        queue = self._queues[model]
+        first = True
+        for waiter in list(queue):
+            if waiter.future.done() or (not first and self._held_back(waiter, now)):
+                continue
+            queue.remove(waiter)
+            ticket = Ticket(model, max(now - waiter.arrived, 0.0), text, evicting, loader=first)
+            self._grant(waiter, ticket)
+            first = False
+        return True
+
+    def _dispatch(self) -> None:
+        """Start every request the rules allow now."""
+        now = self._clock()
+        for model, queue in self._queues.items():
+            if any(w.future.done() for w in queue):  # cancelled, not yet out of the queue
+                self._queues[model] = deque(w for w in queue if not w.future.done())
+        progress = True
+        while progress:
+            progress = False
+            for model in list(self._queues):
+                if self._queues[model] and model in self._resident:
+                    progress |= self._start_warm(model, now)
+            progress |= self._start_cold(now)
+
+    def _release(self, ticket: Ticket, outcome: str) -> None:
+        """Give a slot back; learn from how the request ended (done, failed, unused)."""
+        model = ticket.model
+        left = self._in_flight.get(model, 1) - 1
+        self._in_flight[model] = left
+        if outcome == "done":
+            self._loading.discard(model)  # one answer came back: the load is complete
+        elif left == 0 and model in self._loading:
+            self._loading.discard(model)  # the load never completed: we do not know
+            self._resident.discard(model)
+            if outcome == "unused" and ticket.loader:
+                restored = self._resident | set(ticket.evicting)
+                if self.plan.can_coreside(restored):
+                    self._resident = restored
+        self._dispatch()

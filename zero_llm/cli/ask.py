@@ -80,9 +80,7 @@ def ask(
     task: Annotated[str | None, typer.Option(help="Task type: code, trading, quick, ...")] = None,
     model: Annotated[str | None, typer.Option(help="Ask this model, bypassing routing.")] = None,
     session: SessionOption = None,
-    system: Annotated[
-        str, typer.Option(help="System message: instructions for the model.")
-    ] = "",
+    system: Annotated[str, typer.Option(help="System message: instructions for the model.")] = "",
     context: Annotated[
         str, typer.Option(help="Material for the question (piped text is added to it).")
     ] = "",

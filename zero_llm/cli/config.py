@@ -152,4 +152,3 @@ def config(host: HostOption = None, as_json: JsonOption = False) -> None:
     for row in rows:
         shown.add_row(row.name, row.value, row.source)
     print_table(shown)
-

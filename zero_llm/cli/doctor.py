@@ -81,9 +81,7 @@ async def _checks(manager: ModelManager) -> list[Check]:
             )
         )
     else:
-        checks.append(
-            Check("history", "ok", f"{mask_url(settings.history_database_url)} opens")
-        )
+        checks.append(Check("history", "ok", f"{mask_url(settings.history_database_url)} opens"))
     return checks
 
 

@@ -214,10 +214,9 @@ def print_table(rows: Table) -> None:
 def _plain(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
         return asdict(value)
-    return value
+    return str(value)
 
 
 def echo_json(value: Any) -> None:
-    """Print ``value`` (dataclasses and lists of them included) as one JSON document."""
-    data = [_plain(v) for v in value] if isinstance(value, list) else _plain(value)
-    typer.echo(json.dumps(data, ensure_ascii=False, default=str))
+    """Print ``value`` (dataclasses, at any depth, included) as one JSON document."""
+    typer.echo(json.dumps(value, ensure_ascii=False, default=_plain))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 
-from benchmarks import history, overhead, window
+from benchmarks import history, overhead, startup, window
 
 
 def main() -> None:
@@ -13,6 +13,8 @@ def main() -> None:
     asyncio.run(overhead.main())
     print("\n=== window fitting")
     window.main()
+    print("\n=== start-up and first token from the command line")
+    startup.main()
     print("\n=== history window load")
     if importlib.util.find_spec("langchain_community") is None:
         print("skipped: pip install langchain-community (the baseline) to run it")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import sysconfig
 import tomllib
 import zipfile
 from pathlib import Path
@@ -59,7 +58,8 @@ def _fresh_venv(where: Path) -> Path:
         text=True,
         check=True,
     ).stdout.strip()
-    (Path(purelib) / "shared-dependencies.pth").write_text(sysconfig.get_paths()["purelib"])
+    ours = [p for p in sys.path if p.endswith("site-packages")]  # .pth-added ones included
+    (Path(purelib) / "shared-dependencies.pth").write_text("\n".join(ours) + "\n")
     return python
 
 

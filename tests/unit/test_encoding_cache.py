@@ -105,6 +105,7 @@ async def test_a_new_manager_counts_exactly_without_fetching_the_vocabulary(
     from tests.conftest import fast_settings
     from zero_llm import ModelManager
 
+    monkeypatch.setattr(vocab, "_cache", {})  # a fresh process: nothing built yet
     home = tmp_path / "home"
     first = ModelManager(fast_settings(emulator.base_url, home=home))
     await first.query_model("llama", "hello")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 
-from benchmarks import history, overhead, routing, window
+from benchmarks import history, overhead, routing, startup, window
 
 
 def main() -> None:
@@ -15,6 +15,8 @@ def main() -> None:
     routing.report("validation")
     print("\n=== window fitting")
     window.main()
+    print("\n=== start-up and first token from the command line")
+    startup.main()
     print("\n=== history window load")
     if importlib.util.find_spec("langchain_community") is None:
         print("skipped: pip install langchain-community (the baseline) to run it")

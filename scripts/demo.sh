@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_venv.sh
-"$venv/bin/python" -m pip install --quiet -e .
+"$venv/bin/python" -m pip install --quiet -e '.[emulator]'  # the emulator answers when no Ollama does
 exec "$venv/bin/zero-llm" demo "$@"

@@ -3,36 +3,87 @@
 Routes each request to the right model, makes sure the model is present and loaded,
 keeps the conversation inside its context window, retries what is worth retrying,
 streams answers and records what every call cost. Importing this package does nothing
-else: no client, no environment read, no database file.
+else: no client, no environment read, no database file, and no heavy import either:
+each public name is imported from its module on first use (PEP 562 ``__getattr__``).
 """
 
-from zero_llm.answer import Answer, AnswerStream, CallTrace
-from zero_llm.catalog import ModelSpec
-from zero_llm.chat_model import ZeroChatModel
-from zero_llm.errors import (
-    ConfigurationError,
-    ContextOverflowError,
-    InvalidRequestError,
-    ModelNotFoundError,
-    OllamaBusyError,
-    OllamaError,
-    OllamaRequestError,
-    OllamaServerError,
-    OllamaTimeoutError,
-    OllamaUnavailableError,
-    StorageError,
-    StreamInterruptedError,
-    StructuredOutputError,
-    ToolsNotSupportedError,
-    TransientOllamaError,
-    ZeroLLMError,
-)
-from zero_llm.manager import LoadResult, ModelManager, SyncAnswerStream
-from zero_llm.ollama.client import LoadedModel, PullProgress
-from zero_llm.routing.router import RouteDecision
-from zero_llm.settings import RetrySettings, RoutingSettings, TimeoutSettings, ZeroLLMSettings
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the names as type checkers and IDEs see them
+    from zero_llm.answer import Answer, AnswerStream, CallTrace
+    from zero_llm.catalog import ModelSpec
+    from zero_llm.chat_model import ZeroChatModel
+    from zero_llm.errors import (
+        ConfigurationError,
+        ContextOverflowError,
+        InvalidRequestError,
+        ModelNotFoundError,
+        OllamaBusyError,
+        OllamaError,
+        OllamaRequestError,
+        OllamaServerError,
+        OllamaTimeoutError,
+        OllamaUnavailableError,
+        StorageError,
+        StreamInterruptedError,
+        StructuredOutputError,
+        ToolsNotSupportedError,
+        TransientOllamaError,
+        ZeroLLMError,
+    )
+    from zero_llm.manager import LoadResult, ModelManager, SyncAnswerStream
+    from zero_llm.ollama.client import LoadedModel, PullProgress
+    from zero_llm.routing.router import RouteDecision
+    from zero_llm.settings import (
+        HostSettings,
+        MemorySettings,
+        RetrySettings,
+        RoutingSettings,
+        TimeoutSettings,
+        ZeroLLMSettings,
+    )
 
 __version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    "Answer": "zero_llm.answer",
+    "AnswerStream": "zero_llm.answer",
+    "CallTrace": "zero_llm.answer",
+    "ConfigurationError": "zero_llm.errors",
+    "ContextOverflowError": "zero_llm.errors",
+    "HostSettings": "zero_llm.settings",
+    "InvalidRequestError": "zero_llm.errors",
+    "LoadResult": "zero_llm.manager",
+    "LoadedModel": "zero_llm.ollama.client",
+    "MemorySettings": "zero_llm.settings",
+    "ModelManager": "zero_llm.manager",
+    "ModelNotFoundError": "zero_llm.errors",
+    "ModelSpec": "zero_llm.catalog",
+    "OllamaBusyError": "zero_llm.errors",
+    "OllamaError": "zero_llm.errors",
+    "OllamaRequestError": "zero_llm.errors",
+    "OllamaServerError": "zero_llm.errors",
+    "OllamaTimeoutError": "zero_llm.errors",
+    "OllamaUnavailableError": "zero_llm.errors",
+    "PullProgress": "zero_llm.ollama.client",
+    "RetrySettings": "zero_llm.settings",
+    "RouteDecision": "zero_llm.routing.router",
+    "RoutingSettings": "zero_llm.settings",
+    "StorageError": "zero_llm.errors",
+    "StreamInterruptedError": "zero_llm.errors",
+    "StructuredOutputError": "zero_llm.errors",
+    "SyncAnswerStream": "zero_llm.manager",
+    "TimeoutSettings": "zero_llm.settings",
+    "ToolsNotSupportedError": "zero_llm.errors",
+    "TransientOllamaError": "zero_llm.errors",
+    "ZeroChatModel": "zero_llm.chat_model",
+    "ZeroLLMError": "zero_llm.errors",
+    "ZeroLLMSettings": "zero_llm.settings",
+}
+"""Each public name and the module that defines it."""
 
 __all__ = [
     "Answer",
@@ -40,9 +91,11 @@ __all__ = [
     "CallTrace",
     "ConfigurationError",
     "ContextOverflowError",
+    "HostSettings",
     "InvalidRequestError",
     "LoadResult",
     "LoadedModel",
+    "MemorySettings",
     "ModelManager",
     "ModelNotFoundError",
     "ModelSpec",
@@ -68,3 +121,18 @@ __all__ = [
     "ZeroLLMSettings",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use, then keep it here."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zero_llm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The module's names, the lazy public ones included."""
+    return sorted({*globals(), *__all__})

@@ -199,7 +199,8 @@ class QueryEngine:
         if not self.settings.window.exact_counts:
             return EstimatingCounter(overhead)
         digest = await backend.digest(spec.name)
-        encoding = cached_encoding(digest) if digest else None
+        saved = self.settings.home.expanduser() / "encodings"
+        encoding = await asyncio.to_thread(cached_encoding, digest, saved) if digest else None
         if encoding is None:
             verbose = await backend.show_verbose(spec.name)
             try:
@@ -210,7 +211,7 @@ class QueryEngine:
                 log.info("counting %s by estimate: %s", spec.name, exc)
                 return EstimatingCounter(overhead)
             if digest:
-                remember_encoding(digest, encoding)
+                await asyncio.to_thread(remember_encoding, digest, encoding, saved)
         return ExactCounter(encoding, overhead)
 
     def _lock_for(self, name: str) -> asyncio.Lock:

@@ -5,14 +5,26 @@ token strings, merges, token types, pre-tokenizer name). Out: a ``tiktoken.Encod
 whose ranks follow the merge order (single bytes first, then each merge's result), so
 counts are exact for byte-level BPE models (Llama 3, Qwen 2/2.5, DeepSeek-R1 distills).
 Nothing is downloaded: tiktoken only gets the ranks we hand it. Encodings are cached per
-model digest for the life of the process.
+model digest for the life of the process and, given a directory (``home/encodings``), on
+disk: one file per digest, written atomically, its checksum checked on every read (a
+corrupt or foreign file is ignored and the encoding rebuilt), so a new process does not
+fetch and rebuild a vocabulary it has seen before.
 """
 
 from __future__ import annotations
 
+import array
+import hashlib
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import tiktoken
@@ -24,7 +36,13 @@ __all__ = [
     "byte_encoder",
     "cached_encoding",
     "encoding_from_gguf",
+    "encoding_path",
+    "read_encoding",
+    "remember_encoding",
+    "write_encoding",
 ]
+
+log = logging.getLogger(__name__)
 
 LLAMA3_PATTERN = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
@@ -160,14 +178,113 @@ def encoding_from_show(name: str, model_info: Mapping[str, Any]) -> tiktoken.Enc
 _cache: dict[str, tiktoken.Encoding] = {}
 _cache_lock = threading.Lock()
 
+FILE_MAGIC = b"zero-llm-encoding 1\n"
+"""First line of an encoding file; a new layout gets a new number."""
 
-def cached_encoding(digest: str) -> tiktoken.Encoding | None:
-    """The encoding already built for a model digest in this process, if any."""
+
+def encoding_path(directory: Path, digest: str) -> Path:
+    """The file that holds the encoding of a model digest under ``directory``."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "-", digest)
+    return directory / f"{safe}.tiktoken"
+
+
+def write_encoding(path: Path, encoding: tiktoken.Encoding) -> None:
+    """Write an encoding to ``path`` atomically (a temporary file, then ``os.replace``)."""
+    state = encoding.__getstate__()  # tiktoken's pickle state: its parts, by the public protocol
+    if not isinstance(state, dict):
+        raise UnsupportedVocabularyError(f"encoding {encoding.name!r} has no parts to save")
+    ranks: Mapping[bytes, int] = state["mergeable_ranks"]
+    tokens = list(ranks)
+    rank_array = array.array("I", (ranks[t] for t in tokens))
+    length_array = array.array("I", (len(t) for t in tokens))
+    if sys.byteorder != "little":  # pragma: no cover - the file is little-endian everywhere
+        rank_array.byteswap()
+        length_array.byteswap()
+    body = rank_array.tobytes() + length_array.tobytes() + b"".join(tokens)
+    header = {
+        "name": state["name"],
+        "pat_str": state["pat_str"],
+        "special_tokens": state["special_tokens"],
+        "count": len(tokens),
+        "sha256": hashlib.sha256(body).hexdigest(),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".tiktoken")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(FILE_MAGIC + json.dumps(header).encode() + b"\n" + body)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def read_encoding(path: Path) -> tiktoken.Encoding | None:
+    """The encoding saved at ``path``; None when it is missing, corrupt or not ours."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        if not data.startswith(FILE_MAGIC):
+            raise ValueError("not a zero-llm encoding file")
+        end = data.index(b"\n", len(FILE_MAGIC))
+        header = json.loads(data[len(FILE_MAGIC) : end])
+        body = memoryview(data)[end + 1 :]
+        if hashlib.sha256(body).hexdigest() != header["sha256"]:
+            raise ValueError("checksum mismatch")
+        count = int(header["count"])
+        rank_array = array.array("I")
+        rank_array.frombytes(body[: 4 * count])
+        length_array = array.array("I")
+        length_array.frombytes(body[4 * count : 8 * count])
+        if sys.byteorder != "little":  # pragma: no cover
+            rank_array.byteswap()
+            length_array.byteswap()
+        blob = bytes(body[8 * count :])
+        if len(rank_array) != count or sum(length_array) != len(blob):
+            raise ValueError("truncated")
+        ranks: dict[bytes, int] = {}
+        offset = 0
+        for rank, length in zip(rank_array, length_array, strict=True):
+            ranks[blob[offset : offset + length]] = rank
+            offset += length
+        return tiktoken.Encoding(
+            name=str(header["name"]),
+            pat_str=str(header["pat_str"]),
+            mergeable_ranks=ranks,
+            special_tokens={str(k): int(v) for k, v in header["special_tokens"].items()},
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        log.info("ignoring the saved encoding %s (it will be rebuilt): %s", path, exc)
+        return None
+
+
+def cached_encoding(digest: str, directory: Path | None = None) -> tiktoken.Encoding | None:
+    """The encoding built for a model digest: from this process, else from ``directory``."""
     with _cache_lock:
-        return _cache.get(digest)
+        found = _cache.get(digest)
+    if found is not None or directory is None:
+        return found
+    found = read_encoding(encoding_path(directory, digest))
+    if found is not None:
+        with _cache_lock:
+            _cache.setdefault(digest, found)
+    return found
 
 
-def remember_encoding(digest: str, encoding: tiktoken.Encoding) -> None:
-    """Keep an encoding for a model digest for the life of the process."""
+def remember_encoding(
+    digest: str, encoding: tiktoken.Encoding, directory: Path | None = None
+) -> None:
+    """Keep an encoding for a model digest for this process and, with ``directory``, on disk.
+
+    A file that cannot be written is logged and skipped: counting never fails for it.
+    """
     with _cache_lock:
         _cache[digest] = encoding
+    if directory is None:
+        return
+    try:
+        write_encoding(encoding_path(directory, digest), encoding)
+    except (OSError, UnsupportedVocabularyError) as exc:
+        log.warning("could not save the encoding of %s under %s: %s", digest, directory, exc)

@@ -8,6 +8,10 @@ message (so a tool call is never split from its result) — or ``ContextOverflow
 naming the numbers when even the system messages and the question cannot fit. When not
 one history message fits, the newest is cut from the front with a visible marker rather
 than dropped. Pure: counting is the ``TokenCounter``'s, the budget the caller's.
+
+``fits_by_bytes`` is the cheap proof that needs no counting at all: with a byte-level
+BPE vocabulary every token stands for at least one byte, so a prompt whose UTF-8 bytes
+plus the template's overhead fit the budget fits in tokens too.
 """
 
 from __future__ import annotations
@@ -20,9 +24,17 @@ from dataclasses import dataclass
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from zero_llm.errors import ContextOverflowError
-from zero_llm.tokens import TokenCounter
+from zero_llm.tokens import TemplateOverhead, TokenCounter, message_text
 
-__all__ = ["CUT_MARKER", "FitResult", "WindowBudget", "fit_counts", "fit_messages"]
+__all__ = [
+    "CUT_MARKER",
+    "FitResult",
+    "WindowBudget",
+    "byte_bound",
+    "fit_counts",
+    "fit_messages",
+    "fits_by_bytes",
+]
 
 CUT_MARKER = "[... {cut} earlier tokens of this message were cut to fit the context window ...]\n"
 MIN_CUT_TOKENS = 16
@@ -58,6 +70,25 @@ def fit_counts(history_counts_newest_first: Sequence[int], remaining: int) -> in
     """How many of the newest history messages fit in ``remaining`` tokens."""
     totals = list(itertools.accumulate(history_counts_newest_first))
     return bisect.bisect_right(totals, remaining)
+
+
+def byte_bound(messages: Sequence[BaseMessage], overhead: TemplateOverhead) -> int:
+    """An upper bound of the prompt's tokens: its UTF-8 bytes plus the template's overhead.
+
+    Sound for byte-level BPE vocabularies (Llama 3, Qwen 2/2.5, DeepSeek-R1 distills),
+    where no token is shorter than one byte. The text is what the counters count
+    (``message_text``: content, and tool calls).
+    """
+    total = overhead.per_prompt + overhead.per_message * len(messages)
+    return total + sum(len(message_text(m).encode("utf-8", "surrogatepass")) for m in messages)
+
+
+def fits_by_bytes(messages: Sequence[BaseMessage], overhead: TemplateOverhead, budget: int) -> bool:
+    """True when the prompt provably fits ``budget`` tokens without counting them.
+
+    False means only "count to know". Valid for byte-level BPE vocabularies only.
+    """
+    return byte_bound(messages, overhead) <= budget
 
 
 def _split(messages: Sequence[BaseMessage]) -> tuple[int, int]:

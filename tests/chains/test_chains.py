@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
-from chains import code, quick, summarizer, trading
 from zero_llm import ModelManager, StructuredOutputError
+from zero_llm.chains import code, quick, summarizer, trading
 from zero_llm.testing import OllamaEmulator
 
 

@@ -15,9 +15,11 @@ PINNED = [
     "CallTrace",
     "ConfigurationError",
     "ContextOverflowError",
+    "HostSettings",
     "InvalidRequestError",
     "LoadResult",
     "LoadedModel",
+    "MemorySettings",
     "ModelManager",
     "ModelNotFoundError",
     "ModelSpec",
@@ -95,3 +97,34 @@ def test_public_functions_are_documented() -> None:
             for attr, member in vars(obj).items():
                 if not attr.startswith("_") and inspect.isfunction(member):
                     assert member.__doc__, f"{name}.{attr}"
+
+
+def test_import_is_lazy_and_light(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``import zero_llm`` pulls in none of the heavy libraries; a public name does."""
+    script = textwrap.dedent("""
+        import sys
+        import zero_llm
+        heavy = ('langchain_core', 'langchain_ollama', 'ollama', 'httpx', 'sqlalchemy',
+                 'tiktoken', 'pydantic', 'typer', 'rich')
+        print(sorted(m for m in heavy if m in sys.modules))
+        zero_llm.ModelManager
+        print('langchain_core' in sys.modules)
+    """)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["[]", "True"]
+
+
+def test_unknown_name_is_an_attribute_error() -> None:
+    import pytest
+
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchThing'"):
+        zero_llm.NoSuchThing  # noqa: B018
+    assert "ModelManager" in dir(zero_llm)

@@ -1,0 +1,124 @@
+"""Benchmark: what a user waits for before and around an answer, measured in subprocesses.
+
+Rows (best and median of repetitions, each a fresh interpreter):
+
+7. start-up: ``python -c pass`` (the floor), ``import zero_llm``, ``zero-llm --help``, and
+   ``import zero_llm.manager`` (everything a query needs) for scale; goal < 0.3 s for the
+   first two of ours;
+8. first token from the command line: ``zero-llm ask --task quick`` against the emulator
+   in its own process at time scale 1 (it really takes the time it reports) on a warm
+   model whose encoding is saved on disk. "added" is the wall time less the model's own
+   time as the emulator reports it (load + prompt eval + eval durations, which is at most
+   its total_duration); goal < 100 ms. It is split into the interpreter's start-up and
+   imports (wall less the answer's latency) and the ask itself (latency less the model).
+
+    python -m benchmarks.startup
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+REPEAT = 7
+CLI = "from zero_llm.cli import main; main()"
+
+
+def run(args: list[str], env: dict[str, str]) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return time.perf_counter() - started, done.stdout
+
+
+def timed(args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    run(args, env)  # warm the file cache
+    samples = [run(args, env)[0] for _ in range(REPEAT)]
+    return min(samples), statistics.median(samples)
+
+
+def row(name: str, best: float, median: float, note: str = "") -> None:
+    print(f"  {name:<34} {best * 1e3:9.1f} ms (median {median * 1e3:7.1f}) {note}")
+
+
+@contextmanager
+def emulator_at_real_speed(env: dict[str, str]) -> Iterator[str]:
+    """``zero-llm emulate --time-scale 1`` on a free port, in a process of its own."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", CLI, "emulate", "--port", "0", "--time-scale", "1"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        yield line.split(" on ", 1)[1].split()[0]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def main() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZERO_LLM_")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    env["ZERO_LLM_HOME"] = tempfile.mkdtemp(prefix="zero-llm-bench-")
+    print("\n7. start-up, fresh interpreter each time")
+    floor, floor_med = timed(["-c", "pass"], env)
+    row("python -c pass", floor, floor_med)
+    for name, args in (
+        ("import zero_llm", ["-c", "import zero_llm"]),
+        ("zero-llm --help", ["-c", CLI, "--help"]),
+        ("import zero_llm.manager (scale)", ["-c", "import zero_llm.manager"]),
+    ):
+        best, median = timed(args, env)
+        goal = "" if "scale" in name else f"goal < 300 ms: {'met' if best < 0.3 else 'NOT met'}"
+        row(name, best, median, goal)
+
+    print("\n8. zero-llm ask on a warm model, encoding saved on disk (emulator, time scale 1)")
+    with emulator_at_real_speed(env) as url:
+        env["OLLAMA_HOST"] = url
+        ask = ["-c", CLI, "ask", "--task", "quick", "--no-stream", "--json", "hello there"]
+        run(["-c", CLI, "load", "llama"], env)
+        run(ask, env)  # builds and saves the encoding
+        walls, model_times, latencies = [], [], []
+        for _ in range(REPEAT):
+            wall, out = run(ask, env)
+            data = json.loads(out)
+            own = sum(
+                data.get(k) or 0.0
+                for k in ("load_duration_s", "prompt_eval_duration_s", "eval_duration_s")
+            )
+            walls.append(wall)
+            model_times.append(own)
+            latencies.append(data["latency_s"])
+        added = [w - m for w, m in zip(walls, model_times, strict=True)]
+        row("wall time", min(walls), statistics.median(walls))
+        row("model's own time (Ollama's)", min(model_times), statistics.median(model_times))
+        row(
+            "added by zero-llm",
+            min(added),
+            statistics.median(added),
+            f"goal < 100 ms: {'met' if min(added) < 0.1 else 'NOT met'}",
+        )
+        start = [w - lat for w, lat in zip(walls, latencies, strict=True)]
+        row("  of it: start-up and imports", min(start), statistics.median(start))
+        inside = [lat - m for lat, m in zip(latencies, model_times, strict=True)]
+        row("  of it: the ask itself", min(inside), statistics.median(inside))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+"""The conversation commands: ``ask``, ``chat``, ``route`` and ``demo``.
+
+In: the question (argument or standard input), task or model, system text, session.
+Out: the answer streamed on stdout, and on stderr the status line (and a fallback note
+when another model answered). ``--json`` prints one JSON object instead.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from zero_llm.cli.common import (
+    HostOption,
+    JsonOption,
+    echo_json,
+    fail,
+    join_context,
+    manager_for,
+    read_question,
+    report_answer,
+    run_with_manager,
+    say,
+)
+
+if TYPE_CHECKING:
+    from zero_llm.answer import Answer
+    from zero_llm.manager import ModelManager
+
+__all__ = ["ask", "chat", "demo", "route", "stream_answer"]
+
+SessionOption = Annotated[
+    str | None, typer.Option(help="Remember the turn in this conversation (and use its past).")
+]
+
+
+async def stream_answer(
+    manager: ModelManager,
+    text: str,
+    *,
+    task: str | None = None,
+    model: str | None = None,
+    context: str = "",
+    stream: bool = True,
+    echo: bool = True,
+    session: str | None = None,
+) -> Answer:
+    """Ask (routed, or ``model``), print the answer as it comes (``echo``), return it whole."""
+    from zero_llm.answer import AnswerStream
+
+    if model is not None:
+        result = await manager.query_model(model, text, context, stream, session_id=session)
+    else:
+        result = await manager.ask(
+            text, task=task, context=context, stream=stream, session_id=session
+        )
+    if isinstance(result, AnswerStream):
+        async for chunk in result:
+            if echo:
+                typer.echo(chunk, nl=False)
+        answer = result.answer
+        assert answer is not None
+        if echo:
+            typer.echo()
+    else:
+        answer = result
+        if echo:
+            typer.echo(answer.text)
+    await manager.flush_usage()
+    return answer
+
+
+def ask(
+    text: Annotated[
+        str | None,
+        typer.Argument(help="The question; none or '-': read it from standard input."),
+    ] = None,
+    task: Annotated[str | None, typer.Option(help="Task type: code, trading, quick, ...")] = None,
+    model: Annotated[str | None, typer.Option(help="Ask this model, bypassing routing.")] = None,
+    session: SessionOption = None,
+    system: Annotated[str, typer.Option(help="System message: instructions for the model.")] = "",
+    context: Annotated[
+        str, typer.Option(help="Material for the question (piped text is added to it).")
+    ] = "",
+    no_stream: Annotated[bool, typer.Option("--no-stream", help="Print the answer whole.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    host: HostOption = None,
+) -> None:
+    """Ask a question; the router picks the model unless --model says which.
+
+    Piped text with a question becomes its context: cat error.log | zero-llm ask "explain".
+    """
+    question, piped = read_question(text)
+    system_text = join_context(system, context, piped)
+    answer = run_with_manager(
+        lambda manager: stream_answer(
+            manager,
+            question,
+            task=task,
+            model=model,
+            context=system_text,
+            stream=not no_stream,
+            echo=not as_json,
+            session=session,
+        ),
+        host,
+    )
+    if as_json:
+        echo_json({"answer": answer.text, **answer.trace.metadata()})
+    else:
+        report_answer(answer)
+
+
+def chat(
+    session: Annotated[
+        str | None, typer.Option(help="Conversation to continue (default: a new one).")
+    ] = None,
+    system: Annotated[str, typer.Option(help="System message for every turn.")] = "",
+    host: HostOption = None,
+) -> None:
+    """Talk with ZERO's models; /task NAME, /model NAME (or /model auto), /exit."""
+    from zero_llm.errors import ZeroLLMError
+
+    session_id = session or datetime.now().strftime("chat-%Y%m%d-%H%M%S")
+
+    async def talk(manager: ModelManager) -> None:
+        task: str | None = None
+        model: str | None = None
+        say(f"session {session_id}: /task NAME, /model NAME, /model auto, /exit", err=True)
+        while True:
+            try:
+                # Blocking on the terminal is fine: nothing else runs on this loop meanwhile.
+                line = input("you> ").strip()  # noqa: ASYNC250
+            except (EOFError, KeyboardInterrupt):
+                break
+            if not line:
+                continue
+            if line in ("/exit", "/quit"):
+                break
+            if line.startswith("/task"):
+                task = line.removeprefix("/task").strip() or None
+                say(f"task: {task or 'chosen from the text'}", err=True)
+                continue
+            if line.startswith("/model"):
+                name = line.removeprefix("/model").strip()
+                try:
+                    model = None if name in ("", "auto") else manager.spec(name).name
+                except ZeroLLMError as exc:
+                    say(f"error: {exc}", err=True, style="red")
+                    continue
+                say(f"model: {model or 'routed'}", err=True)
+                continue
+            try:
+                answer = await stream_answer(
+                    manager, line, task=task, model=model, context=system, session=session_id
+                )
+            except ZeroLLMError as exc:
+                say(f"error: {type(exc).__name__}: {exc}", err=True, style="red")
+                continue
+            report_answer(answer)
+
+    run_with_manager(talk, host)
+    say(f"bye (session {session_id} is kept)", err=True)
+
+
+def route(
+    text: Annotated[str, typer.Argument(help="The request text.")],
+    task: Annotated[str | None, typer.Option(help="An explicit task type.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show which model would answer, and why, without calling any model."""
+    from dataclasses import asdict
+
+    from zero_llm.errors import ZeroLLMError
+
+    manager = manager_for(None)
+    try:
+        decision = manager.route(text, task)
+    except ZeroLLMError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        echo_json(asdict(decision))
+        return
+    say(f"{decision.model}  (task={decision.task}, role={decision.role})")
+    say(f"reason: {decision.reason}")
+
+
+def demo(
+    text: Annotated[str, typer.Argument(help="The question.")] = (
+        "Why might a rising dollar hurt $AAPL, and what is the risk for a long position?"
+    ),
+    host: HostOption = None,
+) -> None:
+    """Ask a routed, streamed question: to Ollama if reachable, else to the built-in emulator."""
+    from zero_llm.cli.emulate import emulator_class
+    from zero_llm.errors import OllamaUnavailableError
+    from zero_llm.manager import ModelManager
+
+    manager = manager_for(host)
+
+    async def version(manager: ModelManager) -> str | None:
+        try:
+            return await manager.backend.version()
+        except OllamaUnavailableError:
+            return None
+
+    found = run_with_manager(version, manager=manager)
+    if found is not None:
+        say(f"Ollama {found} at {manager.settings.ollama_base_url}", err=True)
+        _demo_ask(manager, text)
+        return
+    emulator = emulator_class()
+    say(
+        f"No Ollama at {manager.settings.ollama_base_url}: answering with zero_llm's built-in "
+        "emulator. THE ANSWER BELOW IS EMULATED, not written by a model.",
+        err=True,
+    )
+    with emulator() as served:
+        _demo_ask(ModelManager(manager.settings, ollama_host=served.base_url), text)
+
+
+def _demo_ask(manager: ModelManager, text: str) -> None:
+    decision = manager.route(text)
+    say(f"route: {decision.model} ({decision.reason})", err=True, style="dim")
+    answer = run_with_manager(lambda m: stream_answer(m, text), manager=manager)
+    report_answer(answer)

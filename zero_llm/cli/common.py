@@ -1,0 +1,222 @@
+"""What every ``zero-llm`` command shares: running its work, reading input, printing results.
+
+In: a command's coroutine over a ``ModelManager``, the command line's text and standard
+input. Out: one event loop per command whose manager is closed at its end, a user
+mistake or unreachable server as one clear line on stderr with exit code 1 (never a
+traceback), tables that stay readable at 80 columns, and the status line after an answer.
+Only ``typer`` is imported here at module level: the heavy libraries load inside the
+commands, so ``zero-llm --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, is_dataclass
+from typing import IO, TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from zero_llm.answer import Answer, CallTrace
+    from zero_llm.errors import ZeroLLMError
+    from zero_llm.manager import ModelManager
+
+__all__ = [
+    "HostOption",
+    "JsonOption",
+    "compact_count",
+    "echo_json",
+    "fail",
+    "fallback_note",
+    "manager_for",
+    "print_table",
+    "read_question",
+    "run_with_manager",
+    "say",
+    "summary_line",
+    "table",
+]
+
+T = TypeVar("T")
+
+HostOption = Annotated[
+    str | None, typer.Option("--host", help="Ollama host (default: OLLAMA_HOST or settings).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")]
+
+
+def say(text: str, *, err: bool = False, style: str | None = None) -> None:
+    """Print one line (to stderr with ``err``), dim or coloured by ``style``."""
+    if style == "dim":
+        typer.secho(text, err=err, dim=True)
+    elif style:
+        typer.secho(text, err=err, fg=style)
+    else:
+        typer.echo(text, err=err)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``error: message`` on stderr and return the exit to raise (code 1)."""
+    typer.secho(f"error: {message}", err=True, fg="red")
+    return typer.Exit(1)
+
+
+def fail_error(exc: ZeroLLMError) -> typer.Exit:
+    """``fail`` for one of zero_llm's errors, naming its kind."""
+    return fail(f"{type(exc).__name__}: {exc}")
+
+
+def manager_for(host: str | None) -> ModelManager:
+    """Build the manager from the usual settings sources (``host`` wins), or exit clearly."""
+    from zero_llm.errors import ZeroLLMError
+    from zero_llm.manager import ModelManager
+
+    try:
+        return ModelManager(ollama_host=host) if host else ModelManager()
+    except ZeroLLMError as exc:
+        raise fail(str(exc)) from None
+
+
+def run_with_manager(
+    body: Callable[[ModelManager], Awaitable[T]],
+    host: str | None = None,
+    manager: ModelManager | None = None,
+) -> T:
+    """Run ``body`` in one event loop and close the manager at its end, whatever happens."""
+    from zero_llm.errors import ZeroLLMError
+
+    chosen = manager if manager is not None else manager_for(host)
+
+    async def main() -> T:
+        try:
+            return await body(chosen)
+        finally:
+            await chosen.aclose()
+
+    try:
+        return asyncio.run(main())
+    except ZeroLLMError as exc:
+        raise fail_error(exc) from None
+
+
+def read_question(text: str | None, stdin: IO[str] | None = None) -> tuple[str, str]:
+    """The question and the piped context, from the argument and standard input.
+
+    No argument (or ``-``): the question is what was piped. An argument with piped
+    text: the argument is the question and the piped text its context.
+    """
+    stream = stdin if stdin is not None else sys.stdin
+    wants_stdin = text is None or text == "-"
+    piped = ""
+    if stream is not None and (wants_stdin or not stream.isatty()):
+        piped = stream.read()
+    if wants_stdin:
+        if not piped.strip():
+            raise fail("no question: give it as an argument or pipe it on standard input")
+        return piped.strip(), ""
+    assert text is not None
+    return text, piped.strip()
+
+
+def join_context(*parts: str) -> str:
+    """The system message: the non-empty parts, in order, separated by a blank line."""
+    return "\n\n".join(p.strip() for p in parts if p and p.strip())
+
+
+def fallback_note(trace: CallTrace) -> str | None:
+    """'answered by X instead of Y because Z' when a fallback happened, else None."""
+    if not trace.fallbacks:
+        return None
+    reasons = "; then ".join(
+        f"{step.model} failed ({step.error_type}: {_short(step.message)})"
+        for step in trace.fallbacks
+    )
+    return f"answered by {trace.model} instead of {trace.requested_model} because {reasons}"
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def summary_line(answer: Answer) -> str:
+    """One line on how an answer was made: model, route, latency, first token, tokens."""
+    trace = answer.trace
+    parts = [f"model={trace.model}"]
+    if trace.route is not None:
+        parts.append(f"route: {trace.route.reason}")
+    if trace.fallbacks:
+        parts.append("fallbacks: " + ", ".join(f.model for f in trace.fallbacks))
+    parts.append(f"latency={trace.latency_s or 0:.2f}s")
+    if trace.first_token_s is not None:
+        parts.append(f"first token={trace.first_token_s:.2f}s")
+    tokens_in = "?" if trace.prompt_tokens is None else trace.prompt_tokens
+    tokens_out = "?" if trace.output_tokens is None else trace.output_tokens
+    parts.append(f"tokens in/out={tokens_in}/{tokens_out}")
+    return " | ".join(parts)
+
+
+def report_answer(answer: Answer) -> None:
+    """The status lines after an answer: the fallback (if any), then the summary."""
+    note = fallback_note(answer.trace)
+    if note:
+        say(note, err=True, style="yellow")
+    say(summary_line(answer), err=True, style="dim")
+
+
+def compact_count(value: int | None) -> str:
+    """A count in at most six characters: 950, 12.3k, 4.5M."""
+    if value is None:
+        return "?"
+    if value < 10_000:
+        return str(value)
+    if value < 1_000_000:
+        return f"{value / 1e3:.1f}k"
+    return f"{value / 1e6:.1f}M"
+
+
+def table(*headers: str, flexible: Sequence[str] = (), title: str | None = None) -> Table:
+    """A borderless table: headers never cut, only the ``flexible`` columns wrap.
+
+    Columns are one space apart (no rules), so ten short columns and a model name fit
+    in 80 columns.
+    """
+    from rich.table import Column, Table
+
+    columns = [
+        Column(h, overflow="fold", min_width=max(len(h), 12))
+        if h in flexible
+        else Column(h, no_wrap=True, min_width=len(h))
+        for h in headers
+    ]
+    return Table(
+        *columns,
+        box=None,
+        padding=(0, 1, 0, 0),
+        header_style="bold underline",
+        title=title,
+        title_justify="left",
+    )
+
+
+def print_table(rows: Table) -> None:
+    """Print a table to stdout at the terminal's width (``COLUMNS``; 80 when not a tty)."""
+    from rich.console import Console
+
+    Console(highlight=False).print(rows)
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    return str(value)
+
+
+def echo_json(value: Any) -> None:
+    """Print ``value`` (dataclasses, at any depth, included) as one JSON document."""
+    typer.echo(json.dumps(value, ensure_ascii=False, default=_plain))

@@ -24,6 +24,7 @@ from zero_llm.errors import (
     StreamInterruptedError,
     StructuredOutputError,
     TransientOllamaError,
+    UnknownModelError,
     ZeroLLMError,
 )
 from zero_llm.manager import LoadResult, ModelManager, SyncAnswerStream
@@ -59,6 +60,7 @@ __all__ = [
     "SyncAnswerStream",
     "TimeoutSettings",
     "TransientOllamaError",
+    "UnknownModelError",
     "ZeroLLMError",
     "ZeroLLMSettings",
     "__version__",

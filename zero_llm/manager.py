@@ -122,7 +122,7 @@ class ModelManager:
         return route(self.catalog, task=task, text=text)
 
     def spec(self, model_name: str) -> ModelSpec:
-        """The catalog entry for a model name, short alias or role (ModelNotFoundError if none)."""
+        """The catalog entry for a model name, short alias or role (UnknownModelError if none)."""
         check_text(model_name, "model_name")
         return self.catalog.resolve(model_name)
 

@@ -164,7 +164,7 @@ def build_router_runnable(manager: ModelManager) -> Runnable[Any, AIMessage]:
         if request.model is not None:
             role = catalog.find_role(request.model)
             if role is None:
-                catalog.resolve(request.model)  # raises ModelNotFoundError naming the model
+                catalog.resolve(request.model)  # raises UnknownModelError naming the model
             return RoutedRequest(request, role or catalog.default_role, None)
         decision = manager.route(request.text, request.task)
         return RoutedRequest(request, decision.role, decision)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import fast_settings
-from zero_llm import InvalidRequestError, ModelManager, ModelNotFoundError, PullProgress
+from zero_llm import (
+    InvalidRequestError,
+    ModelManager,
+    ModelNotFoundError,
+    PullProgress,
+    UnknownModelError,
+)
 from zero_llm.testing import OllamaEmulator
 
 
@@ -65,7 +71,7 @@ async def test_load_model_pulls_a_missing_model_with_progress() -> None:
 async def test_unknown_names_fail_before_any_request(
     manager: ModelManager, emulator: OllamaEmulator
 ) -> None:
-    with pytest.raises(ModelNotFoundError, match="not in the catalog") as info:
+    with pytest.raises(UnknownModelError, match="not in the catalog") as info:
         await manager.load_model("mistral:7b")
     assert "models table" in str(info.value)
     with pytest.raises(InvalidRequestError):

@@ -36,6 +36,7 @@ PINNED = [
     "SyncAnswerStream",
     "TimeoutSettings",
     "TransientOllamaError",
+    "UnknownModelError",
     "ZeroLLMError",
     "ZeroLLMSettings",
     "__version__",

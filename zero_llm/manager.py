@@ -231,9 +231,12 @@ class ModelManager:
             raise
         trace.thinking = "".join(thinking)
         trace.finish()
-        if request.session_id is not None:
-            await self._remember(request, "".join(parts), trace)
-        await self._record_usage(trace, config, request)
+        record = None
+        if request.session_id is not None:  # the turn and its usage record: one transaction
+            record = self._usage_record(trace) if self.settings.usage_ledger else None
+            if not await self._remember(request, "".join(parts), trace, usage=record):
+                record = None  # not stored: the recorder writes it below
+        await self._record_usage(trace, config, request, stored=record)
 
     async def _with_memory(
         self, spec: ModelSpec, request: QueryRequest, trace: CallTrace
@@ -258,8 +261,17 @@ class ModelManager:
         history = (*(m.to_message() for m in stored), *request.history)
         return replace(request, history=history).messages()
 
-    async def _remember(self, request: QueryRequest, answer: str, trace: CallTrace) -> None:
-        """Store the turn in one transaction; a failure is logged and noted, not raised."""
+    async def _remember(
+        self,
+        request: QueryRequest,
+        answer: str,
+        trace: CallTrace,
+        usage: UsageRecord | None = None,
+    ) -> bool:
+        """Store the turn (with its usage record) in one transaction; False if it failed.
+
+        A failure is logged and noted in the trace, not raised.
+        """
         assert request.session_id is not None
         profile = self.engine.profile_of(trace.model or trace.requested_model)
         question, reply = HumanMessage(request.text), AIMessage(answer)
@@ -278,10 +290,13 @@ class ModelManager:
                         reasoning=trace.thinking or None,
                     ),
                 ],
+                usage=usage,
             )
         except ZeroLLMError as exc:
             trace.history_error = str(exc)
             log.error("could not store the turn of session %r: %s", request.session_id, exc)
+            return False
+        return True
 
     @property
     def history(self) -> HistoryStore:
@@ -362,28 +377,40 @@ class ModelManager:
             return AnswerStream(chunks, trace)
         return await collect_answer(chunks, trace)
 
-    async def _record_usage(
-        self, trace: CallTrace, config: RunnableConfig | None, request: QueryRequest
-    ) -> None:
-        """Log the call in one line and send its usage record to the callback handlers."""
+    def _usage_record(self, trace: CallTrace) -> UsageRecord:
+        """The usage record of a finished call."""
         profile = self.engine.profile_of(trace.model or trace.requested_model)
         thinking = None
         if trace.thinking:
             thinking = profile.counter.count_text(trace.thinking) if profile else None
         elif self.catalog.find_role(trace.requested_model) is not None:
             thinking = 0 if self.spec(trace.requested_model).think else None
-        record = UsageRecord.from_trace(trace, thinking)
+        return UsageRecord.from_trace(trace, thinking, log_content=self.settings.log_content)
+
+    async def _record_usage(
+        self,
+        trace: CallTrace,
+        config: RunnableConfig | None,
+        request: QueryRequest,
+        stored: UsageRecord | None = None,
+    ) -> None:
+        """Log the call in one line and send its usage record to the callback handlers.
+
+        ``stored``: the record already written with the turn (not written again).
+        """
+        record = stored or self._usage_record(trace)
         if log.isEnabledFor(logging.INFO):
             text = ""
             if self.settings.log_content:
                 text = f" question={request.text!r} thinking={trace.thinking!r}"
             log.info("zero_llm call %s%s", record.log_fields(), text)
+        write = self.settings.usage_ledger and stored is None
         if not (config and config.get("callbacks")):  # only our own handler listens
-            if self.settings.usage_ledger:
+            if write:
                 self.usage_recorder.submit(record)
             return
         handlers = get_async_callback_manager_for_config(ensure_config(config))
-        if self.settings.usage_ledger and self.usage_recorder not in handlers.handlers:
+        if write and self.usage_recorder not in handlers.handlers:
             handlers.add_handler(self.usage_recorder, inherit=False)
         run_id = handlers.parent_run_id or UUID(trace.request_id)
         try:
@@ -409,7 +436,9 @@ class ModelManager:
     def usage_recorder(self) -> UsageRecorder:
         """The callback handler that writes usage records to the ledger."""
         if self._recorder is None:
-            self._recorder = UsageRecorder(self.usage, self._bridge)
+            self._recorder = UsageRecorder(
+                self.usage, self._bridge, flush_interval=self.settings.usage_flush_interval
+            )
         return self._recorder
 
     async def flush_usage(self) -> None:

@@ -20,6 +20,7 @@ at the boundary with ``raise ... from exc`` so that callers catch one family::
     │   └── StreamInterruptedError    a stream broke after text was yielded (has partial_text)
     ├── ContextOverflowError          even the system prompt and the question exceed the window
     ├── StructuredOutputError         an answer is not the JSON its schema asks for, even repaired
+    ├── SyncCallInEventLoopError      a sync method called inside a running loop: await its twin
     └── StorageError                  the SQL store failed (history, usage)
 
 ``RetriesExhaustedError`` is not a separate class: after the last attempt the last
@@ -42,6 +43,7 @@ __all__ = [
     "StorageError",
     "StreamInterruptedError",
     "StructuredOutputError",
+    "SyncCallInEventLoopError",
     "TransientOllamaError",
     "UnknownModelError",
     "ZeroLLMError",
@@ -165,6 +167,14 @@ class StructuredOutputError(ZeroLLMError):
     def __init__(self, message: str, *, raw: str) -> None:
         super().__init__(message)
         self.raw = raw
+
+
+class SyncCallInEventLoopError(ZeroLLMError, RuntimeError):
+    """A sync method was called inside a running event loop, which it would block.
+
+    The message names the async method to ``await`` instead. Jupyter's kernel loop is the
+    one exception: there sync calls work.
+    """
 
 
 class StorageError(ZeroLLMError):

@@ -34,6 +34,7 @@ PINNED = [
     "StreamInterruptedError",
     "StructuredOutputError",
     "SyncAnswerStream",
+    "SyncCallInEventLoopError",
     "TimeoutSettings",
     "TransientOllamaError",
     "UnknownModelError",

@@ -236,7 +236,9 @@ async def test_the_route_reason_quotes_the_prompt_only_with_log_content(
 ) -> None:
     for log_content in (False, True):
         mm = ModelManager(
-            fast_settings(emulator.base_url, home=tmp_path / str(log_content), log_content=log_content)
+            fast_settings(
+                emulator.base_url, home=tmp_path / str(log_content), log_content=log_content
+            )
         )
         await mm.ask("Why did $SPY drop?", session_id="private")
         (record,) = await records(mm)

@@ -7,6 +7,7 @@ counts and timings. ``CallTrace`` is filled in by the query engine as the call r
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -78,6 +79,10 @@ class CallTrace:
     """The caller stopped reading the stream before it ended."""
     tool_model: str | None = None
     """The tool-capable model that made the tool calls, when it was not the answering one."""
+    queue_wait_s: float | None = None
+    """Seconds waited for a model swap or a queue before the call could start."""
+    cold_load: str | None = None
+    """What a cold load did, e.g. "cold load of X (evicting Y)"."""
 
     def mark_first_token(self) -> None:
         """Note the time to the first chunk (once)."""
@@ -89,7 +94,9 @@ class CallTrace:
         if self.latency_s is not None:
             return
         self.latency_s = time.perf_counter() - self.started
-        if error is not None:
+        if isinstance(error, GeneratorExit | asyncio.CancelledError):
+            self.cancelled = True  # the caller stopped: not a failure of the call
+        elif error is not None:
             self.error_type = type(error).__name__
             self.error = str(error)
         else:
@@ -114,6 +121,24 @@ class CallTrace:
             self.done_reason = str(reason)
 
     @property
+    def status(self) -> str:
+        """``ok``, ``error``, or ``cancelled`` (the caller stopped a stream early)."""
+        if self.cancelled:
+            return "cancelled"
+        return "error" if self.error_type is not None else "ok"
+
+    @property
+    def fallback_note(self) -> str | None:
+        """The note "answered by X instead of Y because Z" when a fallback answered, else None."""
+        if not self.fallbacks or self.model is None or self.model == self.requested_model:
+            return None
+        reasons = "; then ".join(
+            f"{step.model} failed ({step.error_type}: {_short(step.message)})"
+            for step in self.fallbacks
+        )
+        return f"answered by {self.model} instead of {self.requested_model} because {reasons}"
+
+    @property
     def tokens_per_second(self) -> float | None:
         """Output tokens per second of generation, when Ollama reported both."""
         if self.output_tokens is None or not self.eval_duration_s:
@@ -125,6 +150,8 @@ class CallTrace:
         data = asdict(self)
         data.pop("started")
         data["tokens_per_second"] = self.tokens_per_second
+        data["status"] = self.status
+        data["fallback_note"] = self.fallback_note
         if self.route is not None:
             data["route"] = asdict(self.route)
         return data
@@ -213,3 +240,9 @@ class AnswerStream:
             pass
         assert self.answer is not None
         return self.answer
+
+
+def _short(text: str, limit: int = 160) -> str:
+    """``text`` on one line, cut to ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

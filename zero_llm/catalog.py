@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from zero_llm.errors import ConfigurationError, ModelNotFoundError
+from zero_llm.errors import ConfigurationError, UnknownModelError
 
 __all__ = ["DEFAULT_MODELS", "Catalog", "ModelSpec"]
 
@@ -147,14 +147,15 @@ class Catalog:
         return self._by_name.get(name.strip().casefold())
 
     def resolve(self, name: str) -> ModelSpec:
-        """Return the spec for a model name, alias or role; raise ModelNotFoundError if none."""
+        """Return the spec for a model name, alias or role; raise UnknownModelError if none."""
         role = self.find_role(name)
         if role is None:
-            known = ", ".join(spec.name for spec in self.models.values())
-            raise ModelNotFoundError(
-                f"model {name!r} is not in the catalog (known: {known}); "
+            known = tuple(spec.name for spec in self.models.values())
+            raise UnknownModelError(
+                f"model {name!r} is not in the catalog (known: {', '.join(known)}); "
                 "add it to the settings' models table or use one of those names",
                 model=name,
+                known=known,
             )
         return self.models[role]
 

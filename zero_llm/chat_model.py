@@ -341,7 +341,7 @@ class ZeroChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return self.manager._bridge.run(self._agenerate(messages, stop, None, **kwargs))
+        return self.manager.bridge.run(self._agenerate(messages, stop, None, **kwargs))
 
     async def _astream(
         self,
@@ -363,7 +363,7 @@ class ZeroChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        chunks = self.manager._bridge.iterate(
+        chunks = self.manager.bridge.iterate(
             self._chunks(messages, stop, None, kwargs, stream=True)
         )
         for chunk in chunks:

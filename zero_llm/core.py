@@ -46,7 +46,6 @@ from zero_llm.usage import USAGE_EVENT, UsageRecord, UsageRecorder
 __all__ = [
     "QueryCore",
     "current_role",
-    "fallback_note",
     "response_metadata",
     "usage_metadata",
 ]
@@ -63,7 +62,7 @@ def response_metadata(trace: CallTrace) -> dict[str, Any]:
     meta.pop("thinking", None)
     meta["model_name"] = trace.model
     meta["model_provider"] = "ollama"
-    meta["fallback_note"] = fallback_note(trace)
+    meta["fallback_note"] = trace.fallback_note
     return meta
 
 
@@ -75,17 +74,6 @@ def usage_metadata(trace: CallTrace) -> UsageMetadata | None:
         input_tokens=trace.prompt_tokens,
         output_tokens=trace.output_tokens,
         total_tokens=trace.prompt_tokens + trace.output_tokens,
-    )
-
-
-def fallback_note(trace: CallTrace) -> str | None:
-    """Say "answered by X instead of Y because Z" when a fallback answered, else None."""
-    if not trace.fallbacks or trace.model is None or trace.model == trace.requested_model:
-        return None
-    first = trace.fallbacks[0]
-    return (
-        f"answered by {trace.model} instead of {trace.requested_model} "
-        f"because {first.error_type}: {first.message}"
     )
 
 
@@ -240,13 +228,17 @@ class QueryCore:
             trace.thinking = "".join(thinking)
             trace.cancelled = isinstance(exc, GeneratorExit | asyncio.CancelledError)
             trace.finish(exc)
-            await self._record_usage(trace, request, observer)
+            await self._record_usage(trace, self._usage_record(trace), request, observer)
             raise
         trace.thinking = "".join(thinking)
         trace.finish()
-        if request.session_id is not None:
-            await self._remember(request, add_ai_message_chunks(*answer) if answer else None, trace)
-        await self._record_usage(trace, request, observer)
+        record = self._usage_record(trace)
+        written = False
+        if request.session_id is not None:  # the turn and its usage record: one transaction
+            whole = add_ai_message_chunks(*answer) if answer else None
+            with_usage = record if self.settings.usage_ledger else None
+            written = await self._remember(request, whole, trace, with_usage) and bool(with_usage)
+        await self._record_usage(trace, record, request, observer, written=written)
         yield AIMessageChunk(
             content="",
             response_metadata=response_metadata(trace),
@@ -321,11 +313,15 @@ class QueryCore:
         return request.with_history([m.to_message() for m in stored]).messages()
 
     async def _remember(
-        self, request: QueryRequest, answer: AIMessageChunk | None, trace: CallTrace
-    ) -> None:
-        """Store the call's new messages and the answer in one transaction.
+        self,
+        request: QueryRequest,
+        answer: AIMessageChunk | None,
+        trace: CallTrace,
+        usage: UsageRecord | None,
+    ) -> bool:
+        """Store the call's new messages, the answer and ``usage`` in one transaction.
 
-        A failure is logged and noted in the trace, not raised: the answer stands.
+        A failure is logged and noted in the trace, not raised: the answer stands (False).
         """
         assert request.session_id is not None
         reply = AIMessage(
@@ -344,29 +340,43 @@ class QueryCore:
             )
         )
         try:
-            await self._history().append(request.session_id, rows)
+            await self._history().append(request.session_id, rows, usage=usage)
         except ZeroLLMError as exc:
             trace.history_error = str(exc)
             log.error("could not store the turn of session %r: %s", request.session_id, exc)
+            return False
+        return True
 
     # ---------------------------------------------------------------- usage
-    async def _record_usage(
-        self, trace: CallTrace, request: QueryRequest, observer: AsyncCallbackManager | None
-    ) -> None:
-        """Log the call in one line, hand its usage record to the ledger and the observer."""
+    def _usage_record(self, trace: CallTrace) -> UsageRecord:
+        """The usage record of a finished call."""
         profile = self.engine.profile_of(trace.model or trace.requested_model)
         thinking = None
         if trace.thinking:
             thinking = profile.counter.count_text(trace.thinking) if profile else None
         elif (role := self.catalog.find_role(trace.requested_model)) is not None:
             thinking = 0 if self.catalog.models[role].think else None
-        record = UsageRecord.from_trace(trace, thinking)
+        return UsageRecord.from_trace(trace, thinking, log_content=self.settings.log_content)
+
+    async def _record_usage(
+        self,
+        trace: CallTrace,
+        record: UsageRecord,
+        request: QueryRequest,
+        observer: AsyncCallbackManager | None,
+        *,
+        written: bool = False,
+    ) -> None:
+        """Log the call in one line; hand its record to the ledger and the observer.
+
+        ``written``: the record was stored with the turn already (not written again).
+        """
         if log.isEnabledFor(logging.INFO):
             text = ""
             if self.settings.log_content:
                 text = f" question={request.text!r} thinking={trace.thinking!r}"
             log.info("zero_llm call %s%s", record.log_fields(), text)
-        if self.settings.usage_ledger:
+        if self.settings.usage_ledger and not written:
             self._recorder().submit(record)
         if observer is not None:
             try:

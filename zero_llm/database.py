@@ -14,7 +14,8 @@ import asyncio
 import functools
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine
+import weakref
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +27,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from zero_llm.errors import ConfigurationError, StorageError
-from zero_llm.schema import migrations, zl_migrations
+from zero_llm.migrations import Migration, migrations
+from zero_llm.schema import zl_migrations
 from zero_llm.sync_bridge import shared_bridge
 
 __all__ = ["Database", "on_database_loop", "utc"]
@@ -36,6 +38,7 @@ P = ParamSpec("P")
 
 _registry: dict[str, Database] = {}
 _registry_lock = threading.Lock()
+_live: weakref.WeakSet[Database] = weakref.WeakSet()
 
 
 def on_database_loop(
@@ -87,9 +90,17 @@ class Database:
     Args:
         url: ``sqlite+aiosqlite:///path.sqlite3`` or ``postgresql+asyncpg://user@host/db``.
         busy_timeout: seconds a SQLite writer waits for another to finish.
+        upgrades: the migrations to bring the database to (default: all of them; a prefix
+            builds an older schema, for upgrade tests and tools).
     """
 
-    def __init__(self, url: str, busy_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        busy_timeout: float = 30.0,
+        *,
+        upgrades: Sequence[Migration] | None = None,
+    ) -> None:
         try:
             backend = make_url(url).get_backend_name()
         except Exception as exc:
@@ -106,6 +117,8 @@ class Database:
         self._wal = False
         self._lock = threading.Lock()
         self._migration_lock: asyncio.Lock | None = None
+        self._upgrades = list(upgrades) if upgrades is not None else migrations()
+        _live.add(self)
 
     @classmethod
     def for_url(cls, url: str, busy_timeout: float = 30.0) -> Database:
@@ -191,7 +204,7 @@ class Database:
                 await connection.execute(text("SELECT pg_advisory_xact_lock(7270011)"))
             await connection.run_sync(lambda sync: zl_migrations.create(sync, checkfirst=True))
             done = set((await connection.execute(select(zl_migrations.c.name))).scalars())
-            for migration in migrations():
+            for migration in self._upgrades:
                 if migration.name in done:
                     continue
                 await connection.run_sync(migration.apply)
@@ -199,6 +212,14 @@ class Database:
                     insert(zl_migrations).values(name=migration.name, applied_at=now())
                 )
         self._migrated = True
+
+    def _forget_after_fork(self) -> None:
+        """In a forked child: drop the parent's pool without touching its connections."""
+        engine, self._engine_instance = self._engine_instance, None
+        if engine is not None:
+            engine.sync_engine.dispose(close=False)
+        self._migration_lock = None
+        self._lock = threading.Lock()
 
     async def close(self) -> None:
         """Close the connection pool (a later call opens a new one)."""
@@ -215,3 +236,13 @@ class Database:
         if asyncio.get_running_loop() is loop:
             return await coro
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
+
+
+def _after_fork_in_child() -> None:
+    global _registry_lock
+    _registry_lock = threading.Lock()
+    for database in list(_live):
+        database._forget_after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -321,7 +321,15 @@ class QueryEngine:
             trace.host = host.url
             host.in_flight += 1
             try:
-                profile = await self.profile_for(spec, trace, backend=host.backend)
+                try:  # /api/show and /api/tags count against the call's deadline too
+                    async with asyncio.timeout_at(deadline):
+                        profile = await self.profile_for(spec, trace, backend=host.backend)
+                except TimeoutError as exc:
+                    raise OllamaTimeoutError(
+                        f"{host.url} did not describe {spec.name} (/api/show) before the "
+                        "call's total deadline (timeouts.total)",
+                        model=spec.name,
+                    ) from exc
                 if call.tools and not profile.supports("tools"):
                     raise ToolsNotSupportedError(
                         f"{spec.name} does not support tools (its capabilities: "

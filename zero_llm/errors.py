@@ -6,6 +6,7 @@ at the boundary with ``raise ... from exc`` so that callers catch one family::
 
     ZeroLLMError
     ├── ConfigurationError            settings or catalog that cannot work (also ValueError)
+    │   └── UnknownModelError         a model name the catalog does not know (also LookupError)
     ├── InvalidRequestError           bad input from the caller; nothing was sent (also ValueError)
     ├── OllamaError                   anything Ollama (or the road to it) did wrong
     │   ├── TransientOllamaError      worth retrying: the retry policy reads only this class
@@ -14,12 +15,13 @@ at the boundary with ``raise ... from exc`` so that callers catch one family::
     │   │   ├── OllamaServerError         5xx, a crashed runner, an error line mid-stream,
     │   │   │                             a malformed stream line
     │   │   └── OllamaBusyError           503 "server busy", 429
-    │   ├── ModelNotFoundError        the model is not present: pull it (also LookupError)
+    │   ├── ModelNotFoundError        the model is not present in Ollama: pull it (also LookupError)
     │   ├── OllamaRequestError        Ollama refused the request (4xx other than 404/429)
     │   │   └── ToolsNotSupportedError    tools sent to a model without the tools capability
     │   └── StreamInterruptedError    a stream broke after text was yielded (has partial_text)
     ├── ContextOverflowError          even the system prompt and the question exceed the window
     ├── StructuredOutputError         an answer is not the JSON its schema asks for, even repaired
+    ├── SyncCallInEventLoopError      a sync method called inside a running loop: await its twin
     └── StorageError                  the SQL store failed (history, usage)
 
 ``RetriesExhaustedError`` is not a separate class: after the last attempt the last
@@ -42,8 +44,10 @@ __all__ = [
     "StorageError",
     "StreamInterruptedError",
     "StructuredOutputError",
+    "SyncCallInEventLoopError",
     "ToolsNotSupportedError",
     "TransientOllamaError",
+    "UnknownModelError",
     "ZeroLLMError",
 ]
 
@@ -54,6 +58,20 @@ class ZeroLLMError(Exception):
 
 class ConfigurationError(ZeroLLMError, ValueError):
     """The settings or the model catalog cannot work as given."""
+
+
+class UnknownModelError(ConfigurationError, LookupError):
+    """A model name, alias or role the catalog does not know; nothing was sent to Ollama.
+
+    Attributes:
+        model: the name that was asked for.
+        known: the catalog's model names.
+    """
+
+    def __init__(self, message: str, *, model: str, known: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.model = model
+        self.known = known
 
 
 class InvalidRequestError(ZeroLLMError, ValueError):
@@ -104,7 +122,7 @@ class OllamaBusyError(TransientOllamaError):
 
 
 class ModelNotFoundError(OllamaError, LookupError):
-    """The model is not present in Ollama (or not in the catalog); pull it first."""
+    """The model is not present in Ollama; pull it first (a catalog miss is UnknownModelError)."""
 
 
 class OllamaRequestError(OllamaError):
@@ -155,6 +173,14 @@ class StructuredOutputError(ZeroLLMError):
     def __init__(self, message: str, *, raw: str) -> None:
         super().__init__(message)
         self.raw = raw
+
+
+class SyncCallInEventLoopError(ZeroLLMError, RuntimeError):
+    """A sync method was called inside a running event loop, which it would block.
+
+    The message names the async method to ``await`` instead. Jupyter's kernel loop is the
+    one exception: there sync calls work.
+    """
 
 
 class StorageError(ZeroLLMError):

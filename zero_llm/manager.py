@@ -139,7 +139,7 @@ class ModelManager:
         )
 
     def spec(self, model_name: str) -> ModelSpec:
-        """The catalog entry for a model name, short alias or role (ModelNotFoundError if none)."""
+        """The catalog entry for a model name, short alias or role (UnknownModelError if none)."""
         check_text(model_name, "model_name")
         return self.catalog.resolve(model_name)
 
@@ -314,7 +314,9 @@ class ModelManager:
     def usage_recorder(self) -> UsageRecorder:
         """The callback handler that writes usage records to the ledger."""
         if self._recorder is None:
-            self._recorder = UsageRecorder(self.usage, self._bridge)
+            self._recorder = UsageRecorder(
+                self.usage, self._bridge, flush_interval=self.settings.usage_flush_interval
+            )
         return self._recorder
 
     async def flush_usage(self) -> None:

@@ -5,14 +5,12 @@ History tables: ``zl_sessions`` (one row per conversation, with its running coun
 model, task, token count and ``tokens_before``, the running sum of the session's token
 counts before it). A message and all after it fit a budget B exactly when
 ``tokens_before >= total - B``: one index range scan, never reading the whole session.
-The usage ledger: ``zl_usage``, one row per model call. Migrations are applied in order,
-once, and recorded in ``zl_migrations``.
+The usage ledger: ``zl_usage``, one row per model call. These are the LIVE definitions the
+code reads and writes; the migrations that build them (``zero_llm.migrations``) carry their
+own frozen copies, so adding a column here never changes what an old migration creates.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from sqlalchemy import (
     BigInteger,
@@ -28,11 +26,10 @@ from sqlalchemy import (
     Table,
     Text,
 )
-from sqlalchemy.engine import Connection
 
 from zero_llm.requests import SESSION_ID_LENGTH
 
-__all__ = ["MIGRATIONS", "metadata", "migrations", "zl_messages", "zl_sessions", "zl_usage"]
+__all__ = ["metadata", "zl_messages", "zl_migrations", "zl_sessions", "zl_usage"]
 
 metadata = MetaData()
 
@@ -50,6 +47,7 @@ zl_sessions = Table(
     Column("id", String(SESSION_ID_LENGTH), primary_key=True),
     Column("title", Text, nullable=True),
     Column("metadata", Text, nullable=False, default="{}"),
+    Column("encrypted", Boolean, nullable=False, default=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("message_count", Integer, nullable=False, default=0),
@@ -120,35 +118,12 @@ zl_usage = Table(
     Column("done_reason", String(50), nullable=True),
     Column("truncation_suspected", Boolean, nullable=False, default=False),
     Column("dropped_messages", Integer, nullable=False, default=0),
+    Column("status", String(16), nullable=False, default="ok"),
+    Column("host", String(300), nullable=True),
+    Column("queue_wait_s", Float, nullable=True),
+    Column("cold_load_note", Text, nullable=True),
+    Column("fallback_note", Text, nullable=True),
     Index("zl_usage_created", "created_at"),
     Index("zl_usage_model_created", "model", "created_at"),
     Index("zl_usage_session", "session_id"),
 )
-
-
-@dataclass(frozen=True)
-class Migration:
-    """One named schema change."""
-
-    name: str
-    apply: Callable[[Connection], None]
-
-
-def _create_history_tables(connection: Connection) -> None:
-    metadata.create_all(connection, tables=[zl_sessions, zl_messages], checkfirst=True)
-
-
-def _create_usage_table(connection: Connection) -> None:
-    metadata.create_all(connection, tables=[zl_usage], checkfirst=True)
-
-
-MIGRATIONS: list[Migration] = [
-    Migration("0001_sessions_and_messages", _create_history_tables),
-    Migration("0002_usage_ledger", _create_usage_table),
-]
-"""Every migration, in the order it is applied."""
-
-
-def migrations() -> list[Migration]:
-    """The migrations to apply, in order (later issues append to ``MIGRATIONS``)."""
-    return list(MIGRATIONS)

@@ -236,11 +236,14 @@ class ZeroLLMSettings(BaseSettings):
     history_url: str | None = None
     """Async SQLAlchemy URL of the conversation store; None: SQLite under ``home``."""
     history_key: SecretStr | None = None
-    """Key to encrypt message text at rest (``ZERO_LLM_HISTORY_KEY``); None: plain text."""
+    """Key to encrypt at rest message text, session titles and metadata
+    (``ZERO_LLM_HISTORY_KEY``); None: plain text."""
     history_key_file: Path | None = None
     """A file holding that key, read when ``history_key`` is not set."""
     usage_ledger: bool = True
     """Write one usage record per model call to the ``zl_usage`` table (same database)."""
+    usage_flush_interval: float = Field(default=0.5, ge=0.0, le=60.0)
+    """Most seconds a usage record waits in memory before it is written (also flushed at exit)."""
     log_content: bool = False
     """Put prompt and answer text in log lines (off: logs carry sizes and ids only)."""
 

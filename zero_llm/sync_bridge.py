@@ -1,73 +1,114 @@
-"""Sync twins over the one async core.
+"""Sync twins over the one async core, on anyio's blocking portal.
 
-Every sync method of zero_llm runs the same coroutine as its async twin, on one private
-event loop living in a daemon thread. That works from plain scripts and from inside a
-running event loop (Jupyter), where ``asyncio.run`` would refuse. Context variables
-(LangChain's tracing context among them) are carried across.
+In: a coroutine (``run``) or an async iterator (``iterate``) from a sync method. Out: its
+result or items in the calling thread. Every sync method of zero_llm runs the same coroutine
+as its async twin, as a task of one ``anyio.from_thread.BlockingPortal`` whose event loop
+lives in a daemon thread (anyio's own, well-kept thread-to-loop hand-off, chosen over a
+hand-written one; we start the portal's loop in our own daemon thread, not with
+``start_blocking_portal``'s context manager, because the bridge lives for the whole process
+and is never exited). The caller's context variables (LangChain's tracing context among them)
+are carried into the task; a ``KeyboardInterrupt`` in the caller cancels the task.
+
+- **Inside a running event loop** a sync call would block that loop for the whole call, so it
+  raises ``SyncCallInEventLoopError`` naming the coroutine to await instead, except in an
+  IPython/Jupyter kernel, whose loop runs cells that call sync methods on purpose: there the
+  call works as before (the cell waits; the bridge's loop does the work).
+- **Fork-safe**: a forked child (multiprocessing's fork, gunicorn-style workers) has no
+  bridge thread; ``os.register_at_fork`` resets every bridge in the child, which then starts
+  its own loop on first use instead of hanging on the parent's.
+- **Database engines** stay on this loop (see ``zero_llm.database``): an asyncio connection
+  pool cannot cross loops, and callers' loops (``asyncio.run``, pytest's, Jupyter's) end
+  without disposing their pools; one long-lived loop owns every pool, so the async API hops
+  one thread per database call (tens of microseconds, against a transaction's milliseconds).
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
+import os
 import queue
+import sys
 import threading
+import weakref
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any, TypeVar
 
-__all__ = ["SyncBridge", "shared_bridge"]
+import anyio
+from anyio.from_thread import BlockingPortal
+
+from zero_llm.errors import SyncCallInEventLoopError
+
+__all__ = ["SyncBridge", "in_jupyter_kernel", "shared_bridge"]
 
 T = TypeVar("T")
 
+_bridges: weakref.WeakSet[SyncBridge] = weakref.WeakSet()
+
 
 class SyncBridge:
-    """One background event loop that sync callers hand their coroutines to."""
+    """One background event loop, behind an anyio portal, that sync callers hand work to."""
 
     def __init__(self) -> None:
+        self._portal: BlockingPortal | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
+        _bridges.add(self)
+
+    def _start(self) -> tuple[BlockingPortal, asyncio.AbstractEventLoop]:
+        if self._portal is None or self._loop is None:
+            with self._lock:
+                if self._portal is None or self._loop is None:
+                    ready: concurrent.futures.Future[
+                        tuple[BlockingPortal, asyncio.AbstractEventLoop]
+                    ] = concurrent.futures.Future()
+
+                    async def serve() -> None:
+                        async with BlockingPortal() as portal:
+                            ready.set_result((portal, asyncio.get_running_loop()))
+                            await portal.sleep_until_stopped()
+
+                    thread = threading.Thread(
+                        target=anyio.run, args=(serve,), name="zero-llm-sync", daemon=True
+                    )
+                    thread.start()
+                    self._portal, self._loop = ready.result()
+        return self._portal, self._loop
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
         """The bridge's event loop, started on first use."""
-        if self._loop is None:
-            with self._lock:
-                if self._loop is None:
-                    loop = asyncio.new_event_loop()
-                    thread = threading.Thread(
-                        target=loop.run_forever, name="zero-llm-sync", daemon=True
-                    )
-                    thread.start()
-                    self._loop = loop
-        return self._loop
+        return self._start()[1]
+
+    def _check_caller(self, work: Any) -> None:
+        """Refuse a sync call that would block a running event loop (Jupyter's excepted)."""
+        running = _running_loop()
+        if running is None:
+            return
+        if running is self._loop:
+            _close(work)
+            raise SyncCallInEventLoopError(
+                "a sync zero_llm call was made from zero_llm's own loop; await "
+                f"{_name_of(work)} instead"
+            )
+        if not in_jupyter_kernel():
+            _close(work)
+            raise SyncCallInEventLoopError(
+                "a sync zero_llm method was called inside a running event loop, which it "
+                f"would block for the whole call: await {_name_of(work)} instead"
+            )
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine on the bridge's loop and wait for its result."""
-        loop = self.loop
-        if _running_loop() is loop:
-            coro.close()
-            raise RuntimeError("a sync zero_llm call was made from zero_llm's own loop")
-        context = contextvars.copy_context()
-        future: asyncio.Future[T] | None = None
-        done = threading.Event()
-        result: list[Any] = []
-
-        def start() -> None:
-            nonlocal future
-            future = loop.create_task(coro, context=context)
-            future.add_done_callback(_deliver)
-
-        def _deliver(finished: asyncio.Future[T]) -> None:
-            result.append(finished)
-            done.set()
-
-        loop.call_soon_threadsafe(start)
+        self._check_caller(coro)
+        portal, _ = self._start()
+        future = portal.start_task_soon(_in_context, contextvars.copy_context(), coro)
         try:
-            done.wait()
+            return future.result()
         except BaseException:  # KeyboardInterrupt in a notebook: stop the work too
-            loop.call_soon_threadsafe(lambda: future.cancel() if future else None)
+            future.cancel()
             raise
-        return result[0].result()  # type: ignore[no-any-return]
 
     def iterate(self, agen: AsyncIterator[T]) -> Iterator[T]:
         """Drive an async iterator on the bridge's loop, yielding its items here.
@@ -76,7 +117,8 @@ class SyncBridge:
         ``asyncio.timeout`` held across its ``yield`` stay valid); it advances only when
         the caller asks for the next item, so nothing is read ahead.
         """
-        loop = self.loop
+        self._check_caller(agen)
+        portal, loop = self._start()
         handoff: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         wanted = asyncio.Event()
 
@@ -98,13 +140,7 @@ class SyncBridge:
                 if aclose is not None:
                     await aclose()
 
-        context = contextvars.copy_context()
-        task_box: list[asyncio.Task[None]] = []
-
-        def start() -> None:
-            task_box.append(loop.create_task(pump(), context=context))
-
-        loop.call_soon_threadsafe(start)
+        task = portal.start_task_soon(_in_context, contextvars.copy_context(), pump())
         finished = False
         try:
             while True:
@@ -120,18 +156,19 @@ class SyncBridge:
                     raise value
         finally:
             if not finished:
-                done = threading.Event()
+                task.cancel()
+                concurrent.futures.wait([task], timeout=10)
 
-                def cancel() -> None:
-                    task = task_box[0] if task_box else None
-                    if task is None or task.done():
-                        done.set()
-                    else:
-                        task.add_done_callback(lambda _: done.set())
-                        task.cancel()
+    def _forget_after_fork(self) -> None:
+        """In a forked child the loop thread is gone: start afresh on next use."""
+        self._portal = None
+        self._loop = None
+        self._lock = threading.Lock()
 
-                loop.call_soon_threadsafe(cancel)
-                done.wait(timeout=10)
+
+async def _in_context(context: contextvars.Context, coro: Coroutine[Any, Any, T]) -> T:
+    """Await a coroutine as a task in the caller's context (cancelled with this one)."""
+    return await asyncio.get_running_loop().create_task(coro, context=context)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -139,6 +176,28 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
+
+
+def _close(work: Any) -> None:
+    close = getattr(work, "close", None)
+    if close is not None and asyncio.iscoroutine(work):
+        close()
+
+
+def _name_of(work: Any) -> str:
+    """The async method a sync call stood for, e.g. ``ModelManager.query_model(...)``."""
+    name = getattr(work, "__qualname__", None) or type(work).__qualname__
+    return f"{name}(...)"
+
+
+def in_jupyter_kernel() -> bool:
+    """Whether this process is an IPython kernel (Jupyter), whose loop runs sync cells."""
+    if "ipykernel" not in sys.modules:
+        return False
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None)
+    shell = get_ipython() if get_ipython is not None else None
+    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 _shared: SyncBridge | None = None
@@ -153,3 +212,13 @@ def shared_bridge() -> SyncBridge:
             if _shared is None:
                 _shared = SyncBridge()
     return _shared
+
+
+def _after_fork_in_child() -> None:
+    global _shared_lock
+    _shared_lock = threading.Lock()
+    for bridge in list(_bridges):
+        bridge._forget_after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

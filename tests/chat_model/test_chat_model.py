@@ -76,7 +76,13 @@ async def test_async_and_streamed_answers_agree(manager: ModelManager) -> None:
         streamed = streamed + chunk
     assert streamed.content == whole.content
     assert streamed.response_metadata["model_name"] == "qwen2.5-coder:32b"
+
+
+def test_sync_stream_agrees_with_invoke(manager: ModelManager) -> None:
+    chat = manager.chat_model(task="code")
+    whole = chat.invoke("write a function")
     sync_chunks = list(chat.stream("write a function"))
+    assert len(sync_chunks) > 2
     assert "".join(str(c.content) for c in sync_chunks) == whole.content
 
 

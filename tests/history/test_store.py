@@ -264,7 +264,8 @@ async def test_a_write_the_database_rejects_stores_nothing(history_url: str) -> 
 async def test_migrations_are_recorded_and_applied_once(history_url: str) -> None:
     from sqlalchemy import select
 
-    from zero_llm.schema import migrations, zl_migrations
+    from zero_llm.migrations import migrations
+    from zero_llm.schema import zl_migrations
 
     for _ in range(2):
         store = HistoryStore(history_url)

@@ -16,6 +16,7 @@ from zero_llm import (
     InvalidRequestError,
     ModelManager,
     ModelNotFoundError,
+    UnknownModelError,
     ZeroLLMError,
 )
 from zero_llm.testing import OllamaEmulator
@@ -84,7 +85,7 @@ def test_any_task_and_model(
     routed = outcome(lambda: manager.switch_model(task))  # type: ignore[arg-type]
     assert routed in ("ok", "InvalidRequestError")
     asked = outcome(lambda: manager.query_model_sync(model, "hello"))  # type: ignore[arg-type]
-    assert asked in ("ok", "InvalidRequestError", "ModelNotFoundError")
+    assert asked in ("ok", "InvalidRequestError", "UnknownModelError")
 
 
 @FUZZ
@@ -126,5 +127,7 @@ def test_input_too_long_for_any_window(world: tuple[OllamaEmulator, ModelManager
 def test_bad_settings_and_names_fail_clearly(tmp_path: Path) -> None:
     with pytest.raises(InvalidRequestError, match="model_name"):
         ModelManager(home=tmp_path).spec("")
-    with pytest.raises(ModelNotFoundError, match="not in the catalog"):
+    with pytest.raises(UnknownModelError, match="not in the catalog") as info:
         ModelManager(home=tmp_path).spec("gpt-9")
+    assert not isinstance(info.value, ModelNotFoundError)  # "pull it" would be wrong advice
+    assert "llama3.1:8b" in info.value.known and info.value.model == "gpt-9"

@@ -83,7 +83,7 @@ def test_fault_matrix(case: Case, mode: str, tmp_path: Path) -> None:
             with pytest.raises(expected):
                 call(manager, mode)
         manager.usage_recorder.flush_sync()
-        (record,) = manager._bridge.run(manager.usage.records())
+        (record,) = manager.bridge.run(manager.usage.records())
         stored = manager.history_sync.messages("s")
         if isinstance(expected, int):
             assert record.error_type is None and record.attempts == expected

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import fast_settings
-from zero_llm import InvalidRequestError, ModelManager, ModelNotFoundError, PullProgress
+from zero_llm import (
+    InvalidRequestError,
+    ModelManager,
+    ModelNotFoundError,
+    PullProgress,
+    SyncCallInEventLoopError,
+    UnknownModelError,
+)
 from zero_llm.testing import OllamaEmulator
 
 
@@ -65,7 +72,7 @@ async def test_load_model_pulls_a_missing_model_with_progress() -> None:
 async def test_unknown_names_fail_before_any_request(
     manager: ModelManager, emulator: OllamaEmulator
 ) -> None:
-    with pytest.raises(ModelNotFoundError, match="not in the catalog") as info:
+    with pytest.raises(UnknownModelError, match="not in the catalog") as info:
         await manager.load_model("mistral:7b")
     assert "models table" in str(info.value)
     with pytest.raises(InvalidRequestError):
@@ -89,17 +96,32 @@ async def test_unload_model(manager: ModelManager, emulator: OllamaEmulator) -> 
     assert await manager.loaded_models() == []
 
 
-def test_sync_twins_inside_a_running_loop(manager: ModelManager) -> None:
+def test_sync_twins_inside_a_running_loop_name_the_async_method(manager: ModelManager) -> None:
     import asyncio
 
-    async def notebook_cell() -> str:
-        # Jupyter runs cells inside a running loop; the sync API must still work there.
-        result = manager.load_model_sync("llama")
-        answer = manager.query_model_sync("llama", "from a notebook")
-        assert result.model == "llama3.1:8b"
-        return str(answer)
+    ticks = 0
 
-    assert asyncio.run(notebook_cell()) == "[llama3.1:8b] You said: from a notebook"
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def server_code() -> None:
+        # Outside Jupyter a sync call here would block the loop (and the ticker) for its
+        # whole duration: it is refused at once, naming the coroutine to await.
+        running = asyncio.get_running_loop().create_task(ticker())
+        await asyncio.sleep(0.05)
+        with pytest.raises(SyncCallInEventLoopError, match=r"await ModelManager\.query_model"):
+            manager.query_model_sync("llama", "from a running loop")
+        with pytest.raises(SyncCallInEventLoopError, match=r"await ModelManager\.load_model"):
+            manager.load_model_sync("llama")
+        assert ticks >= 1
+        answer = await manager.query_model("llama", "awaited")
+        assert answer == "[llama3.1:8b] You said: awaited"
+        running.cancel()
+
+    asyncio.run(server_code())
 
 
 async def test_model_statuses(manager: ModelManager) -> None:

@@ -18,6 +18,7 @@ from zero_llm import (
     OllamaTimeoutError,
     OllamaUnavailableError,
     StreamInterruptedError,
+    UnknownModelError,
 )
 from zero_llm.testing import OllamaEmulator
 
@@ -244,7 +245,7 @@ async def test_bad_input_is_refused_before_anything_is_sent(
     args = {"model_name": "llama", "input_text": "fine", **kwargs}
     with pytest.raises(InvalidRequestError, match=needle):
         await manager.query_model(**args)
-    with pytest.raises(ModelNotFoundError):
+    with pytest.raises(UnknownModelError):
         await manager.query_model("gpt-5", "hello")
     assert emulator.requests == []
 

@@ -12,7 +12,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableBranch, RunnableLambda
 
-from zero_llm import InvalidRequestError, ModelManager, ModelNotFoundError
+from zero_llm import InvalidRequestError, ModelManager, UnknownModelError
 from zero_llm.testing import OllamaEmulator
 
 
@@ -146,7 +146,7 @@ async def test_async_callbacks_get_errors_too(
         ({"input": ""}, InvalidRequestError),
         (123, InvalidRequestError),
         ([AIMessage("no question")], InvalidRequestError),
-        ({"input": "x", "model": "gpt-5"}, ModelNotFoundError),
+        ({"input": "x", "model": "gpt-5"}, UnknownModelError),
     ],
 )
 async def test_bad_runnable_input(

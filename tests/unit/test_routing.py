@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zero_llm import InvalidRequestError, ModelManager, ModelNotFoundError
+from zero_llm import InvalidRequestError, ModelManager, UnknownModelError
 from zero_llm.catalog import DEFAULT_MODELS, Catalog
 from zero_llm.routing.evaluate import evaluate
 from zero_llm.routing.router import SCAN_LIMIT, classify_text, route
@@ -88,7 +88,7 @@ def test_catalog_resolves_names_aliases_and_roles() -> None:
         assert catalog.resolve(name).name == "llama3.1:8b"
     assert catalog.resolve("deepseek").think is True
     assert [s.name for s in catalog.fallback_chain(catalog.resolve("qwen"))] == ["llama3.1:8b"]
-    with pytest.raises(ModelNotFoundError, match="not in the catalog"):
+    with pytest.raises(UnknownModelError, match="not in the catalog"):
         catalog.resolve("mistral")
 
 

@@ -47,7 +47,11 @@ async def test_a_successful_call_matches_what_ollama_sent(
     assert one.num_ctx == 131072 and one.attempts == 1 and one.error_type is None
     assert one.done_reason == "stop" and one.streamed is False
     assert one.thinking_tokens is None  # llama does not think
-    assert two.task == "analysis" and "$SPY" in (two.route_reason or "")
+    assert two.task == "analysis" and two.route_reason is not None
+    # Kinds of evidence only, never the prompt's words.
+    assert two.route_reason.startswith("task=analysis method=classifier confidence=")
+    assert "signals=" in two.route_reason and "'" not in two.route_reason
+    assert one.status == two.status == "ok" and one.fallback_note is None
     assert two.model == "deepseek-r1:32b" and (two.thinking_tokens or 0) > 0
     assert one.latency_s and one.first_token_s is not None
 
@@ -91,7 +95,7 @@ def test_sync_and_runnable_calls_are_recorded(manager: ModelManager) -> None:
     manager.usage_recorder.flush_sync()
     got = manager.history_sync.store  # the same database serves both
     assert got.database is manager.usage.database
-    rows = manager._bridge.run(manager.usage.records())
+    rows = manager.bridge.run(manager.usage.records())
     assert [r.streamed for r in rows] == [False, False, True]
     assert rows[1].session_id == "r" and rows[1].task == "quick"
 
@@ -142,7 +146,8 @@ async def test_a_storage_failure_never_fails_the_query(
         await manager.flush_usage()
     assert answer == "[llama3.1:8b] You said: still answered"
     assert manager.usage_recorder.failed_writes == 1
-    assert "could not record usage" in caplog.text
+    assert "could not record the usage" in caplog.text
+    assert manager.usage_recorder.failed == 1 and manager.usage_recorder.written == 0
 
 
 async def test_one_log_line_per_call_without_text(
@@ -230,3 +235,19 @@ def test_summary_math() -> None:
     assert by_task["code"].calls == 1 and by_task["code"].latency_p50_s is None
     assert by_task["code"].tokens_per_second is None  # unknown, not 0
     assert summarize([], by="model") == []
+
+
+async def test_the_route_reason_quotes_the_prompt_only_with_log_content(
+    emulator: OllamaEmulator, tmp_path: Path
+) -> None:
+    for log_content in (False, True):
+        mm = ModelManager(
+            fast_settings(
+                emulator.base_url, home=tmp_path / str(log_content), log_content=log_content
+            )
+        )
+        await mm.ask("Why did $SPY drop?", session_id="private")
+        (record,) = await records(mm)
+        assert record.route_reason is not None and record.route_reason.startswith("task=analysis")
+        assert ("$SPY" in record.route_reason) is log_content
+        await mm.aclose()

@@ -22,7 +22,7 @@ import typer
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from zero_llm.answer import Answer, CallTrace
+    from zero_llm.answer import Answer
     from zero_llm.errors import ZeroLLMError
     from zero_llm.manager import ModelManager
 
@@ -32,7 +32,6 @@ __all__ = [
     "compact_count",
     "echo_json",
     "fail",
-    "fallback_note",
     "manager_for",
     "print_table",
     "read_question",
@@ -128,22 +127,6 @@ def join_context(*parts: str) -> str:
     return "\n\n".join(p.strip() for p in parts if p and p.strip())
 
 
-def fallback_note(trace: CallTrace) -> str | None:
-    """'answered by X instead of Y because Z' when a fallback happened, else None."""
-    if not trace.fallbacks:
-        return None
-    reasons = "; then ".join(
-        f"{step.model} failed ({step.error_type}: {_short(step.message)})"
-        for step in trace.fallbacks
-    )
-    return f"answered by {trace.model} instead of {trace.requested_model} because {reasons}"
-
-
-def _short(text: str, limit: int = 160) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def summary_line(answer: Answer) -> str:
     """One line on how an answer was made: model, route, latency, first token, tokens."""
     trace = answer.trace
@@ -163,7 +146,7 @@ def summary_line(answer: Answer) -> str:
 
 def report_answer(answer: Answer) -> None:
     """The status lines after an answer: the fallback (if any), then the summary."""
-    note = fallback_note(answer.trace)
+    note = answer.trace.fallback_note
     if note:
         say(note, err=True, style="yellow")
     say(summary_line(answer), err=True, style="dim")

@@ -32,11 +32,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from zero_llm.database import Database, now, on_database_loop, utc
 from zero_llm.errors import InvalidRequestError
 from zero_llm.history.crypto import TextCipher
-from zero_llm.requests import check_session_id
+from zero_llm.requests import check_session_id, check_text
 from zero_llm.schema import zl_messages
 from zero_llm.schema import zl_sessions as sessions_table
+from zero_llm.usage.ledger import insert_usage
+from zero_llm.usage.record import UsageRecord
 
-__all__ = ["HistoryStore", "NewMessage", "SessionInfo", "StoredMessage", "check_session_id"]
+__all__ = [
+    "HistoryStore",
+    "NewMessage",
+    "SessionInfo",
+    "StoredMessage",
+    "check_metadata",
+    "check_session_id",
+]
 
 ROLES = frozenset({"human", "ai", "system", "tool", "chat", "function"})
 _MESSAGE_COLUMNS = [
@@ -61,6 +70,47 @@ _PLAIN_CLASSES: dict[str, type[BaseMessage]] = {
     "ai": AIMessage,
     "system": SystemMessage,
 }
+
+
+METADATA_MAX_DEPTH = 32
+"""How deeply session metadata may nest (dicts and lists)."""
+METADATA_MAX_BYTES = 64 * 1024
+"""The most bytes session metadata may take as JSON."""
+
+
+def check_metadata(metadata: Any) -> dict[str, Any]:
+    """Session metadata as it will be stored: a JSON object, bounded in depth and size.
+
+    Raises InvalidRequestError naming what is wrong (never a RecursionError or a
+    serializer's TypeError from deep inside).
+    """
+    if not isinstance(metadata, dict):
+        raise InvalidRequestError(f"metadata must be a dict, got {type(metadata).__name__}")
+    stack: list[tuple[Any, int]] = [(metadata, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list | tuple):
+            if depth > METADATA_MAX_DEPTH:
+                raise InvalidRequestError(f"metadata nests deeper than {METADATA_MAX_DEPTH} levels")
+            if isinstance(value, dict):
+                for key in value:
+                    if not isinstance(key, str):
+                        raise InvalidRequestError(
+                            f"metadata keys must be strings, got {type(key).__name__}"
+                        )
+                children = list(value.values())
+            else:
+                children = list(value)
+            stack.extend((child, depth + 1) for child in children)
+    try:
+        text = json.dumps(metadata, default=str)
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestError(f"metadata is not JSON-serializable: {exc}") from exc
+    if len(text.encode()) > METADATA_MAX_BYTES:
+        raise InvalidRequestError(
+            f"metadata takes {len(text.encode())} bytes as JSON; at most {METADATA_MAX_BYTES}"
+        )
+    return dict(json.loads(text))
 
 
 @dataclass(frozen=True)
@@ -134,7 +184,8 @@ class HistoryStore:
     Args:
         url: an async SQLAlchemy URL (``sqlite+aiosqlite:///path.sqlite3`` or
             ``postgresql+asyncpg://user@host/db``), or a ``Database`` shared with others.
-        key: a Fernet key to encrypt message text and reasoning at rest (None: plain).
+        key: a Fernet key to encrypt at rest message text and reasoning, session titles
+            and session metadata (None: plain).
         busy_timeout: seconds a SQLite writer waits for another to finish.
     """
 
@@ -161,10 +212,23 @@ class HistoryStore:
 
     # --------------------------------------------------------------- writes
     @on_database_loop
-    async def append(self, session_id: str, messages: Sequence[NewMessage]) -> list[int]:
-        """Append messages to a session in one transaction; return their sequence numbers."""
+    async def append(
+        self,
+        session_id: str,
+        messages: Sequence[NewMessage],
+        *,
+        usage: UsageRecord | None = None,
+    ) -> list[int]:
+        """Append messages to a session in one transaction; return their sequence numbers.
+
+        With ``usage``, the call's usage record is written in the same transaction: the
+        turn and its record are stored together or not at all.
+        """
         session_id = check_session_id(session_id)
         if not messages:
+            if usage is not None:
+                async with self._transaction() as connection:
+                    await insert_usage(connection, [usage])
             return []
         for new in messages:
             if new.message.type not in ROLES:
@@ -199,6 +263,8 @@ class HistoryStore:
                     updated_at=stamp,
                 )
             )
+            if usage is not None:
+                await insert_usage(connection, [usage])
         return [v["seq"] for v in values]
 
     def _row(self, new: NewMessage) -> dict[str, Any]:
@@ -236,6 +302,7 @@ class HistoryStore:
                 id=session_id,
                 title=None,
                 metadata="{}",
+                encrypted=False,
                 created_at=now,
                 updated_at=now,
                 message_count=0,
@@ -341,15 +408,25 @@ class HistoryStore:
         return sorted(stored, key=lambda s: s.seq) if limit is not None else stored
 
     def _info(self, row: Any) -> SessionInfo:
+        title, metadata = self._open_session(row)
         return SessionInfo(
             id=row.id,
-            title=row.title,
-            metadata=json.loads(row.metadata or "{}"),
+            title=title,
+            metadata=metadata,
             created_at=utc(row.created_at),
             updated_at=utc(row.updated_at),
             message_count=int(row.message_count),
             total_tokens=int(row.total_tokens),
         )
+
+    def _open_session(self, row: Any) -> tuple[str | None, dict[str, Any]]:
+        """A session row's title and metadata, decrypted if they were stored encrypted."""
+        encrypted = bool(row.encrypted)
+        title = self._cipher.open(row.title, encrypted) if row.title is not None else None
+        raw = row.metadata or "{}"
+        if raw != "{}":
+            raw = self._cipher.open(raw, encrypted)
+        return title, json.loads(raw)
 
     @on_database_loop
     async def sessions(self, *, limit: int = 100, offset: int = 0) -> list[SessionInfo]:
@@ -384,20 +461,29 @@ class HistoryStore:
     ) -> SessionInfo:
         """Rename a session and/or merge metadata into it (creating it if new)."""
         session_id = check_session_id(session_id)
+        if title is not None:
+            check_text(title, "title", allow_empty=True)
+            if "\x00" in title:
+                raise InvalidRequestError("title cannot contain NUL characters")
+        if metadata is not None:
+            metadata = check_metadata(metadata)
         async with self._transaction() as connection:
             await self._lock_session(connection, session_id, now())
-            values: dict[str, Any] = {"updated_at": now()}
-            if title is not None:
-                values["title"] = title
-            if metadata is not None:
-                current = (
-                    await connection.execute(
-                        select(sessions_table.c.metadata).where(sessions_table.c.id == session_id)
-                    )
-                ).scalar_one()
-                values["metadata"] = json.dumps(
-                    {**json.loads(current or "{}"), **metadata}, default=str
+            current = (
+                await connection.execute(
+                    select(sessions_table).where(sessions_table.c.id == session_id)
                 )
+            ).one()
+            old_title, old_metadata = self._open_session(current)
+            merged = old_metadata if metadata is None else {**old_metadata, **metadata}
+            # Title and metadata are sealed together, so the row is wholly one or the other.
+            new_title = title if title is not None else old_title
+            values: dict[str, Any] = {
+                "updated_at": now(),
+                "title": self._cipher.seal(new_title) if new_title is not None else None,
+                "metadata": self._cipher.seal(json.dumps(merged)) if merged else "{}",
+                "encrypted": self._cipher.enabled,
+            }
             await connection.execute(
                 update(sessions_table).where(sessions_table.c.id == session_id).values(**values)
             )

@@ -50,6 +50,9 @@ STATE_TTL = 5.0
 """Seconds a host's ``/api/ps`` and ``/api/tags`` are trusted before they are read again."""
 PROBE_INTERVAL = 1.0
 """Seconds between two health probes of a cooling host."""
+STATE_READ_TIMEOUT = 2.0
+"""Longest wait for a host's ``/api/ps``, ``/api/tags`` or ``/api/version`` while placing a
+call (a host that drips bytes would otherwise hold the call past its deadline)."""
 SESSION_AFFINITY_LIMIT = 10_000
 
 HOST_FAILURES = (OllamaUnavailableError, OllamaServerError, OllamaBusyError, OllamaTimeoutError)
@@ -150,9 +153,16 @@ class HostPool:
         if not force and self._clock() - host.read_at < STATE_TTL:
             return
         try:
-            loaded, sizes = await asyncio.gather(host.backend.loaded(), host.backend.sizes())
+            async with asyncio.timeout(STATE_READ_TIMEOUT):
+                loaded, sizes = await asyncio.gather(host.backend.loaded(), host.backend.sizes())
         except ZeroLLMError as error:
             self.failed(host, error)
+            return
+        except TimeoutError:
+            self.failed(
+                host,
+                OllamaTimeoutError(f"{host.url} did not answer /api/ps and /api/tags in time"),
+            )
             return
         host.resident = {m.name: m for m in loaded}
         host.sizes = sizes
@@ -191,8 +201,9 @@ class HostPool:
             return False
         host.last_probe = now
         try:
-            await host.backend.version()
-        except ZeroLLMError:
+            async with asyncio.timeout(STATE_READ_TIMEOUT):
+                await host.backend.version()
+        except (ZeroLLMError, TimeoutError):
             return False
         log.info("Ollama host %s answers again", host.url)
         self.succeeded(host)

@@ -1,47 +1,33 @@
-"""Usage and latency: one record per model call, a ledger in SQL, and summaries.
+"""One usage record per model call, and summaries of many.
 
-In: the ``CallTrace`` of each finished call (streamed or not, sync or async, through
-``query_model`` or the runnable, failed or not). Out: a ``UsageRecord`` dispatched as a
-LangChain custom event (``zero_llm.usage``) to every callback handler of the call —
-LangSmith and others keep working alongside — and written to the ``zl_usage`` table by
-``UsageRecorder``, a callback handler that writes in the background on the shared sync
-loop, so the answer path never waits for the database and a storage error never fails a
-query (it is logged). ``UsageLedger`` reads records back by model, task, session and time
-range; ``summarize`` aggregates them. A count Ollama did not report is None, never 0.
+In: the ``CallTrace`` of a finished call. Out: a ``UsageRecord`` (a ``zl_usage`` row: the
+route without the prompt's words, models, fallbacks, retries, counts, durations, status)
+and ``UsageSummary`` aggregates. Pure: no I/O. A count Ollama did not report is None, never 0.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import json
-import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, Literal
-from uuid import UUID
-
-from langchain_core.callbacks import AsyncCallbackHandler
-from sqlalchemy import insert, select
 
 from zero_llm.answer import CallTrace
-from zero_llm.database import Database, on_database_loop, utc
-from zero_llm.errors import InvalidRequestError, ZeroLLMError
-from zero_llm.schema import zl_usage
-from zero_llm.sync_bridge import SyncBridge, shared_bridge
+from zero_llm.database import utc
+from zero_llm.routing.router import RouteDecision
 
 __all__ = [
+    "COLD_LOAD_SECONDS",
     "USAGE_EVENT",
-    "UsageLedger",
+    "GroupBy",
     "UsageRecord",
-    "UsageRecorder",
     "UsageSummary",
+    "describe_route",
     "summarize",
 ]
 
-log = logging.getLogger(__name__)
 
 USAGE_EVENT = "zero_llm.usage"
 """The name of the LangChain custom event that carries each ``UsageRecord``."""
@@ -82,17 +68,33 @@ class UsageRecord:
     done_reason: str | None
     truncation_suspected: bool
     dropped_messages: int
+    status: str = "ok"
+    """``ok``, ``error``, or ``cancelled`` (a stream the caller stopped early)."""
+    host: str | None = None
+    """The Ollama host that answered."""
+    queue_wait_s: float | None = None
+    """Seconds waited for a model swap or a queue before the call could start."""
+    cold_load_note: str | None = None
+    """What a cold load did, e.g. "cold load of X (evicting Y)"."""
+    fallback_note: str | None = None
+    """"answered by X instead of Y because Z" when a fallback answered."""
 
     @classmethod
-    def from_trace(cls, trace: CallTrace, thinking_tokens: int | None) -> UsageRecord:
-        """The record of a finished call."""
+    def from_trace(
+        cls, trace: CallTrace, thinking_tokens: int | None, *, log_content: bool = False
+    ) -> UsageRecord:
+        """The record of a finished call (the prompt's words only with ``log_content``)."""
         load = trace.load_duration_s
+        if trace.cold_load:
+            cold: bool | None = True
+        else:
+            cold = None if load is None else load > COLD_LOAD_SECONDS
         return cls(
             request_id=trace.request_id,
             created_at=datetime.fromtimestamp(trace.started_at, UTC),
             session_id=trace.session_id,
             task=trace.route.task if trace.route else None,
-            route_reason=trace.route.reason if trace.route else None,
+            route_reason=describe_route(trace.route, log_content=log_content),
             requested_model=trace.requested_model,
             model=trace.model,
             fallbacks=[asdict(f) for f in trace.fallbacks],
@@ -107,7 +109,7 @@ class UsageRecord:
             load_duration_s=load,
             prompt_eval_duration_s=trace.prompt_eval_duration_s,
             eval_duration_s=trace.eval_duration_s,
-            cold_load=None if load is None else load > COLD_LOAD_SECONDS,
+            cold_load=cold,
             prompt_tokens=trace.prompt_tokens,
             prompt_tokens_counted=trace.prompt_tokens_counted,
             output_tokens=trace.output_tokens,
@@ -116,6 +118,11 @@ class UsageRecord:
             done_reason=trace.done_reason,
             truncation_suspected=trace.truncation_suspected,
             dropped_messages=trace.dropped_messages,
+            status=trace.status,
+            host=trace.host,
+            queue_wait_s=trace.queue_wait_s,
+            cold_load_note=trace.cold_load,
+            fallback_note=trace.fallback_note,
         )
 
     def to_row(self) -> dict[str, Any]:
@@ -158,6 +165,9 @@ class UsageRecord:
             "done_reason",
             "truncation_suspected",
             "dropped_messages",
+            "status",
+            "host",
+            "queue_wait_s",
         )
         parts = []
         for key in keep:
@@ -184,6 +194,29 @@ class UsageSummary:
     output_tokens: int
     tokens_per_second: float | None
     cold_loads: int
+
+
+def describe_route(decision: RouteDecision | None, *, log_content: bool = False) -> str | None:
+    """The route as stored: task, method, confidence and signal kinds, never the prompt's words.
+
+    The decision's free-text reason (which may quote the prompt) is added only when
+    ``log_content`` is on.
+    """
+    if decision is None:
+        return None
+    parts = [f"task={decision.task}"]
+    method = getattr(decision, "method", None) or ("explicit" if decision.explicit else None)
+    if method is not None:
+        parts.append(f"method={method}")
+    confidence = getattr(decision, "confidence", None)
+    if isinstance(confidence, int | float):
+        parts.append(f"confidence={confidence:.2f}")
+    kinds = sorted({str(getattr(s, "kind", s)) for s in getattr(decision, "signals", ()) or ()})
+    if kinds:
+        parts.append("signals=" + ",".join(kinds))
+    if log_content:
+        parts.append(f"reason={decision.reason}")
+    return " ".join(parts)
 
 
 def _percentile(values: Sequence[float], q: float) -> float | None:
@@ -218,7 +251,11 @@ def summarize(records: Iterable[UsageRecord], by: GroupBy | None = None) -> list
             UsageSummary(
                 key=key,
                 calls=len(group),
-                failures=sum(1 for r in group if r.error_type is not None),
+                failures=sum(
+                    1
+                    for r in group
+                    if r.status == "error" or (r.error_type and r.status != "cancelled")
+                ),
                 retries=sum(len(r.retries) for r in group),
                 latency_p50_s=_percentile(latencies, 50),
                 latency_p95_s=_percentile(latencies, 95),
@@ -234,115 +271,3 @@ def summarize(records: Iterable[UsageRecord], by: GroupBy | None = None) -> list
             )
         )
     return out
-
-
-class UsageLedger:
-    """The ``zl_usage`` table: write records, read them back, summarize them."""
-
-    def __init__(self, database: Database | str) -> None:
-        self.database = database if isinstance(database, Database) else Database.for_url(database)
-
-    @on_database_loop
-    async def write(self, records: Sequence[UsageRecord]) -> None:
-        """Insert records in one transaction."""
-        if records:
-            async with self.database.transaction() as connection:
-                await connection.execute(insert(zl_usage), [r.to_row() for r in records])
-
-    @on_database_loop
-    async def records(
-        self,
-        *,
-        model: str | None = None,
-        task: str | None = None,
-        session_id: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 100_000,
-    ) -> list[UsageRecord]:
-        """Records matching every filter given, oldest first."""
-        if limit < 1:
-            raise InvalidRequestError("limit must be at least 1")
-        u = zl_usage
-        query = select(u)
-        if model is not None:
-            query = query.where(u.c.model == model)
-        if task is not None:
-            query = query.where(u.c.task == task)
-        if session_id is not None:
-            query = query.where(u.c.session_id == session_id)
-        if since is not None:
-            query = query.where(u.c.created_at >= since)
-        if until is not None:
-            query = query.where(u.c.created_at < until)
-        query = query.order_by(u.c.created_at, u.c.id).limit(limit)
-        async with self.database.transaction(read_only=True) as connection:
-            rows = (await connection.execute(query)).all()
-        return [UsageRecord.from_row(row) for row in rows]
-
-    async def summary(
-        self,
-        by: GroupBy | None = None,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        model: str | None = None,
-        task: str | None = None,
-        session_id: str | None = None,
-    ) -> list[UsageSummary]:
-        """Summaries of the matching records, grouped by model, task or session."""
-        records = await self.records(
-            model=model, task=task, session_id=session_id, since=since, until=until
-        )
-        return summarize(records, by)
-
-
-class UsageRecorder(AsyncCallbackHandler):
-    """A LangChain callback handler that writes each usage event to the ledger.
-
-    Writes run on the shared sync loop, off the answer path; ``flush`` waits for them.
-    A failed write is logged and counted in ``failed_writes``, never raised.
-    """
-
-    def __init__(self, ledger: UsageLedger, bridge: SyncBridge | None = None) -> None:
-        self.ledger = ledger
-        self._bridge = bridge or shared_bridge()
-        self._pending: set[concurrent.futures.Future[None]] = set()
-        self.failed_writes = 0
-
-    async def on_custom_event(
-        self,
-        name: str,
-        data: Any,
-        *,
-        run_id: UUID,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """Take a ``zero_llm.usage`` event's record for writing."""
-        if name == USAGE_EVENT and isinstance(data, UsageRecord):
-            self.submit(data)
-
-    def submit(self, record: UsageRecord) -> None:
-        """Queue a record for writing in the background."""
-        future = asyncio.run_coroutine_threadsafe(self._write(record), self._bridge.loop)
-        self._pending.add(future)
-        future.add_done_callback(self._pending.discard)
-
-    async def _write(self, record: UsageRecord) -> None:
-        try:
-            await self.ledger.write([record])
-        except ZeroLLMError as exc:
-            self.failed_writes += 1
-            log.error("could not record usage of request %s: %s", record.request_id, exc)
-
-    async def flush(self) -> None:
-        """Wait until every queued record is written (or has failed)."""
-        pending = list(self._pending)
-        if pending:
-            await asyncio.gather(*(asyncio.wrap_future(f) for f in pending))
-
-    def flush_sync(self, timeout: float = 30.0) -> None:
-        """Sync twin of ``flush``."""
-        concurrent.futures.wait(list(self._pending), timeout=timeout)

@@ -1,0 +1,32 @@
+"""Usage and latency: one record per model call, a ledger in SQL, and summaries.
+
+In: the ``CallTrace`` of each finished call (streamed or not, sync or async, through
+``query_model`` or the runnable, failed, cancelled or not). Out: a ``UsageRecord``
+(``record``) dispatched as the LangChain custom event ``zero_llm.usage`` to every callback
+handler of the call and written to ``zl_usage`` (``ledger``): with the turn's own
+transaction when the call has a session, else by ``UsageRecorder`` (``recorder``) within a
+bounded delay, flushed at exit, failures counted. ``summarize`` aggregates records.
+"""
+
+from zero_llm.usage.ledger import UsageLedger, insert_usage
+from zero_llm.usage.record import (
+    COLD_LOAD_SECONDS,
+    USAGE_EVENT,
+    UsageRecord,
+    UsageSummary,
+    describe_route,
+    summarize,
+)
+from zero_llm.usage.recorder import UsageRecorder
+
+__all__ = [
+    "COLD_LOAD_SECONDS",
+    "USAGE_EVENT",
+    "UsageLedger",
+    "UsageRecord",
+    "UsageRecorder",
+    "UsageSummary",
+    "describe_route",
+    "insert_usage",
+    "summarize",
+]

@@ -29,6 +29,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,10 +48,11 @@ from zero_llm.errors import (
     ZeroLLMError,
 )
 from zero_llm.ollama.client import ModelFacts, OllamaBackend, ProgressCallback
-from zero_llm.ollama.hosts import HostPool
+from zero_llm.ollama.hosts import HostPool, HostState
 from zero_llm.ollama.messages import chunk_from_part, to_ollama_messages
 from zero_llm.ollama.translate import translate_error
 from zero_llm.requests import SamplingOverrides
+from zero_llm.residency import Residency
 from zero_llm.retry import RetryPolicy
 from zero_llm.settings import ZeroLLMSettings
 from zero_llm.tokens import (
@@ -114,6 +116,10 @@ class QueryEngine:
         self.hosts = hosts
         self.backend = hosts.primary
         self.policy = policy or RetryPolicy(settings.retry)
+        self.residency = Residency(settings, catalog)
+        hosts.has_room = lambda host, model: self.residency.has_room(
+            host.url, set(host.resident), model
+        )
         self._profiles: dict[str, ModelProfile] = {}
         self._last_prompts: dict[str, list[BaseMessage]] = {}
         self._locks: weakref.WeakKeyDictionary[
@@ -185,6 +191,9 @@ class QueryEngine:
                 await self.pull(spec, trace, progress, backend)
                 facts = await backend.show(spec.name)
             num_ctx = self.window_for(spec, facts.context_length)
+            planned = await self.residency.plan_for(backend.base_url, backend)
+            if planned is not None:
+                num_ctx = planned.plan.num_ctx_for(spec.name) or num_ctx
             counter = await self._counter_for(spec, facts, backend)
             profile = ModelProfile(
                 num_ctx, counter, self.budget_for(spec, num_ctx), facts.capabilities
@@ -247,6 +256,7 @@ class QueryEngine:
                 log.warning("pulling %s failed (%s); retrying in %.2fs", spec.name, error, wait)
                 await asyncio.sleep(wait)
         self._profiles.pop(spec.name, None)
+        self.residency.forget(backend.base_url)  # plan again with the new model's facts
         if trace is not None:
             trace.pulled.append(spec.name)
 
@@ -343,12 +353,24 @@ class QueryEngine:
                 trace.prompt_tokens_counted = fitted.prompt_tokens
                 trace.dropped_messages = fitted.dropped
                 trace.cut_message = fitted.cut
-                async for chunk in self._one_call(
-                    host.backend, spec, profile, fitted.messages, trace, call, deadline
-                ):
-                    if chunk.content or chunk.additional_kwargs.get("reasoning_content"):
-                        emitted.append(chunk.text)
-                    yield chunk
+                async with AsyncExitStack() as admitted:
+                    keep_alive = await self._admit(admitted, host, spec, trace, deadline)
+                    async for chunk in self._one_call(
+                        host.backend,
+                        spec,
+                        profile,
+                        fitted.messages,
+                        trace,
+                        call,
+                        deadline,
+                        keep_alive,
+                    ):
+                        if chunk.content or chunk.additional_kwargs.get("reasoning_content"):
+                            emitted.append(chunk.text)
+                        yield chunk
+                await self.residency.after_call(
+                    host.url, host.backend, spec.name, cold=trace.cold_load is not None
+                )
                 self._check_truncation(spec, profile, fitted.messages, fitted.prompt_tokens, trace)
                 self.hosts.succeeded(host)
                 self.hosts.note_loaded(host, spec.name)
@@ -398,6 +420,38 @@ class QueryEngine:
                 await asyncio.sleep(wait)
             finally:
                 host.in_flight -= 1
+
+    async def _admit(
+        self,
+        stack: AsyncExitStack,
+        host: HostState,
+        spec: ModelSpec,
+        trace: CallTrace,
+        deadline: float,
+    ) -> str | int:
+        """Wait for the host's scheduler to admit a call for ``spec`` (held by ``stack``).
+
+        Returns the ``keep_alive`` the call carries. Without a plan for the host the call
+        goes at once with the model's configured ``keep_alive``. The wait counts against
+        the call's deadline; what it cost is noted in the trace.
+        """
+        planned = self.residency.of(host.url)
+        if planned is None:
+            return spec.keep_alive
+        try:
+            async with asyncio.timeout_at(deadline):
+                ticket = await stack.enter_async_context(planned.scheduler.admit(spec.name))
+        except TimeoutError as exc:
+            raise OllamaTimeoutError(
+                f"{spec.name} waited past the call's total deadline for its turn on "
+                f"{host.url} (other models' batches were using the GPU; "
+                "memory.max_swap_wait bounds that wait)",
+                model=spec.name,
+            ) from exc
+        trace.queue_wait_s = (trace.queue_wait_s or 0.0) + ticket.queue_wait_s
+        if ticket.cold_load is not None:
+            trace.cold_load = ticket.cold_load
+        return planned.scheduler.keep_alive_for(spec.name)
 
     async def _summarized(
         self,
@@ -493,6 +547,7 @@ class QueryEngine:
         trace: CallTrace,
         call: _Call,
         deadline: float,
+        keep_alive: str | int,
     ) -> AsyncIterator[AIMessageChunk]:
         loop = asyncio.get_running_loop()
         timeouts = self.settings.timeouts
@@ -510,7 +565,7 @@ class QueryEngine:
             to_ollama_messages(messages),
             stream=call.stream,
             options=options,
-            keep_alive=spec.keep_alive,
+            keep_alive=keep_alive,
             tools=call.tools,
             think=True if spec.think else None,
             format=call.format,

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
 
     from zero_llm.chat_model import ZeroChatModel
+    from zero_llm.memory_plan import GpuBudget, MemoryPlan, SchedulerState
 
 __all__ = ["LoadResult", "ModelManager", "ModelStatus", "SyncAnswerStream"]
 
@@ -203,6 +204,27 @@ class ModelManager:
     async def loaded_models(self) -> list[LoadedModel]:
         """The models in Ollama's memory now."""
         return await self.backend.loaded()
+
+    async def memory_plan(self) -> MemoryPlan:
+        """The first host's memory plan: each model's num_ctx, footprint and companions."""
+        backend = self.hosts.primary
+        return await self.engine.residency.plan(backend.base_url, backend)
+
+    def memory_plan_sync(self) -> MemoryPlan:
+        """Sync twin of ``memory_plan``."""
+        return self._bridge.run(self.memory_plan())
+
+    async def gpu_budget(self) -> GpuBudget:
+        """The GPU memory the plan uses, and where that number came from."""
+        return await self.engine.residency.budget()
+
+    def residency_state(self) -> dict[str, SchedulerState]:
+        """Per host: what its scheduler believes resident, loading, in flight and queued."""
+        return {
+            host.url: planned.scheduler.state()
+            for host in self.hosts.hosts
+            if (planned := self.engine.residency.of(host.url)) is not None
+        }
 
     # -------------------------------------------------------------- queries
     def chat_model(

@@ -147,7 +147,11 @@ class ResidencyScheduler:
     def observe_resident(self, names: Iterable[str]) -> None:
         """Take what ``/api/ps`` shows as resident (models in flight stay resident)."""
         busy = {m for m, n in self._in_flight.items() if n > 0}
-        self._resident = set(names) | busy | self._loading
+        ours = busy | self._loading
+        # /api/ps may still list a model that a load we started is about to evict: a model
+        # that cannot share memory with one in flight or loading is on its way out.
+        seen = {n for n in names if not any(self._conflict(n, m) for m in ours)}
+        self._resident = seen | ours
         self._dispatch()
 
     def keep_alive_for(self, model: str) -> str | int:

@@ -173,9 +173,10 @@ class ModelManager:
         return spec.name
 
     async def model_statuses(self) -> list[ModelStatus]:
-        """The catalog with each model's state: present, loaded, num_ctx, context length."""
+        """The catalog with each model's state: present, loaded, planned num_ctx, context length."""
         present = await self.backend.present_models()
         loaded = {m.name: m for m in await self.backend.loaded()}
+        plan = await self.memory_plan()
         statuses = []
         for role, spec in self.catalog.models.items():
             length = None
@@ -183,7 +184,7 @@ class ModelManager:
             if spec.name in present:
                 facts = await self.backend.show(spec.name)
                 length = facts.context_length
-                num_ctx = self.engine.window_for(spec, length)
+                num_ctx = plan.num_ctx_for(spec.name) or self.engine.window_for(spec, length)
             statuses.append(
                 ModelStatus(
                     role,

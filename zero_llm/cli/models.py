@@ -6,8 +6,11 @@ In: model names or short names, the Ollama host. Out: the catalog and memory tab
 
 from __future__ import annotations
 
+import shutil
+import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -23,8 +26,9 @@ from zero_llm.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from zero_llm.manager import ModelManager
-    from zero_llm.ollama.client import PullProgress
+    from zero_llm.manager import ModelManager, ModelStatus
+    from zero_llm.memory_plan import MemoryPlan
+    from zero_llm.ollama.client import LoadedModel, PullProgress
 
 __all__ = ["load", "models", "ps", "pull", "unload"]
 
@@ -97,23 +101,60 @@ def _gib(size: int | None) -> str:
 
 
 def ps(host: HostOption = None, as_json: JsonOption = False) -> None:
-    """List the models in Ollama's memory."""
-    loaded = run_with_manager(lambda m: m.loaded_models(), host)
+    """List the models in Ollama's memory, and why each is there (plan, keep-alive, CPU)."""
+
+    async def body(manager: ModelManager) -> tuple[list[LoadedModel], MemoryPlan]:
+        return await manager.loaded_models(), await manager.memory_plan()
+
+    loaded, plan = run_with_manager(body, host)
+    reasons = {m.name: _why_resident(m, plan) for m in loaded}
     if as_json:
-        echo_json(loaded)
+        echo_json([{**asdict(m), "why": reasons[m.name]} for m in loaded])
         return
-    rows = table("model", "num_ctx", "memory", "expires")
+    rows = table("model", "num_ctx", "memory", "expires", "why", flexible=("why",))
     for m in loaded:
         expires = m.expires_at.strftime("%Y-%m-%d %H:%M:%S") if m.expires_at else "?"
-        rows.add_row(m.name, str(m.context_length or "?"), _gib(m.size_vram), expires)
+        rows.add_row(m.name, str(m.context_length or "?"), _gib(m.size), expires, reasons[m.name])
     print_table(rows)
 
 
+def _why_resident(model: LoadedModel, plan: MemoryPlan) -> str:
+    """Why a loaded model is there and what shares memory with it, in a few words."""
+    parts: list[str] = []
+    if model.expires_at is not None and model.expires_at.year > 2100:
+        parts.append("kept loaded (keep_alive -1)")
+    else:
+        parts.append("until its keep_alive runs out")
+    planned = plan.get(model.name)
+    if planned is not None:
+        companions = plan.companions(model.name)
+        parts.append(
+            f"planned at num_ctx {planned.num_ctx}; "
+            + (f"fits beside {', '.join(companions)}" if companions else "nothing fits beside it")
+        )
+    if model.size and model.size_vram is not None and model.size_vram < model.size:
+        share = 100 * (model.size - model.size_vram) // model.size
+        parts.append(f"WARNING: {share}% on the CPU (slow); set memory.gpu_memory")
+    return "; ".join(parts)
+
+
 def models(host: HostOption = None, as_json: JsonOption = False) -> None:
-    """List the catalog: each role's model, its state in Ollama, its num_ctx and max context."""
-    statuses = run_with_manager(lambda m: m.model_statuses(), host)
+    """The catalog and its memory plan: state, num_ctx, footprint, co-residency, and why."""
+
+    async def body(manager: ModelManager) -> tuple[list[ModelStatus], MemoryPlan]:
+        return await manager.model_statuses(), await manager.memory_plan()
+
+    from zero_llm.memory_plan.view import describe_plan, plan_summary
+
+    statuses, plan = run_with_manager(body, host)
+    rows_of = {row.model: row for row in describe_plan(plan)}
     if as_json:
-        echo_json(statuses)
+        echo_json(
+            [
+                {**asdict(s), "plan": rows_of[s.model].as_dict() if s.model in rows_of else None}
+                for s in statuses
+            ]
+        )
         return
     rows = table("role", "model", "tasks", "state", "num_ctx", "max ctx", flexible=("tasks",))
     for s in statuses:
@@ -127,3 +168,16 @@ def models(host: HostOption = None, as_json: JsonOption = False) -> None:
             str(s.context_length or "?"),
         )
     print_table(rows)
+    if not rows_of:
+        return
+    memory = table("model", "weights", "KV", "total", "placement", "beside", flexible=("beside",))
+    for row in rows_of.values():
+        memory.add_row(
+            row.model, row.weights, row.kv_cache, row.total, row.placement, row.co_resident
+        )
+    print_table(memory)
+    width = shutil.get_terminal_size((80, 24)).columns
+    notes = [f"{row.model}: num_ctx {row.num_ctx}: {row.why}" for row in rows_of.values()]
+    for line in [*notes, *plan_summary(plan)]:
+        wrapped = textwrap.fill(line, width=width, subsequent_indent="  ")
+        say(wrapped, style="yellow" if line.startswith("WARNING") else None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 
-from benchmarks import history, overhead, routing, startup, window
+from benchmarks import history, overhead, residency, routing, startup, window
 
 
 def main() -> None:
@@ -13,6 +13,8 @@ def main() -> None:
     asyncio.run(overhead.main())
     print("\n=== routing classifier")
     routing.report("validation")
+    print("\n=== one 24 GiB GPU, three models, three agents (memory plan and residency)")
+    asyncio.run(residency.main())
     print("\n=== window fitting")
     window.main()
     print("\n=== start-up and first token from the command line")

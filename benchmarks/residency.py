@@ -1,0 +1,203 @@
+"""Benchmark: one 24 GiB GPU, three models, three agents at once — loads, wall time, latency.
+
+ZERO's shape: a trading agent (deepseek-r1:32b, with its conversation), a code agent
+(qwen2.5-coder:32b) and a quick agent (llama3.1:8b) work at once, 20 requests each, each
+waiting for its answer and thinking a little before the next, so their requests interleave.
+The same workload (same seed) runs three ways against a fresh emulator with 24 GiB of GPU
+memory and scaled time:
+
+- naive: a bare ``ChatOllama`` per model at ``num_ctx`` 131072, as the plain stack would;
+- sensible num_ctx: bare ``ChatOllama`` at zero-llm's planned windows, no scheduling;
+- zero-llm: ``ModelManager`` with ``memory.gpu_memory = "24GiB"`` (plan + residency).
+
+Printed: loads, evictions, partial offloads, simulated wall time, p50/p95 latency per task,
+the ratios against naive, and two lower bounds on loads: every model used loads once, and
+Belady's offline optimum over the arrival order (``zero_llm.memory_plan.min_loads``; a
+scheduler that reorders requests may go below it). Benchmarks print; tests assert.
+
+Run: ``python -m benchmarks.residency``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_ollama import ChatOllama
+
+from zero_llm import ModelManager
+from zero_llm.memory_plan import min_loads
+from zero_llm.testing import OllamaEmulator
+
+GiB = 2**30
+SCALE = 0.002
+"""Real seconds per simulated second."""
+PER_AGENT = 20
+AGENTS = {
+    "trading": ("deepseek-r1:32b", "Compare NVDA and AMD after earnings: bull and bear case. "),
+    "code": ("qwen2.5-coder:32b", "Write a Python function that parses this CSV of trades. "),
+    "quick": ("llama3.1:8b", "What is the capital of Portugal? "),
+}
+THINK_S = (0.0, 6.0)
+"""Simulated seconds an agent thinks between two requests (uniform)."""
+
+Ask = Callable[[str, list[BaseMessage]], Awaitable[str]]
+
+
+@dataclass
+class Outcome:
+    """What one way of serving the workload measured."""
+
+    name: str
+    loads: int = 0
+    evictions: int = 0
+    offloads: int = 0
+    wall_s: float = 0.0
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    arrivals: list[str] = field(default_factory=list)
+
+    def p(self, task: str, q: float) -> float:
+        """The ``q`` quantile of a task's simulated latency."""
+        values = sorted(self.latencies.get(task, [0.0]))
+        return values[min(len(values) - 1, int(q * len(values)))]
+
+
+async def _agent(task: str, ask: Ask, outcome: Outcome, rng: random.Random) -> None:
+    model, prompt = AGENTS[task]
+    history: list[BaseMessage] = []
+    for i in range(PER_AGENT):
+        await asyncio.sleep(rng.uniform(*THINK_S) * SCALE)
+        question = HumanMessage(f"{prompt}(step {i})")
+        outcome.arrivals.append(model)
+        started = time.perf_counter()
+        text = await ask(task, [*history, question])
+        outcome.latencies.setdefault(task, []).append((time.perf_counter() - started) / SCALE)
+        if task == "trading":  # the trading agent keeps its conversation
+            history += [question, AIMessage(text)]
+
+
+async def _run(
+    name: str,
+    ask_for: Callable[[str], Ask],
+    warm: Callable[[], Awaitable[None]] | None = None,
+) -> Outcome:
+    outcome = Outcome(name)
+    with OllamaEmulator(gpu_memory=24 * GiB, time_scale=SCALE) as emulator:
+        asks = {task: ask_for(emulator.base_url) for task in AGENTS}
+        if warm is not None:  # one-time set-up (vocabularies, plan) off the clock
+            await warm()
+        started = time.perf_counter()
+        await asyncio.gather(
+            *(
+                _agent(task, asks[task], outcome, random.Random(f"{task}-7"))
+                for task in AGENTS
+            )
+        )
+        outcome.wall_s = (time.perf_counter() - started) / SCALE
+        stats = emulator.stats
+    outcome.loads, outcome.evictions, outcome.offloads = (
+        stats.loads,
+        stats.evictions,
+        stats.partial_offloads,
+    )
+    return outcome
+
+
+def _bare(windows: dict[str, int]) -> Callable[[str], Ask]:
+    def ask_for(base_url: str) -> Ask:
+        models = {
+            task: ChatOllama(model=model, base_url=base_url, num_ctx=windows[model])
+            for task, (model, _) in AGENTS.items()
+        }
+
+        async def ask(task: str, messages: list[BaseMessage]) -> str:
+            return (await models[task].ainvoke(messages)).text
+
+        return ask
+
+    return ask_for
+
+
+async def _zero_llm() -> Outcome:
+    home = tempfile.mkdtemp(prefix="zero-llm-bench-")
+    managers: list[ModelManager] = []
+
+    def ask_for(base_url: str) -> Ask:
+        if not managers:
+            managers.append(
+                ModelManager(
+                    ollama_host=base_url,
+                    home=home,
+                    usage_ledger=False,
+                    memory={"gpu_memory": "24GiB", "max_swap_wait": 30 * SCALE},
+                )
+            )
+        manager = managers[0]
+
+        async def ask(task: str, messages: list[BaseMessage]) -> str:
+            return (await manager.chat_model(task=task).ainvoke(messages)).text
+
+        return ask
+
+    async def warm() -> None:
+        engine = managers[0].engine
+        for spec in managers[0].catalog.models.values():
+            await engine.profile_for(spec)  # /api/show and the vocabulary: no model load
+
+    outcome = await _run("zero-llm", ask_for, warm)
+    await managers[0].aclose()
+    return outcome
+
+
+async def _planned_windows() -> tuple[dict[str, int], object]:
+    with OllamaEmulator(gpu_memory=24 * GiB) as emulator:
+        async with ModelManager(
+            ollama_host=emulator.base_url,
+            home=tempfile.mkdtemp(prefix="zero-llm-bench-"),
+            memory={"gpu_memory": "24GiB"},
+        ) as manager:
+            plan = await manager.memory_plan()
+    return {m.name: m.num_ctx for m in plan.models}, plan
+
+
+async def main() -> None:
+    """Run the workload three ways and print the table and ratios."""
+    windows, plan = await _planned_windows()
+    naive = await _run("naive (num_ctx 131072)", _bare(dict.fromkeys(windows, 131072)))
+    sensible = await _run("sensible num_ctx, no scheduling", _bare(windows))
+    zero = await _zero_llm()
+    print(f"workload: {len(AGENTS)} agents x {PER_AGENT} requests, 24 GiB GPU, time x{SCALE}")
+    print(f"planned num_ctx: {windows}")
+    header = f"{'way':34} {'loads':>5} {'evict':>5} {'offl':>4} {'wall s':>8}"
+    header += "".join(f" {t + ' p50':>11} {t + ' p95':>11}" for t in AGENTS)
+    print(header)
+    for o in (naive, sensible, zero):
+        row = f"{o.name:34} {o.loads:5d} {o.evictions:5d} {o.offloads:4d} {o.wall_s:8.1f}"
+        row += "".join(f" {o.p(t, 0.5):11.2f} {o.p(t, 0.95):11.2f}" for t in AGENTS)
+        print(row)
+    can = plan.can_coreside  # type: ignore[attr-defined]
+    belady = min_loads(zero.arrivals, can)
+    print(
+        f"lower bounds on loads: {len(set(zero.arrivals))} (each model once); "
+        f"{belady} (Belady, zero-llm's arrival order)"
+    )
+    print(
+        f"zero-llm vs naive: {naive.loads / max(zero.loads, 1):.2f}x fewer loads (goal >= 3), "
+        f"{naive.wall_s / zero.wall_s:.2f}x less wall time (goal >= 2); "
+        f"vs sensible: {sensible.loads / max(zero.loads, 1):.2f}x fewer loads, "
+        f"{sensible.wall_s / zero.wall_s:.2f}x less wall time; "
+        f"loads / Belady bound: {zero.loads / max(belady, 1):.2f} (goal <= 1.2)"
+    )
+    print(
+        f"quick p95: zero-llm {zero.p('quick', 0.95):.2f} s vs naive "
+        f"{naive.p('quick', 0.95):.2f} s vs sensible {sensible.p('quick', 0.95):.2f} s (simulated)"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -8,7 +8,9 @@ memory and scaled time:
 
 - naive: a bare ``ChatOllama`` per model at ``num_ctx`` 131072, as the plain stack would;
 - sensible num_ctx: bare ``ChatOllama`` at zero-llm's planned windows, no scheduling;
-- zero-llm: ``ModelManager`` with ``memory.gpu_memory = "24GiB"`` (plan + residency).
+- zero-llm: ``ModelManager`` with ``memory.gpu_memory = "24GiB"`` (plan + residency), with
+  the default settings and with batching across an agent's turns (``linger`` 8 s and
+  ``max_swap_wait`` 120 s, simulated).
 
 Printed: loads, evictions, partial offloads, simulated wall time, p50/p95 latency per task,
 the ratios against naive, and two lower bounds on loads: every model used loads once, and
@@ -123,7 +125,7 @@ def _bare(windows: dict[str, int]) -> Callable[[str], Ask]:
     return ask_for
 
 
-async def _zero_llm() -> Outcome:
+async def _zero_llm(name: str = "zero-llm", **memory: float) -> Outcome:
     home = tempfile.mkdtemp(prefix="zero-llm-bench-")
     managers: list[ModelManager] = []
 
@@ -134,7 +136,11 @@ async def _zero_llm() -> Outcome:
                     ollama_host=base_url,
                     home=home,
                     usage_ledger=False,
-                    memory={"gpu_memory": "24GiB", "max_swap_wait": 30 * SCALE},
+                    memory={
+                        "gpu_memory": "24GiB",
+                        "max_swap_wait": memory.get("max_swap_wait", 30) * SCALE,
+                        "linger": memory.get("linger", 0) * SCALE,
+                    },
                 )
             )
         manager = managers[0]
@@ -149,7 +155,7 @@ async def _zero_llm() -> Outcome:
         for spec in managers[0].catalog.models.values():
             await engine.profile_for(spec)  # /api/show and the vocabulary: no model load
 
-    outcome = await _run("zero-llm", ask_for, warm)
+    outcome = await _run(name, ask_for, warm)
     await managers[0].aclose()
     return outcome
 
@@ -171,12 +177,13 @@ async def main() -> None:
     naive = await _run("naive (num_ctx 131072)", _bare(dict.fromkeys(windows, 131072)))
     sensible = await _run("sensible num_ctx, no scheduling", _bare(windows))
     zero = await _zero_llm()
+    batched = await _zero_llm("zero-llm, linger 8 s, swap wait 120 s", max_swap_wait=120, linger=8)
     print(f"workload: {len(AGENTS)} agents x {PER_AGENT} requests, 24 GiB GPU, time x{SCALE}")
     print(f"planned num_ctx: {windows}")
     header = f"{'way':34} {'loads':>5} {'evict':>5} {'offl':>4} {'wall s':>8}"
     header += "".join(f" {t + ' p50':>11} {t + ' p95':>11}" for t in AGENTS)
     print(header)
-    for o in (naive, sensible, zero):
+    for o in (naive, sensible, zero, batched):
         row = f"{o.name:34} {o.loads:5d} {o.evictions:5d} {o.offloads:4d} {o.wall_s:8.1f}"
         row += "".join(f" {o.p(t, 0.5):11.2f} {o.p(t, 0.95):11.2f}" for t in AGENTS)
         print(row)
@@ -192,6 +199,12 @@ async def main() -> None:
         f"vs sensible: {sensible.loads / max(zero.loads, 1):.2f}x fewer loads, "
         f"{sensible.wall_s / zero.wall_s:.2f}x less wall time; "
         f"loads / Belady bound: {zero.loads / max(belady, 1):.2f} (goal <= 1.2)"
+    )
+    print(
+        f"batching (linger 8 s, swap wait 120 s) vs naive: "
+        f"{naive.loads / max(batched.loads, 1):.2f}x fewer loads, "
+        f"{naive.wall_s / batched.wall_s:.2f}x less wall time; quick p95 "
+        f"{batched.p('quick', 0.95):.2f} s"
     )
     print(
         f"quick p95: zero-llm {zero.p('quick', 0.95):.2f} s vs naive "

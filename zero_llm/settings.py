@@ -165,6 +165,9 @@ class MemorySettings(BaseModel):
     """The window the quick (default-role) model aims for when it shares the GPU."""
     max_swap_wait: float = Field(default=30.0, ge=0)
     """Seconds a request may wait behind other models' batches before they stop growing."""
+    linger: float = Field(default=0.0, ge=0)
+    """Seconds a model that just answered is held before another model's load evicts it
+    (waiting for its agent's next request; bounded by ``max_swap_wait``). 0: off."""
     quick_keep_alive: str | int = -1
     """``keep_alive`` of the quick model: -1 keeps it loaded (Ollama still evicts it when
     memory is needed and it is idle)."""

@@ -22,6 +22,9 @@ Rules, checked every time something changes (a request arrives, ends or is cance
   batch in flight drains and its load comes next. A request therefore waits at most
   ``max_swap_wait`` plus the time the requests already running when that bound passed
   take to finish (Ollama cannot stop them either).
+- Optional anticipation (``linger`` seconds, off by default): a load that would evict a model
+  that answered less than ``linger`` ago waits for that model's follow-up (its agent often
+  asks again at once), within the same ``max_swap_wait`` bound.
 - Queues are FIFO per model. A request cancelled while it waits leaves its queue; one
   cancelled just after it was admitted, or whose block raises, gives its slot back.
 
@@ -108,9 +111,13 @@ class ResidencyScheduler:
         max_swap_wait: float = 30.0,
         keep_alive: KeepAlivePolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
+        linger: float = 0.0,
     ) -> None:
         self.plan = plan
         self.max_swap_wait = max_swap_wait
+        self.linger = linger
+        self._last_done: dict[str, float] = {}
+        self._timer: asyncio.TimerHandle | None = None
         self.keep_alive = keep_alive or KeepAlivePolicy()
         self._clock = clock
         self._resident: set[str] = set()
@@ -126,6 +133,7 @@ class ResidencyScheduler:
         return cls(
             plan,
             max_swap_wait=memory.max_swap_wait,
+            linger=memory.linger,
             keep_alive=KeepAlivePolicy(
                 memory.quick_keep_alive, memory.busy_keep_alive, memory.idle_keep_alive
             ),
@@ -269,6 +277,8 @@ class ResidencyScheduler:
             if self._held_back(queue[0], now):
                 continue
             head = queue[0]
+            if self._lingering(model, head, now):
+                continue
             candidates.append((bool(self._eviction(model)), head.arrived, head.seq, model))
         if not candidates:
             return False
@@ -288,6 +298,32 @@ class ResidencyScheduler:
             self._grant(waiter, ticket)
             first = False
         return True
+
+    def _lingering(self, model: str, head: _Waiter, now: float) -> bool:
+        """Whether a load of ``model`` waits: a model it would evict answered moments ago.
+
+        An agent that just had an answer often asks again soon; evicting its model now
+        would cost a load back. Holding lasts ``linger`` seconds after that answer, and
+        never once ``head`` has waited ``max_swap_wait``. A timer re-checks when it ends.
+        """
+        if self.linger <= 0 or now - head.arrived >= self.max_swap_wait:
+            return False
+        recent = [
+            self._last_done[m] + self.linger
+            for m in self._resident
+            if self._conflict(m, model) and now < self._last_done.get(m, -1e18) + self.linger
+        ]
+        if not recent:
+            return False
+        until = min(max(recent), head.arrived + self.max_swap_wait)
+        self._wake_at(until - now)
+        return True
+
+    def _wake_at(self, delay: float) -> None:
+        """Dispatch again after ``delay`` seconds (one pending timer at a time)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = asyncio.get_running_loop().call_later(max(delay, 0.0), self._dispatch)
 
     def _dispatch(self) -> None:
         """Start every request the rules allow now."""
@@ -310,6 +346,7 @@ class ResidencyScheduler:
         self._in_flight[model] = left
         if outcome == "done":
             self._loading.discard(model)  # one answer came back: the load is complete
+            self._last_done[model] = self._clock()
         elif left == 0 and model in self._loading:
             self._loading.discard(model)  # the load never completed: we do not know
             self._resident.discard(model)

@@ -321,3 +321,57 @@ async def test_random_workloads_never_deadlock_and_keep_order(budget: int, seed:
     for model in (DS, CODER, QUICK):  # FIFO per model
         admitted = [r for r in submitted if submitted[r] == model and r in h.order]
         assert admitted == sorted(admitted, key=lambda r: h.order[r])
+
+
+def lingering(max_swap_wait: float = 30.0) -> Harness:
+    the_plan = plan(24)
+    clock = Clock()
+    scheduler = ResidencyScheduler(the_plan, max_swap_wait=max_swap_wait, clock=clock, linger=10.0)
+    return Harness(scheduler, the_plan, clock)
+
+
+async def test_linger_holds_a_model_that_just_answered_for_its_next_request() -> None:
+    h = lingering()
+    h.scheduler.observe_resident([CODER])
+    a = await h.submit(CODER)
+    b = await h.submit(DS)
+    h.clock.now += 2
+    await h.finish(a)
+    assert not h.running(b)  # coder answered moments ago: its agent may ask again
+    h.clock.now += 3
+    c = await h.submit(CODER)
+    assert h.running(c) and h.started[h.order[c]].cold_load is None  # no load back
+    await h.finish(c)
+    h.clock.now += 11  # past the linger after c's answer
+    h.scheduler.observe_resident([CODER])  # any event re-checks (a timer does in real time)
+    await settle()
+    assert h.running(b)
+    assert h.started[h.order[b]].cold_load == (
+        "cold load of deepseek-r1:32b (evicting qwen2.5-coder:32b)"
+    )
+    await h.finish(b)
+
+
+async def test_linger_never_holds_a_request_past_max_swap_wait() -> None:
+    h = lingering(max_swap_wait=4.0)
+    h.scheduler.observe_resident([CODER])
+    a = await h.submit(CODER)
+    b = await h.submit(DS)
+    h.clock.now += 5  # b has waited past the bound while a ran
+    await h.finish(a)
+    assert h.running(b)
+    await h.finish(b)
+
+
+async def test_ps_listing_a_model_being_evicted_does_not_make_it_resident() -> None:
+    h = harness(24)
+    h.scheduler.observe_resident([CODER])
+    b = await h.submit(DS)  # loads deepseek, evicting coder
+    assert h.running(b)
+    h.scheduler.observe_resident([CODER])  # /api/ps read before Ollama evicted it
+    assert h.scheduler.state().resident == (DS,)
+    c = await h.submit(CODER)
+    assert not h.running(c)  # never beside the busy deepseek-r1
+    await h.finish(b)
+    assert h.running(c)
+    await h.finish(c)

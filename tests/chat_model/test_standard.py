@@ -2,15 +2,20 @@
 
 Being a LangChain citizen is checked by LangChain's suite (``langchain-tests``, the version
 matching the installed langchain-core), not by ours alone. Each test that cannot pass
-says why: a feature Ollama lacks (``tool_choice``) or a fact only a real model has.
+says why: a feature Ollama lacks (``tool_choice``); the image test sends a PNG made here
+instead of downloading one.
 """
 
 from __future__ import annotations
 
+import base64
+import struct
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from langchain_core.messages import AIMessage, HumanMessage
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 from langchain_tests.unit_tests import ChatModelUnitTests
 
@@ -48,6 +53,7 @@ def shared_emulator() -> Iterator[OllamaEmulator]:
     """One emulator for the whole integration class (the tests only read from it)."""
     with OllamaEmulator() as emu:
         TestZeroChatModelIntegration.host = emu.base_url
+        TestZeroChatModelIntegration.emulator = emu
         yield emu
 
 
@@ -56,6 +62,7 @@ class TestZeroChatModelIntegration(ChatModelIntegrationTests):
     """The integration half: invoke, stream, batch, usage, tools, structured output."""
 
     host = ""
+    emulator: OllamaEmulator
 
     @property
     def chat_model_class(self) -> type[ZeroChatModel]:
@@ -81,6 +88,31 @@ class TestZeroChatModelIntegration(ChatModelIntegrationTests):
     def supports_image_inputs(self) -> bool:
         return True
 
-    @pytest.mark.xfail(reason="downloads its image from the internet, which is out of reach here")
     def test_image_inputs(self, model: Any) -> None:
-        super().test_image_inputs(model)
+        """The standard test's two base64 forms, with a PNG made here (it downloads its own)."""
+        data = base64.b64encode(_tiny_png()).decode()
+        blocks: list[dict[str, Any]] = [
+            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{data}"}},
+            {"type": "image", "base64": data, "mime_type": "image/png"},
+        ]
+        for block in blocks:
+            text = {"type": "text", "text": "Give a concise description of this image."}
+            answer = model.invoke([HumanMessage(content=[text, block])])
+            assert isinstance(answer, AIMessage) and answer.text
+            sent = self.emulator.requests_to("/api/chat")[-1].body or {}
+            assert sent["messages"][-1]["images"] == [data]
+
+
+def _tiny_png() -> bytes:
+    """A valid 1x1 white PNG."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\xff\xff")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )

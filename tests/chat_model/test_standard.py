@@ -2,23 +2,20 @@
 
 Being a LangChain citizen is checked by LangChain's suite (``langchain-tests``, the version
 matching the installed langchain-core), not by ours alone. Each test that cannot pass
-says why: a feature Ollama lacks (``tool_choice``); the image test sends a PNG made here
-instead of downloading one.
+says why: a feature Ollama lacks (``tool_choice``) or the internet (the image test, with a
+twin that sends a PNG made here).
 """
 
 from __future__ import annotations
 
-import base64
-import struct
-import zlib
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage, HumanMessage
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 from langchain_tests.unit_tests import ChatModelUnitTests
 
+from tests.images import check_image_inputs
 from zero_llm import ZeroChatModel
 from zero_llm.testing import OllamaEmulator
 
@@ -88,31 +85,10 @@ class TestZeroChatModelIntegration(ChatModelIntegrationTests):
     def supports_image_inputs(self) -> bool:
         return True
 
+    @pytest.mark.xfail(reason="downloads its image from the internet, which is out of reach here")
     def test_image_inputs(self, model: Any) -> None:
-        """The standard test's two base64 forms, with a PNG made here (it downloads its own)."""
-        data = base64.b64encode(_tiny_png()).decode()
-        blocks: list[dict[str, Any]] = [
-            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{data}"}},
-            {"type": "image", "base64": data, "mime_type": "image/png"},
-        ]
-        for block in blocks:
-            text = {"type": "text", "text": "Give a concise description of this image."}
-            answer = model.invoke([HumanMessage(content=[text, block])])
-            assert isinstance(answer, AIMessage) and answer.text
-            sent = self.emulator.requests_to("/api/chat")[-1].body or {}
-            assert sent["messages"][-1]["images"] == [data]
+        super().test_image_inputs(model)
 
-
-def _tiny_png() -> bytes:
-    """A valid 1x1 white PNG."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-        )
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00\xff\xff\xff")
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
+    def test_image_inputs_made_here(self, model: Any) -> None:
+        """The standard image test's two base64 forms, with a PNG made in the test."""
+        check_image_inputs(model, self.emulator)

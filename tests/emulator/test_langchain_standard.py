@@ -14,9 +14,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_ollama import ChatOllama
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 
+from tests.images import check_image_inputs
 from zero_llm.testing import OllamaEmulator
-
-NO_INTERNET = "downloads an image from the internet; these machines have none"
 
 _emulator: OllamaEmulator | None = None
 
@@ -54,6 +53,11 @@ class TestChatOllamaOnTheEmulator(ChatModelIntegrationTests):
     def has_tool_choice(self) -> bool:
         return False  # Ollama has no tool_choice: the suite skips test_tool_choice for it
 
-    @pytest.mark.xfail(reason=NO_INTERNET)
+    @pytest.mark.xfail(reason="downloads an image from the internet; these machines have none")
     def test_image_inputs(self, model: BaseChatModel) -> None:
         super().test_image_inputs(model)
+
+    def test_image_inputs_made_here(self, model: BaseChatModel) -> None:
+        """The standard image test's two base64 forms, with a PNG made in the test."""
+        assert _emulator is not None
+        check_image_inputs(model, _emulator)

@@ -14,6 +14,7 @@ import asyncio
 import functools
 import os
 import threading
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -82,6 +83,26 @@ def _prepare_sqlite_file(url: str) -> None:
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     os.close(fd)
     os.chmod(path, 0o600)
+
+
+def _enable_wal(cursor: Any, timeout: float) -> None:
+    """Switch the file to WAL, waiting out another process's write lock.
+
+    SQLite answers "database is locked" at once to this pragma while another connection
+    writes (its busy timeout does not apply), so two processes opening a fresh file would
+    fail at random: retry with a short backoff until ``timeout``.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except Exception as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)  # once per process and file, only while another one writes
+            delay = min(delay * 2, 0.1)
 
 
 class Database:
@@ -160,7 +181,7 @@ class Database:
             cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
             cursor.execute("PRAGMA foreign_keys = ON")
             if not self._wal:  # WAL mode is a property of the file: set it once
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _enable_wal(cursor, self._busy_timeout)
                 self._wal = True
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.close()

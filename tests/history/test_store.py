@@ -306,3 +306,19 @@ def test_unsupported_urls_are_configuration_errors() -> None:
         HistoryStore("mysql+aiomysql://u@h/db")
     with pytest.raises(ConfigurationError, match="invalid history URL"):
         HistoryStore("::not a url::")
+
+
+def test_a_fresh_file_another_process_is_writing_is_opened_not_refused(tmp_path: Path) -> None:
+    import sqlite3
+    import threading
+
+    path = tmp_path / "busy.sqlite3"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE held (x)")
+    other.execute("BEGIN IMMEDIATE")  # another process writes, the file not yet in WAL
+    other.execute("INSERT INTO held VALUES (1)")
+    threading.Timer(0.3, lambda: other.execute("COMMIT")).start()
+    store = SyncHistoryStore(HistoryStore(f"sqlite+aiosqlite:///{path}"))
+    store.append("s", [NewMessage(HumanMessage("after the wait"), 1)])
+    assert [m.content for m in store.messages("s")] == ["after the wait"]
+    other.close()

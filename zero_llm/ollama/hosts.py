@@ -96,10 +96,18 @@ class HostView:
     url: str
     healthy: bool
     cooling_for_s: float
+    """Seconds left of its cooldown (0 when healthy)."""
     resident: tuple[str, ...]
     present: tuple[str, ...]
     free_bytes: int | None
     last_error: str | None
+    failures: int = 0
+    """Consecutive failed calls (or state reads) behind the cooldown."""
+    in_flight: int = 0
+    """Calls of this process running on the host now."""
+    weight: float = 1.0
+    models: tuple[str, ...] = ()
+    """The models the settings allow it to serve; empty: any."""
 
 
 def _least_loaded(host: HostState) -> tuple[float, float]:
@@ -262,6 +270,10 @@ class HostPool:
                 present=tuple(sorted(h.present)),
                 free_bytes=None,
                 last_error=h.last_error,
+                failures=h.failures,
+                in_flight=h.in_flight,
+                weight=h.settings.weight,
+                models=h.settings.models,
             )
             for h in self.hosts
         ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 
-from benchmarks import history, overhead, residency, routing, startup, window
+from benchmarks import history, hosts, overhead, residency, routing, startup, window
 
 
 def main() -> None:
@@ -19,6 +19,8 @@ def main() -> None:
     window.main()
     print("\n=== start-up and first token from the command line")
     startup.main()
+    print("\n=== three Ollama hosts: zero-llm placement vs round-robin")
+    asyncio.run(hosts.main())
     print("\n=== history window load")
     if importlib.util.find_spec("langchain_community") is None:
         print("skipped: pip install langchain-community (the baseline) to run it")

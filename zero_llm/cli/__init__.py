@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from zero_llm.cli import ask, config, doctor, emulate, history, models
+from zero_llm.cli import ask, config, doctor, emulate, history, hosts, models
 
 __all__ = ["app", "main"]
 
@@ -49,6 +49,7 @@ for command in (
     ask.route,
     models.models,
     models.ps,
+    hosts.hosts,
     models.load,
     models.pull,
     models.unload,

@@ -71,12 +71,15 @@ def fail_error(exc: ZeroLLMError) -> typer.Exit:
 
 
 def manager_for(host: str | None) -> ModelManager:
-    """Build the manager from the usual settings sources (``host`` wins), or exit clearly."""
+    """Build the manager from the usual settings sources, or exit clearly.
+
+    A ``--host`` given on the command line wins: that one host, not the settings' ``hosts``.
+    """
     from zero_llm.errors import ZeroLLMError
     from zero_llm.manager import ModelManager
 
     try:
-        return ModelManager(ollama_host=host) if host else ModelManager()
+        return ModelManager(ollama_host=host, hosts=()) if host else ModelManager()
     except ZeroLLMError as exc:
         raise fail(str(exc)) from None
 

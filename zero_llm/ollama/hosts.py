@@ -96,10 +96,18 @@ class HostView:
     url: str
     healthy: bool
     cooling_for_s: float
+    """Seconds left of its cooldown (0 when healthy)."""
     resident: tuple[str, ...]
     present: tuple[str, ...]
     free_bytes: int | None
     last_error: str | None
+    failures: int = 0
+    """Consecutive failed calls (or state reads) behind the cooldown."""
+    in_flight: int = 0
+    """Calls of this process running on the host now."""
+    weight: float = 1.0
+    models: tuple[str, ...] = ()
+    """The models the settings allow it to serve; empty: any."""
 
 
 def _least_loaded(host: HostState) -> tuple[float, float]:
@@ -117,6 +125,8 @@ class HostPool:
         has_room: whether a present model fits on a host now (the memory planner's say);
             by default every present model fits.
         clock: a monotonic clock (tests pass their own).
+        state_ttl: seconds a host's ``/api/ps`` and ``/api/tags`` are trusted (benchmarks in
+            scaled time scale it too).
     """
 
     def __init__(
@@ -127,6 +137,7 @@ class HostPool:
         refuse_truncation: bool = True,
         has_room: Callable[[HostState, str], bool] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        state_ttl: float = STATE_TTL,
     ) -> None:
         if not hosts:
             raise ValueError("a host pool needs at least one host")
@@ -136,6 +147,7 @@ class HostPool:
         ]
         self.has_room = has_room or (lambda host, model: True)
         self._clock = clock
+        self.state_ttl = state_ttl
         self._sessions: dict[str, str] = {}
 
     @property
@@ -150,7 +162,7 @@ class HostPool:
     # ----------------------------------------------------------- state
     async def refresh(self, host: HostState, *, force: bool = False) -> None:
         """Read the host's ``/api/ps`` and ``/api/tags`` unless the cache is fresh."""
-        if not force and self._clock() - host.read_at < STATE_TTL:
+        if not force and self._clock() - host.read_at < self.state_ttl:
             return
         try:
             async with asyncio.timeout(STATE_READ_TIMEOUT):
@@ -170,10 +182,15 @@ class HostPool:
         host.read_at = self._clock()
 
     def note_loaded(self, host: HostState, model: str) -> None:
-        """Our own call just ran ``model`` on ``host``: it is present and resident there."""
+        """Our own call just ran ``model`` on ``host``: it is present and resident there.
+
+        When it was not resident before, the call loaded it, and the load may have evicted
+        other models: the host's state is read again at the next placement.
+        """
         host.present.add(model)
         if model not in host.resident:
             host.resident[model] = LoadedModel(model, None, None, None)
+            host.read_at = float("-inf")
 
     # ---------------------------------------------------------- health
     def failed(self, host: HostState, error: ZeroLLMError) -> None:
@@ -262,6 +279,10 @@ class HostPool:
                 present=tuple(sorted(h.present)),
                 free_bytes=None,
                 last_error=h.last_error,
+                failures=h.failures,
+                in_flight=h.in_flight,
+                weight=h.settings.weight,
+                models=h.settings.models,
             )
             for h in self.hosts
         ]

@@ -375,3 +375,14 @@ async def test_ps_listing_a_model_being_evicted_does_not_make_it_resident() -> N
     await h.finish(b)
     assert h.running(c)
     await h.finish(c)
+
+
+async def test_linger_never_holds_the_quick_model() -> None:
+    h = lingering()
+    h.scheduler.observe_resident([CODER])
+    a = await h.submit(CODER)
+    q = await h.submit(QUICK)
+    h.clock.now += 1
+    await h.finish(a)
+    assert h.running(q)  # the priority model is served now, not after coder's follow-ups
+    await h.finish(q)

@@ -24,7 +24,8 @@ Rules, checked every time something changes (a request arrives, ends or is cance
   take to finish (Ollama cannot stop them either).
 - Optional anticipation (``linger`` seconds, off by default): a load that would evict a model
   that answered less than ``linger`` ago waits for that model's follow-up (its agent often
-  asks again at once), within the same ``max_swap_wait`` bound.
+  asks again at once), within the same ``max_swap_wait`` bound; the priority (quick) model
+  is never held so.
 - Queues are FIFO per model. A request cancelled while it waits leaves its queue; one
   cancelled just after it was admitted, or whose block raises, gives its slot back.
 
@@ -308,6 +309,8 @@ class ResidencyScheduler:
         """
         if self.linger <= 0 or now - head.arrived >= self.max_swap_wait:
             return False
+        if model == self.plan.priority:
+            return False  # the quick model's requests are never held for a batch
         recent = [
             self._last_done[m] + self.linger
             for m in self._resident

@@ -120,6 +120,10 @@ def _to_bytes(token: str) -> bytes:
         ) from exc
 
 
+MAX_VOCABULARY = 1_000_000
+"""The most tokens or merges a served vocabulary may have (real ones: 32K-262K)."""
+
+
 def encoding_from_gguf(
     name: str,
     tokens: Sequence[str],
@@ -133,6 +137,11 @@ def encoding_from_gguf(
         raise UnsupportedVocabularyError(f"unknown pre-tokenizer {pre!r}")
     if not tokens or not merges:
         raise UnsupportedVocabularyError("the vocabulary has no tokens or no merges")
+    if len(tokens) > MAX_VOCABULARY or len(merges) > MAX_VOCABULARY:
+        raise UnsupportedVocabularyError(
+            f"{len(tokens)} tokens and {len(merges)} merges: more than the {MAX_VOCABULARY} "
+            "any real model has (a broken or hostile server); counting by estimate"
+        )
     types = token_types or [NORMAL_TOKEN] * len(tokens)
     special: dict[str, int] = {}
     ids: dict[bytes, int] = {}

@@ -17,7 +17,7 @@ import contextlib
 import ssl
 import time
 import weakref
-from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -94,7 +94,57 @@ class PullProgress:
 ProgressCallback = Callable[[PullProgress], None]
 
 
-class RefuseTruncationTransport(httpx.AsyncHTTPTransport):
+MAX_LINE_BYTES = 64 * 2**20
+"""Longest line (an NDJSON stream's line, or a whole JSON body) read from a server: a real
+model's verbose ``/api/show`` with its vocabulary is under 16 MiB; a server sending more
+without a newline is broken or hostile, and memory must stay bounded."""
+
+
+class LineTooLongError(httpx.RemoteProtocolError):
+    """The server sent more than ``MAX_LINE_BYTES`` without a newline."""
+
+
+class _BoundedLines(httpx.AsyncByteStream):
+    """A response body that fails once a line grows past the limit."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, limit: int) -> None:
+        self._stream = stream
+        self._limit = limit
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        run = 0
+        async for chunk in self._stream:
+            newline = chunk.rfind(b"\n")
+            run = len(chunk) - newline - 1 if newline >= 0 else run + len(chunk)
+            if run > self._limit:
+                raise LineTooLongError(
+                    f"the server sent over {self._limit} bytes without a line break"
+                )
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
+class BoundedTransport(httpx.AsyncHTTPTransport):
+    """An HTTP transport whose response lines are bounded (``MAX_LINE_BYTES``)."""
+
+    line_limit = MAX_LINE_BYTES
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send the request; hand back its response with a bounded body."""
+        response = await super().handle_async_request(request)
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=_BoundedLines(response.stream, self.line_limit),
+            extensions=response.extensions,
+            request=request,
+        )
+
+
+class RefuseTruncationTransport(BoundedTransport):
     """Adds ``"truncate": false`` to chat and generate requests on their way out.
 
     The ollama client's ``chat`` takes no such argument, so it is set here, at the HTTP
@@ -153,14 +203,20 @@ class OllamaBackend:
         found = self._clients.get(loop)
         if found is None:
             kwargs = client_kwargs(self.timeouts)
-            api_kwargs = dict(kwargs)
-            if self.refuse_truncation:
-                api_kwargs["transport"] = RefuseTruncationTransport(
-                    verify=shared_ssl_context(), retries=0
-                )
+            chat_transport = (
+                RefuseTruncationTransport if self.refuse_truncation else BoundedTransport
+            )
             found = _LoopClients(
-                api=ollama.AsyncClient(host=self.base_url, **api_kwargs),
-                http=httpx.AsyncClient(base_url=self.base_url, **kwargs),
+                api=ollama.AsyncClient(
+                    host=self.base_url,
+                    transport=chat_transport(verify=shared_ssl_context(), retries=0),
+                    **kwargs,
+                ),
+                http=httpx.AsyncClient(
+                    base_url=self.base_url,
+                    transport=BoundedTransport(verify=shared_ssl_context(), retries=0),
+                    **kwargs,
+                ),
             )
             self._clients[loop] = found
         return found

@@ -12,8 +12,10 @@ fitting, retries, deadlines, fallbacks, usage records and session memory.
 
 Memory rule with a ``session_id``: when the input holds no AI message (a new question,
 ``query_model`` style), the stored turns that fit are put in front of it; when it holds
-one (an agent or a LangGraph checkpointer sends the whole conversation), nothing is
-loaded. Either way only the messages after the input's last AI message, and the answer,
+one (an agent or a LangGraph checkpointer sends the whole conversation), only the stored
+turns from before that conversation's first message are put in front (an agent loop's
+earlier steps stored that message; a checkpointer's conversation is not in the store, so
+nothing is added). Either way only the messages after the input's last AI message, and the answer,
 are stored: the model never sees a message twice and the session holds each turn once.
 """
 

@@ -29,7 +29,7 @@ from dataclasses import replace
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManager
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, SystemMessage
 from langchain_core.messages.ai import UsageMetadata, add_ai_message_chunks
 
 from zero_llm.answer import CallTrace
@@ -84,6 +84,25 @@ def current_role(catalog: Catalog, request: QueryRequest) -> str | None:
             name = message.response_metadata.get("model_name")
             return catalog.find_role(name) if isinstance(name, str) else None
     return None
+
+
+def _before_conversation(
+    stored: list[BaseMessage], prompt: tuple[BaseMessage, ...]
+) -> list[BaseMessage]:
+    """The stored turns that came before a conversation the caller sends whole.
+
+    An agent loop sends its conversation (question, tool calls, tool results) on every
+    step, and each step stored its new messages: the stored copy of the conversation's
+    first message marks where it begins, and only what precedes it is added. A
+    conversation that is not in the store (a checkpointer's own) gets nothing added.
+    """
+    first = next((m for m in prompt if not isinstance(m, SystemMessage)), None)
+    if first is None:
+        return []
+    for index in range(len(stored) - 1, -1, -1):
+        if stored[index].type == first.type and stored[index].text == first.text:
+            return stored[:index]
+    return []
 
 
 def _bare(chunk: AIMessageChunk) -> AIMessageChunk:
@@ -300,7 +319,7 @@ class QueryCore:
         is used when known already, else the configured window bounds what is loaded.
         The engine then trims exactly, with the answering model's own counter.
         """
-        if request.session_id is None or request.carries_history:
+        if request.session_id is None:
             return request.messages()
         profile = self.engine.profile_of(spec.name)
         if profile is not None:
@@ -310,7 +329,10 @@ class QueryCore:
         if room <= 0:
             return request.messages()
         stored = await self._history().window(request.session_id, room + room // HISTORY_LOAD_SLACK)
-        return request.with_history([m.to_message() for m in stored]).messages()
+        earlier = [m.to_message() for m in stored]
+        if request.carries_history:
+            earlier = _before_conversation(earlier, request.prompt)
+        return request.with_history(earlier).messages()
 
     async def _remember(
         self,

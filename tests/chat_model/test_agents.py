@@ -142,3 +142,37 @@ async def test_an_agent_bound_to_a_session_stores_each_turn_once(
     stored = await manager.history.messages(session)
     assert [m.role for m in stored] == ["human", "ai", "tool", "ai"]
     assert stored[2].content == "NVDA last traded at 123.45"
+
+
+async def test_every_step_of_an_agent_loop_sees_the_sessions_earlier_turns(
+    manager: ModelManager, emulator: OllamaEmulator
+) -> None:
+    session = "dana"
+    await manager.ask("My name is Dana and I trade semiconductors.", session_id=session)
+    agent = create_agent(
+        model=manager.chat_model(task="quick", session_id=session), tools=[get_price]
+    )
+    emulator.clear_requests()
+    await agent.ainvoke({"messages": [QUESTION]})
+    steps = [r.body for r in emulator.requests_to("/api/chat") if r.body and r.body["messages"]]
+    assert len(steps) == 2  # the tool call, then the answer from the tool result
+    for body in steps:
+        contents = [m.get("content") for m in body["messages"]]
+        # The earlier turn comes first, once; the loop's own messages follow, once each.
+        assert contents[0] == "My name is Dana and I trade semiconductors."
+        assert contents.count(QUESTION) == 1
+    stored = await manager.history.messages(session)
+    assert [m.role for m in stored] == ["human", "ai", "human", "ai", "tool", "ai"]
+
+
+async def test_a_checkpointers_whole_conversation_gets_nothing_added(
+    manager: ModelManager, emulator: OllamaEmulator
+) -> None:
+    await manager.ask("an earlier question", session_id="cp")
+    chat = manager.chat_model(task="quick", session_id="cp")
+    emulator.clear_requests()
+    await chat.ainvoke(
+        [HumanMessage("their first"), AIMessage("their answer"), HumanMessage("and now?")]
+    )
+    (body,) = [r.body for r in emulator.requests_to("/api/chat") if r.body]
+    assert [m["content"] for m in body["messages"]] == ["their first", "their answer", "and now?"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
@@ -228,6 +229,7 @@ class QueryCore:
     ) -> AsyncIterator[AIMessageChunk]:
         answer: list[AIMessageChunk] = []
         thinking: list[str] = []
+        side_calls: list[CallTrace] = []  # a tool model's look before the answer
         try:
             decision: RouteDecision | None
             if decided is not None:
@@ -237,7 +239,7 @@ class QueryCore:
             trace.requested_model = spec.name
             trace.route = decision
             prompt = await self._with_memory(spec, request, trace)
-            async for chunk in self._answered(spec, request, prompt, trace, stream):
+            async for chunk in self._answered(spec, request, prompt, trace, stream, side_calls):
                 if reasoning := chunk.additional_kwargs.get("reasoning_content"):
                     thinking.append(reasoning)
                 chunk = _bare(chunk)
@@ -247,10 +249,14 @@ class QueryCore:
             trace.thinking = "".join(thinking)
             trace.cancelled = isinstance(exc, GeneratorExit | asyncio.CancelledError)
             trace.finish(exc)
+            for side in side_calls:
+                await self._record_usage(side, self._usage_record(side), request, observer)
             await self._record_usage(trace, self._usage_record(trace), request, observer)
             raise
         trace.thinking = "".join(thinking)
         trace.finish()
+        for side in side_calls:
+            await self._record_usage(side, self._usage_record(side), request, observer)
         record = self._usage_record(trace)
         written = False
         if request.session_id is not None:  # the turn and its usage record: one transaction
@@ -272,8 +278,13 @@ class QueryCore:
         prompt: list[BaseMessage],
         trace: CallTrace,
         stream: bool,
+        side_calls: list[CallTrace],
     ) -> AsyncIterator[AIMessageChunk]:
-        """The engine's chunks, by the role's tool policy when tools meet a model without."""
+        """The engine's chunks, by the role's tool policy when tools meet a model without.
+
+        With ``gather_then_answer``, a tool model's call that made no tool call is a call
+        of its own: its trace goes to ``side_calls`` (its own usage record).
+        """
         run = self.engine.run
         options: dict[str, Any] = {
             "format": request.format,
@@ -305,6 +316,9 @@ class QueryCore:
             for chunk in gathered:
                 yield chunk
             return
+        look = replace(trace, request_id=uuid.uuid4().hex, tool_model=None)
+        look.finish()
+        side_calls.append(look)
         trace.fallbacks.clear()
         async for chunk in run(spec, plain_transcript(prompt), trace, stream=stream, **options):
             yield chunk

@@ -75,6 +75,13 @@ async def test_trading_agent_gathers_on_the_tool_model_and_answers_with_r1(
     ]
     assert with_tools and {b["model"] for b in with_tools} == {"llama3.1:8b"}
     assert emulator.state.rejected == []  # deepseek-r1 was never sent tools
+    # Three model calls, three usage records: the tool call, the tool model's look that
+    # found nothing more to call, and deepseek-r1's answer; each with its own tokens.
+    await manager.flush_usage()
+    records = await manager.usage.records()
+    assert [r.model for r in records] == ["llama3.1:8b", "llama3.1:8b", "deepseek-r1:32b"]
+    assert len({r.request_id for r in records}) == 3
+    assert all(r.prompt_tokens and r.output_tokens for r in records)
 
 
 async def test_trading_agent_on_the_tool_model_policy(emulator: OllamaEmulator) -> None:

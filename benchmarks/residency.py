@@ -10,7 +10,7 @@ memory and scaled time:
 - sensible num_ctx: bare ``ChatOllama`` at zero-llm's planned windows, no scheduling;
 - zero-llm: ``ModelManager`` with ``memory.gpu_memory = "24GiB"`` (plan + residency), with
   the default settings and with batching across an agent's turns (``linger`` 8 s and
-  ``max_swap_wait`` 120 s, simulated).
+  ``max_swap_wait`` 60 s, simulated).
 
 Printed: loads, evictions, partial offloads, simulated wall time, p50/p95 latency per task,
 the ratios against naive, and two lower bounds on loads: every model used loads once, and
@@ -177,7 +177,7 @@ async def main() -> None:
     naive = await _run("naive (num_ctx 131072)", _bare(dict.fromkeys(windows, 131072)))
     sensible = await _run("sensible num_ctx, no scheduling", _bare(windows))
     zero = await _zero_llm()
-    batched = await _zero_llm("zero-llm, linger 8 s, swap wait 120 s", max_swap_wait=120, linger=8)
+    batched = await _zero_llm("zero-llm, linger 8 s, swap wait 60 s", max_swap_wait=60, linger=8)
     print(f"workload: {len(AGENTS)} agents x {PER_AGENT} requests, 24 GiB GPU, time x{SCALE}")
     print(f"planned num_ctx: {windows}")
     header = f"{'way':34} {'loads':>5} {'evict':>5} {'offl':>4} {'wall s':>8}"
@@ -203,7 +203,7 @@ async def main() -> None:
         f"loads / Belady bound: {zero.loads / max(belady, 1):.2f} (goal <= 1.2)"
     )
     print(
-        f"batching (linger 8 s, swap wait 120 s) vs naive: "
+        f"batching (linger 8 s, swap wait 60 s) vs naive: "
         f"{naive.loads / max(batched.loads, 1):.2f}x fewer loads, "
         f"{naive.wall_s / batched.wall_s:.2f}x less wall time; quick p95 "
         f"{batched.p('quick', 0.95):.2f} s"

@@ -440,7 +440,9 @@ class QueryEngine:
             return spec.keep_alive
         try:
             async with asyncio.timeout_at(deadline):
-                ticket = await stack.enter_async_context(planned.scheduler.admit(spec.name))
+                ticket = await stack.enter_async_context(
+                    planned.scheduler.admit(spec.name, trace.session_id or trace.request_id)
+                )
         except TimeoutError as exc:
             raise OllamaTimeoutError(
                 f"{spec.name} waited past the call's total deadline for its turn on "

@@ -166,8 +166,11 @@ class MemorySettings(BaseModel):
     max_swap_wait: float = Field(default=30.0, ge=0)
     """Seconds a request may wait behind other models' batches before they stop growing."""
     linger: float = Field(default=0.0, ge=0)
-    """Seconds a model that just answered is held before another model's load evicts it
-    (waiting for its agent's next request; bounded by ``max_swap_wait``). 0: off."""
+    """Seconds a model that just answered is held before another model's load evicts it,
+    when its requests come in a loop (an agent's next call comes within this of each
+    answer); bounded by ``max_swap_wait``, never for the quick model. 0 (default): off,
+    because one program that switches models in sequence would wait it out for nothing;
+    several agents on one GPU gain fewer loads (see ``benchmarks/residency.py``)."""
     quick_keep_alive: str | int = -1
     """``keep_alive`` of the quick model: -1 keeps it loaded (Ollama still evicts it when
     memory is needed and it is idle)."""

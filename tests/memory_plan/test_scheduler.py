@@ -38,17 +38,17 @@ class Harness:
     order: dict[int, int] = field(default_factory=dict)
     next_id: int = 0
 
-    async def submit(self, model: str, fail: bool = False) -> int:
+    async def submit(self, model: str, fail: bool = False, owner: str | None = None) -> int:
         """Start a request task and let it reach the scheduler (so it arrives 'now')."""
         rid = self.next_id
         self.next_id += 1
         self.gates[rid] = asyncio.Event()
-        self.tasks[rid] = asyncio.create_task(self._call(rid, model, fail))
+        self.tasks[rid] = asyncio.create_task(self._call(rid, model, fail, owner))
         await settle()
         return rid
 
-    async def _call(self, rid: int, model: str, fail: bool) -> Ticket:
-        async with self.scheduler.admit(model) as ticket:
+    async def _call(self, rid: int, model: str, fail: bool, owner: str | None) -> Ticket:
+        async with self.scheduler.admit(model, owner) as ticket:
             self.in_flight[model] = self.in_flight.get(model, 0) + 1
             busy = {m for m, n in self.in_flight.items() if n}
             assert self.plan.can_coreside(busy), f"evicting a busy model: {sorted(busy)}"
@@ -333,7 +333,10 @@ def lingering(max_swap_wait: float = 30.0) -> Harness:
 async def test_linger_holds_a_model_that_just_answered_for_its_next_request() -> None:
     h = lingering()
     h.scheduler.observe_resident([CODER])
-    a = await h.submit(CODER)
+    first = await h.submit(CODER)
+    await h.finish(first)
+    h.clock.now += 1
+    a = await h.submit(CODER)  # asked again right after the answer: an agent's loop
     b = await h.submit(DS)
     h.clock.now += 2
     await h.finish(a)
@@ -355,6 +358,7 @@ async def test_linger_holds_a_model_that_just_answered_for_its_next_request() ->
 async def test_linger_never_holds_a_request_past_max_swap_wait() -> None:
     h = lingering(max_swap_wait=4.0)
     h.scheduler.observe_resident([CODER])
+    await h.finish(await h.submit(CODER))
     a = await h.submit(CODER)
     b = await h.submit(DS)
     h.clock.now += 5  # b has waited past the bound while a ran
@@ -380,9 +384,34 @@ async def test_ps_listing_a_model_being_evicted_does_not_make_it_resident() -> N
 async def test_linger_never_holds_the_quick_model() -> None:
     h = lingering()
     h.scheduler.observe_resident([CODER])
+    await h.finish(await h.submit(CODER))
     a = await h.submit(CODER)
     q = await h.submit(QUICK)
     h.clock.now += 1
     await h.finish(a)
     assert h.running(q)  # the priority model is served now, not after coder's follow-ups
     await h.finish(q)
+
+
+async def test_linger_does_not_hold_a_model_a_person_reads_answers_of() -> None:
+    h = lingering()
+    h.scheduler.observe_resident([CODER])
+    await h.finish(await h.submit(CODER))
+    h.clock.now += 40  # a person read the answer before asking again: no loop
+    a = await h.submit(CODER)
+    b = await h.submit(DS)
+    h.clock.now += 1
+    await h.finish(a)
+    assert h.running(b)  # switched at once: nobody is likely to ask coder again now
+    await h.finish(b)
+
+
+async def test_linger_never_holds_a_conversation_for_its_own_follow_up() -> None:
+    h = lingering()
+    h.scheduler.observe_resident([CODER])
+    await h.finish(await h.submit(CODER, owner="agent-1"))
+    a = await h.submit(CODER, owner="agent-1")  # agent-1's loop on coder...
+    await h.finish(a)
+    b = await h.submit(DS, owner="agent-1")  # ...now asks deepseek: no follow-up will come
+    assert h.running(b)
+    await h.finish(b)

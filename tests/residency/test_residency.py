@@ -64,12 +64,12 @@ async def test_a_switch_says_cold_load_and_what_it_evicts(gpu24: OllamaEmulator)
 
 
 async def _interleaved(emulator: OllamaEmulator, manager: ModelManager) -> tuple[int, list]:
-    """Warm qwen, then 12 requests alternating qwen / r1, one every 30 ms; loads they cost."""
+    """Warm qwen, then 12 requests alternating qwen / r1, one every 5 ms; loads they cost."""
     await manager.query_model("qwen", "warm up")
     before = emulator.stats.loads
 
     async def one(i: int):  # type: ignore[no-untyped-def]
-        await asyncio.sleep(0.03 * i)
+        await asyncio.sleep(0.005 * i)
         return await manager.query_model("qwen" if i % 2 else "r1", f"request {i}")
 
     answers = await asyncio.gather(*(one(i) for i in range(12)))
@@ -79,11 +79,11 @@ async def _interleaved(emulator: OllamaEmulator, manager: ModelManager) -> tuple
 async def test_interleaved_requests_are_batched_by_model() -> None:
     # Each answer takes longer than the gap between arrivals, so the two models' requests
     # overlap. Ollama alone serves them in arrival order: a swap almost every request.
-    with OllamaEmulator(gpu_memory=24 * GiB, time_scale=0.002) as emulator:
+    with OllamaEmulator(gpu_memory=24 * GiB, time_scale=0.01) as emulator:
         settings = fast_settings(emulator.base_url, num_ctx_memory_cap=20480)
         async with ModelManager(settings) as unscheduled:
             alone, _ = await _interleaved(emulator, unscheduled)
-    with OllamaEmulator(gpu_memory=24 * GiB, time_scale=0.002) as emulator:
+    with OllamaEmulator(gpu_memory=24 * GiB, time_scale=0.01) as emulator:
         memory = {"gpu_memory": "24GiB", "max_swap_wait": 10}
         async with ModelManager(fast_settings(emulator.base_url, memory=memory)) as mm:
             loads, answers = await _interleaved(emulator, mm)

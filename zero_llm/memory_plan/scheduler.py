@@ -22,10 +22,11 @@ Rules, checked every time something changes (a request arrives, ends or is cance
   batch in flight drains and its load comes next. A request therefore waits at most
   ``max_swap_wait`` plus the time the requests already running when that bound passed
   take to finish (Ollama cannot stop them either).
-- Optional anticipation (``linger`` seconds, off by default): a load that would evict a model
-  that answered less than ``linger`` ago waits for that model's follow-up (its agent often
-  asks again at once), within the same ``max_swap_wait`` bound; the priority (quick) model
-  is never held so.
+- Anticipation (``linger`` seconds): a load that would evict a model that answered less
+  than ``linger`` ago, and whose requests come in a loop (its last one arrived within
+  ``linger`` of the answer before), waits for that model's follow-up, within the same
+  ``max_swap_wait`` bound. A request for the priority (quick) model is never held, and a
+  conversation (or call) that switches models is never held for its own follow-up.
 - Queues are FIFO per model. A request cancelled while it waits leaves its queue; one
   cancelled just after it was admitted, or whose block raises, gives its slot back.
 
@@ -96,6 +97,7 @@ class _Waiter:
     arrived: float
     seq: int
     future: asyncio.Future[Ticket]
+    owner: str | None = None
 
     def before(self, other: _Waiter) -> bool:
         """Whether this waiter arrived before ``other`` (ties broken by arrival order)."""
@@ -118,6 +120,8 @@ class ResidencyScheduler:
         self.max_swap_wait = max_swap_wait
         self.linger = linger
         self._last_done: dict[str, float] = {}
+        self._chained: set[str] = set()
+        self._last_owner: dict[str, str] = {}
         self._timer: asyncio.TimerHandle | None = None
         self.keep_alive = keep_alive or KeepAlivePolicy()
         self._clock = clock
@@ -143,14 +147,20 @@ class ResidencyScheduler:
     # -- what the engine calls ----------------------------------------------------------------
 
     @asynccontextmanager
-    async def admit(self, model: str) -> AsyncIterator[Ticket]:
-        """Wait for this model's turn; hold the slot while the block runs; then release it."""
-        ticket = await self._acquire(model)
+    async def admit(self, model: str, owner: str | None = None) -> AsyncIterator[Ticket]:
+        """Wait for this model's turn; hold the slot while the block runs; then release it.
+
+        ``owner`` names the conversation asking (a session id), when known: a model is
+        never held for the follow-up of the very conversation that now asks another model.
+        """
+        ticket = await self._acquire(model, owner)
         outcome = "failed"
         try:
             yield ticket
             outcome = "done"
         finally:
+            if owner is not None:
+                self._last_owner[model] = owner
             self._release(ticket, outcome)
 
     def observe_resident(self, names: Iterable[str]) -> None:
@@ -186,10 +196,14 @@ class ResidencyScheduler:
 
     # -- admission ----------------------------------------------------------------------------
 
-    async def _acquire(self, model: str) -> Ticket:
+    async def _acquire(self, model: str, owner: str | None = None) -> Ticket:
         """Queue a waiter and wait for ``_dispatch`` to grant it."""
         future: asyncio.Future[Ticket] = asyncio.get_running_loop().create_future()
-        waiter = _Waiter(model, self._clock(), next(self._arrivals), future)
+        waiter = _Waiter(model, self._clock(), next(self._arrivals), future, owner)
+        if waiter.arrived - self._last_done.get(model, float("-inf")) <= self.linger:
+            self._chained.add(model)  # asked again right after an answer: an agent's loop
+        else:
+            self._chained.discard(model)
         self._queues.setdefault(model, deque()).append(waiter)
         self._dispatch()
         try:
@@ -303,9 +317,11 @@ class ResidencyScheduler:
     def _lingering(self, model: str, head: _Waiter, now: float) -> bool:
         """Whether a load of ``model`` waits: a model it would evict answered moments ago.
 
-        An agent that just had an answer often asks again soon; evicting its model now
-        would cost a load back. Holding lasts ``linger`` seconds after that answer, and
-        never once ``head`` has waited ``max_swap_wait``. A timer re-checks when it ends.
+        An agent in a loop asks again right after each answer; evicting its model now would
+        cost a load back. Only a model whose last request came within ``linger`` of the
+        answer before it counts (an agent's loop, not a person reading the answer). Holding
+        lasts ``linger`` seconds after that answer, and never once ``head`` has waited
+        ``max_swap_wait``. A timer re-checks when it ends.
         """
         if self.linger <= 0 or now - head.arrived >= self.max_swap_wait:
             return False
@@ -314,7 +330,10 @@ class ResidencyScheduler:
         recent = [
             self._last_done[m] + self.linger
             for m in self._resident
-            if self._conflict(m, model) and now < self._last_done.get(m, -1e18) + self.linger
+            if m in self._chained
+            and (head.owner is None or self._last_owner.get(m) != head.owner)
+            and self._conflict(m, model)
+            and now < self._last_done.get(m, -1e18) + self.linger
         ]
         if not recent:
             return False

@@ -561,12 +561,17 @@ class EmulatorApp:
         await self._sleep(scale * prompt_tokens / (model.tokens_per_second * 20))
         eval_started = time.perf_counter_ns()
         per_token = scale / model.tokens_per_second
+        # Paced against a schedule, not by sleeps added up: each sleep overshoots by the
+        # event loop's granularity, which at small time scales would dwarf the model's time.
+        due = time.perf_counter()
         for field_name, pieces in (("thinking", answer.thinking), ("content", answer.content)):
             for piece in pieces:
-                await self._sleep(per_token * model.tokenizer.count(piece) + chunk_delay)
+                due += per_token * model.tokenizer.count(piece) + chunk_delay
+                await self._sleep(due - time.perf_counter())
                 yield _chunk(model.name, chat, created, piece, field_name)
         if answer.tool_calls:  # Ollama sends the parsed calls in one chunk before the final
-            await self._sleep(per_token * answer.call_tokens + chunk_delay)
+            due += per_token * answer.call_tokens + chunk_delay
+            await self._sleep(due - time.perf_counter())
             call_chunk = _chunk(model.name, chat, created, "", "content")
             call_chunk["message"]["tool_calls"] = answer.tool_calls
             yield call_chunk

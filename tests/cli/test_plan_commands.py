@@ -56,3 +56,25 @@ def test_ps_warns_about_a_model_partly_on_the_cpu(
         result = runner.invoke(app, ["ps", "--json", "--host", emulator.base_url])
     (loaded,) = json.loads(result.stdout)
     assert "on the CPU" in loaded["why"] and "memory.gpu_memory" in loaded["why"]
+
+
+def test_doctor_checks_the_memory_plan(gpu24_cli) -> None:  # type: ignore[no-untyped-def]
+    result = gpu24_cli("doctor", "--json")
+    memory = {c["name"]: c for c in json.loads(result.stdout)}["memory"]
+    assert memory["status"] == "ok"
+    assert "24.0 GiB (from setting)" in memory["detail"]
+    assert "deepseek-r1:32b 20480" in memory["detail"]
+
+
+def test_doctor_fails_a_model_running_partly_on_the_cpu(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with OllamaEmulator(gpu_memory=24 * 2**30) as emulator:
+        monkeypatch.setenv("ZERO_LLM_HOME", str(tmp_path / "home"))
+        runner = CliRunner()  # no gpu_memory setting: deepseek-r1 loads at 128K, too big
+        assert runner.invoke(app, ["load", "r1", "--host", emulator.base_url]).exit_code == 0
+        result = runner.invoke(app, ["doctor", "--json", "--host", emulator.base_url])
+    memory = {c["name"]: c for c in json.loads(result.stdout)}["memory"]
+    assert result.exit_code == 1 and memory["status"] == "fail"
+    assert "deepseek-r1:32b run partly on the CPU" in memory["detail"]
+    assert "memory.gpu_memory" in memory["fix"]

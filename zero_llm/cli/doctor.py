@@ -68,6 +68,7 @@ async def _checks(manager: ModelManager) -> list[Check]:
     else:
         checks.append(Check("host", "ok", f"Ollama {version or '?'} at {url}"))
         checks.extend(await _model_checks(manager))
+        checks.append(await _memory_check(manager))
     try:
         await manager.history.sessions(limit=1)
     except ZeroLLMError as exc:
@@ -119,8 +120,36 @@ async def _model_checks(manager: ModelManager) -> list[Check]:
     return checks
 
 
+async def _memory_check(manager: ModelManager) -> Check:
+    """The memory plan: the GPU budget, models that would run partly on the CPU."""
+    budget = await manager.gpu_budget()
+    plan = await manager.memory_plan()
+    offloaded = [
+        m.name for m in await manager.loaded_models() if m.size and (m.size_vram or 0) < m.size
+    ]
+    fix_budget = "set memory.gpu_memory (e.g. ZERO_LLM_MEMORY__GPU_MEMORY=24GiB)"
+    if offloaded:
+        return Check(
+            "memory",
+            "fail",
+            f"{', '.join(offloaded)} run partly on the CPU (many times slower)",
+            fix_budget + " so zero_llm plans windows that fit",
+        )
+    if plan.warnings:
+        return Check("memory", "warn", "; ".join(plan.warnings), "a larger GPU, or smaller models")
+    if budget.bytes is None:
+        return Check(
+            "memory",
+            "warn",
+            "GPU memory unknown: windows as configured, nothing planned or scheduled",
+            fix_budget,
+        )
+    windows = ", ".join(f"{m.name} {m.num_ctx}" for m in plan.models)
+    return Check("memory", "ok", f"{budget.describe()}; planned num_ctx: {windows}")
+
+
 def doctor(host: HostOption = None, as_json: JsonOption = False) -> None:
-    """Check the host, the models, their windows, the history database and the key."""
+    """Check the host, the models, their windows, the memory plan, the database and the key."""
     import typer
 
     from zero_llm.cli.common import run_with_manager

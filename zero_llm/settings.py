@@ -163,14 +163,13 @@ class MemorySettings(BaseModel):
     """No model's window is shrunk below this to share memory (unless its own is smaller)."""
     quick_num_ctx: int = Field(default=32768, ge=256)
     """The window the quick (default-role) model aims for when it shares the GPU."""
-    max_swap_wait: float = Field(default=30.0, ge=0)
+    max_swap_wait: float = Field(default=60.0, ge=0)
     """Seconds a request may wait behind other models' batches before they stop growing."""
-    linger: float = Field(default=0.0, ge=0)
+    linger: float = Field(default=8.0, ge=0)
     """Seconds a model that just answered is held before another model's load evicts it,
-    when its requests come in a loop (an agent's next call comes within this of each
-    answer); bounded by ``max_swap_wait``, never for the quick model. 0 (default): off,
-    because one program that switches models in sequence would wait it out for nothing;
-    several agents on one GPU gain fewer loads (see ``benchmarks/residency.py``)."""
+    when both models' requests come in loops (agents taking turns on one GPU: each call
+    within this of the answer before); bounded by ``max_swap_wait``; never for the quick
+    model, nor for a conversation's own switch. 0: off."""
     quick_keep_alive: str | int = -1
     """``keep_alive`` of the quick model: -1 keeps it loaded (Ollama still evicts it when
     memory is needed and it is idle)."""

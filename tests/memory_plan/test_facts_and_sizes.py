@@ -108,8 +108,8 @@ def test_memory_settings_from_env_and_bad_values_named(monkeypatch: pytest.Monke
     settings = load_settings()
     assert settings.memory.gpu_memory_bytes() == 24 * GiB
     assert settings.memory.kv_cache_type == "q8_0"
-    assert settings.memory.num_parallel == 1 and settings.memory.max_swap_wait == 30.0
-    assert settings.memory.linger == 0.0
+    assert settings.memory.num_parallel == 1 and settings.memory.max_swap_wait == 60.0
+    assert settings.memory.linger == 8.0
     monkeypatch.setenv("ZERO_LLM_MEMORY__GPU_MEMORY", "lots")
     with pytest.raises(ConfigurationError, match="'lots' is not a size"):
         load_settings()

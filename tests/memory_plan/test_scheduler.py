@@ -330,40 +330,57 @@ def lingering(max_swap_wait: float = 30.0) -> Harness:
     return Harness(scheduler, the_plan, clock)
 
 
+async def two_loops(h: Harness, owner: str | None = None) -> tuple[int, int]:
+    """Deepseek and coder both asked in loops; coder runs, deepseek's next call waits."""
+    h.scheduler.observe_resident([DS])
+    await h.finish(await h.submit(DS))  # deepseek answered at t0
+    await h.finish(await h.submit(CODER, owner=owner))  # coder loads, answers
+    h.clock.now += 1
+    c = await h.submit(CODER, owner=owner)  # right after its answer: coder is in a loop
+    h.clock.now += 1
+    d = await h.submit(DS)  # 2 s after deepseek's answer: deepseek is in a loop too
+    assert h.running(c) and not h.running(d)  # coder is busy: never evicted
+    return c, d
+
+
 async def test_linger_holds_a_model_that_just_answered_for_its_next_request() -> None:
     h = lingering()
-    h.scheduler.observe_resident([CODER])
-    first = await h.submit(CODER)
-    await h.finish(first)
+    c, d = await two_loops(h)
     h.clock.now += 1
-    a = await h.submit(CODER)  # asked again right after the answer: an agent's loop
-    b = await h.submit(DS)
-    h.clock.now += 2
-    await h.finish(a)
-    assert not h.running(b)  # coder answered moments ago: its agent may ask again
-    h.clock.now += 3
-    c = await h.submit(CODER)
-    assert h.running(c) and h.started[h.order[c]].cold_load is None  # no load back
     await h.finish(c)
-    h.clock.now += 11  # past the linger after c's answer
+    assert not h.running(d)  # coder answered moments ago: its agent may ask again
+    h.clock.now += 3
+    e = await h.submit(CODER)
+    assert h.running(e) and h.started[h.order[e]].cold_load is None  # no load back
+    await h.finish(e)
+    h.clock.now += 11  # past the linger after e's answer
     h.scheduler.observe_resident([CODER])  # any event re-checks (a timer does in real time)
     await settle()
-    assert h.running(b)
-    assert h.started[h.order[b]].cold_load == (
+    assert h.running(d)
+    assert h.started[h.order[d]].cold_load == (
         "cold load of deepseek-r1:32b (evicting qwen2.5-coder:32b)"
     )
-    await h.finish(b)
+    await h.finish(d)
 
 
 async def test_linger_never_holds_a_request_past_max_swap_wait() -> None:
     h = lingering(max_swap_wait=4.0)
+    c, d = await two_loops(h)
+    h.clock.now += 5  # d has waited past the bound while c ran
+    await h.finish(c)
+    assert h.running(d)
+    await h.finish(d)
+
+
+async def test_linger_holds_nothing_for_a_program_moving_on() -> None:
+    h = lingering()
     h.scheduler.observe_resident([CODER])
     await h.finish(await h.submit(CODER))
-    a = await h.submit(CODER)
-    b = await h.submit(DS)
-    h.clock.now += 5  # b has waited past the bound while a ran
+    h.clock.now += 1
+    a = await h.submit(CODER)  # a loop on coder...
+    b = await h.submit(DS)  # ...then deepseek, asked for the first time in a while
     await h.finish(a)
-    assert h.running(b)
+    assert h.running(b)  # deepseek is not in a loop: nobody takes turns, no wait
     await h.finish(b)
 
 
@@ -408,10 +425,12 @@ async def test_linger_does_not_hold_a_model_a_person_reads_answers_of() -> None:
 
 async def test_linger_never_holds_a_conversation_for_its_own_follow_up() -> None:
     h = lingering()
-    h.scheduler.observe_resident([CODER])
+    h.scheduler.observe_resident([DS])
+    await h.finish(await h.submit(DS, owner="agent-1"))
     await h.finish(await h.submit(CODER, owner="agent-1"))
+    h.clock.now += 1
     a = await h.submit(CODER, owner="agent-1")  # agent-1's loop on coder...
     await h.finish(a)
-    b = await h.submit(DS, owner="agent-1")  # ...now asks deepseek: no follow-up will come
-    assert h.running(b)
+    b = await h.submit(DS, owner="agent-1")  # ...goes back to deepseek: it asks, it waits
+    assert h.running(b)  # never held for a follow-up that only agent-1 itself could send
     await h.finish(b)

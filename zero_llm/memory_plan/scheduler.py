@@ -22,10 +22,10 @@ Rules, checked every time something changes (a request arrives, ends or is cance
   batch in flight drains and its load comes next. A request therefore waits at most
   ``max_swap_wait`` plus the time the requests already running when that bound passed
   take to finish (Ollama cannot stop them either).
-- Anticipation (``linger`` seconds): a load that would evict a model that answered less
-  than ``linger`` ago, and whose requests come in a loop (its last one arrived within
-  ``linger`` of the answer before), waits for that model's follow-up, within the same
-  ``max_swap_wait`` bound. A request for the priority (quick) model is never held, and a
+- Anticipation (``linger`` seconds): when two models' requests both come in loops (each
+  arriving within ``linger`` of the answer before: agents taking turns), a load that would
+  evict a model that answered less than ``linger`` ago waits for that model's follow-up,
+  within the same ``max_swap_wait`` bound. A request for the priority (quick) model is never held, and a
   conversation (or call) that switches models is never held for its own follow-up.
 - Queues are FIFO per model. A request cancelled while it waits leaves its queue; one
   cancelled just after it was admitted, or whose block raises, gives its slot back.
@@ -318,15 +318,19 @@ class ResidencyScheduler:
         """Whether a load of ``model`` waits: a model it would evict answered moments ago.
 
         An agent in a loop asks again right after each answer; evicting its model now would
-        cost a load back. Only a model whose last request came within ``linger`` of the
-        answer before it counts (an agent's loop, not a person reading the answer). Holding
-        lasts ``linger`` seconds after that answer, and never once ``head`` has waited
-        ``max_swap_wait``. A timer re-checks when it ends.
+        cost a load back. A model's requests are "in a loop" when each comes within
+        ``linger`` of the answer before (an agent, not a person reading the answer). Only
+        when both models are in loops (two agents taking turns on one GPU) is the load
+        held: a program that moves on from one model to another is never kept waiting.
+        Holding lasts ``linger`` seconds after that answer, and never once ``head`` has
+        waited ``max_swap_wait``. A timer re-checks when it ends.
         """
         if self.linger <= 0 or now - head.arrived >= self.max_swap_wait:
             return False
         if model == self.plan.priority:
             return False  # the quick model's requests are never held for a batch
+        if model not in self._chained:
+            return False  # not an agent's loop: a program moving on, or a person
         recent = [
             self._last_done[m] + self.linger
             for m in self._resident

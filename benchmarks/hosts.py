@@ -89,7 +89,11 @@ async def run(name: str, plan: dict[str, list[float]], time_scale: float) -> Res
                 hosts=[{"url": e.base_url} for e in emulators],
                 home=home,
                 usage_ledger=False,
-                memory={"gpu_memory": GPU_MEMORY},  # the planner's windows on every run
+                memory={  # the planner's windows; the scheduler's seconds scaled like time
+                    "gpu_memory": GPU_MEMORY,
+                    "linger": 8 * time_scale,
+                    "max_swap_wait": 60 * time_scale,
+                },
             )
             if name == "zero-llm, ttl scaled":
                 manager.hosts.state_ttl = STATE_TTL * time_scale

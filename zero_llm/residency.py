@@ -18,6 +18,7 @@ import logging
 from dataclasses import dataclass
 
 from zero_llm.catalog import Catalog
+from zero_llm.errors import ZeroLLMError
 from zero_llm.memory_plan import (
     GpuBudget,
     MemoryPlan,
@@ -105,8 +106,16 @@ class Residency:
         self._hosts.pop(url, None)
 
     async def observe(self, url: str, backend: OllamaBackend) -> None:
-        """Read ``/api/ps``: tell the scheduler what is resident, warn about CPU offload."""
-        loaded = await backend.loaded()
+        """Read ``/api/ps``: tell the scheduler what is resident, warn about CPU offload.
+
+        A failed read costs only this observation (logged): it never fails a call whose
+        answer is complete, and the scheduler keeps what it knows from its own loads.
+        """
+        try:
+            loaded = await backend.loaded()
+        except ZeroLLMError as error:
+            log.warning("%s: could not read /api/ps (%s); residency as last known", url, error)
+            return
         for warning in self._watch.check(
             {"model": m.name, "size": m.size, "size_vram": m.size_vram} for m in loaded
         ):

@@ -105,3 +105,12 @@ async def test_without_a_budget_nothing_is_planned_and_offload_is_warned(
     offload = [r.message for r in caplog.records if "partly on the CPU" in r.message]
     assert len(offload) == 1 and "deepseek-r1:32b" in offload[0]
     assert "gpu_memory" in offload[0]  # says what to set
+
+
+async def test_a_failed_ps_read_after_a_load_never_fails_the_answer(gpu24: OllamaEmulator) -> None:
+    async with planned_manager(gpu24) as mm:
+        await mm.memory_plan()
+        gpu24.faults.fail_next(1, status=500, paths=("/api/ps",))
+        answer = await mm.query_model("qwen", "write a function")  # a cold load: /api/ps read
+    assert answer.text and answer.trace.cold_load == "cold load of qwen2.5-coder:32b"
+    assert [r.path for r in gpu24.requests if r.path == "/api/ps"]  # it was asked, and failed

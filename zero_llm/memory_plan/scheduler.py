@@ -25,8 +25,9 @@ Rules, checked every time something changes (a request arrives, ends or is cance
 - Anticipation (``linger`` seconds): when two models' requests both come in loops (each
   arriving within ``linger`` of the answer before: agents taking turns), a load that would
   evict a model that answered less than ``linger`` ago waits for that model's follow-up,
-  within the same ``max_swap_wait`` bound. A request for the priority (quick) model is never held, and a
-  conversation (or call) that switches models is never held for its own follow-up.
+  within the same ``max_swap_wait`` bound. A request for the priority (quick) model is never
+  held, and a conversation (or call) that switches models is never held for its own
+  follow-up.
 - Queues are FIFO per model. A request cancelled while it waits leaves its queue; one
   cancelled just after it was admitted, or whose block raises, gives its slot back.
 

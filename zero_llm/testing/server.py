@@ -260,6 +260,7 @@ class EmulatorApp:
     async def ps(self, request: web.Request) -> web.Response:
         """``GET /api/ps``: the models in memory, most recently used first."""
         self._record(request, None)
+        self._status_fault(request.path)
         scheduler = self.state.scheduler
         scheduler.expire(time.time())
         models = []

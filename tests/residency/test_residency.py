@@ -115,3 +115,18 @@ async def test_a_failed_ps_read_after_a_load_never_fails_the_answer(gpu24: Ollam
     assert answer.text and answer.trace.cold_load == "cold load of qwen2.5-coder:32b"
     assert answer.trace.attempts == 1 and answer.trace.retries == []  # not asked twice
     assert gpu24.faults.pending == 0  # /api/ps was asked, and failed
+
+
+async def test_sync_and_async_callers_share_one_scheduler(gpu24: OllamaEmulator) -> None:
+    # The sync twin runs on the bridge's loop in another thread; the async call on this
+    # loop: both are admitted by the same host scheduler, each woken on its own loop.
+    async with planned_manager(gpu24) as mm:
+        await mm.query_model("qwen", "warm up")
+        answers = await asyncio.gather(
+            *(asyncio.to_thread(mm.query_model_sync, "r1", f"sync {i}") for i in range(3)),
+            *(mm.query_model("qwen", f"async {i}") for i in range(3)),
+        )
+        state = mm.residency_state()
+    assert all(str(a) for a in answers)
+    assert [s.in_flight for s in state.values()] == [{}]  # every slot given back
+    assert gpu24.stats.loads <= 3  # qwen, then one load of r1 for its batch (or back)

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -121,6 +122,7 @@ class ResidencyScheduler:
         self.max_swap_wait = max_swap_wait
         self.linger = linger
         self._last_done: dict[str, float] = {}
+        self._mutex = threading.RLock()  # one manager may be driven from several loops
         self._chained: set[str] = set()
         self._last_owner: dict[str, str] = {}
         self._timer: asyncio.TimerHandle | None = None
@@ -160,19 +162,21 @@ class ResidencyScheduler:
             yield ticket
             outcome = "done"
         finally:
-            if owner is not None:
-                self._last_owner[model] = owner
-            self._release(ticket, outcome)
+            with self._mutex:
+                if owner is not None:
+                    self._last_owner[model] = owner
+                self._release(ticket, outcome)
 
     def observe_resident(self, names: Iterable[str]) -> None:
         """Take what ``/api/ps`` shows as resident (models in flight stay resident)."""
-        busy = {m for m, n in self._in_flight.items() if n > 0}
-        ours = busy | self._loading
-        # /api/ps may still list a model that a load we started is about to evict: a model
-        # that cannot share memory with one in flight or loading is on its way out.
-        seen = {n for n in names if not any(self._conflict(n, m) for m in ours)}
-        self._resident = seen | ours
-        self._dispatch()
+        with self._mutex:
+            busy = {m for m, n in self._in_flight.items() if n > 0}
+            ours = busy | self._loading
+            # /api/ps may still list a model that a load we started is about to evict: a
+            # model that cannot share memory with one in flight or loading is on its way out.
+            seen = {n for n in names if not any(self._conflict(n, m) for m in ours)}
+            self._resident = seen | ours
+            self._dispatch()
 
     def keep_alive_for(self, model: str) -> str | int:
         """The ``keep_alive`` a request for ``model`` should carry (call it inside ``admit``)."""
@@ -200,23 +204,25 @@ class ResidencyScheduler:
     async def _acquire(self, model: str, owner: str | None = None) -> Ticket:
         """Queue a waiter and wait for ``_dispatch`` to grant it."""
         future: asyncio.Future[Ticket] = asyncio.get_running_loop().create_future()
-        waiter = _Waiter(model, self._clock(), next(self._arrivals), future, owner)
-        if waiter.arrived - self._last_done.get(model, float("-inf")) <= self.linger:
-            self._chained.add(model)  # asked again right after an answer: an agent's loop
-        else:
-            self._chained.discard(model)
-        self._queues.setdefault(model, deque()).append(waiter)
-        self._dispatch()
+        with self._mutex:
+            waiter = _Waiter(model, self._clock(), next(self._arrivals), future, owner)
+            if waiter.arrived - self._last_done.get(model, float("-inf")) <= self.linger:
+                self._chained.add(model)  # asked again right after an answer: an agent's loop
+            else:
+                self._chained.discard(model)
+            self._queues.setdefault(model, deque()).append(waiter)
+            self._dispatch()
         try:
             return await waiter.future
         except asyncio.CancelledError:
-            if waiter.future.done() and not waiter.future.cancelled():
-                self._release(waiter.future.result(), "unused")
-            else:
-                queue = self._queues.get(model)
-                if queue is not None and waiter in queue:
-                    queue.remove(waiter)
-                self._dispatch()
+            with self._mutex:
+                if waiter.future.done() and not waiter.future.cancelled():
+                    self._release(waiter.future.result(), "unused")
+                else:
+                    queue = self._queues.get(model)
+                    if queue is not None and waiter in queue:
+                        queue.remove(waiter)
+                    self._dispatch()
             raise
 
     def _busy(self) -> set[str]:
@@ -240,7 +246,22 @@ class ResidencyScheduler:
     def _grant(self, waiter: _Waiter, ticket: Ticket) -> None:
         """Hand a ticket to a waiter and count it in flight."""
         self._in_flight[waiter.model] = self._in_flight.get(waiter.model, 0) + 1
-        waiter.future.set_result(ticket)
+        loop = waiter.future.get_loop()
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if loop is here:
+            waiter.future.set_result(ticket)
+        else:  # the waiter lives on another thread's loop
+            loop.call_soon_threadsafe(self._deliver, waiter.future, ticket)
+
+    def _deliver(self, future: asyncio.Future[Ticket], ticket: Ticket) -> None:
+        """Hand a ticket over on the waiter's own loop (or give it back if it was cancelled)."""
+        if future.cancelled():
+            self._release(ticket, "unused")
+        elif not future.done():
+            future.set_result(ticket)
 
     def _start_warm(self, model: str, now: float) -> bool:
         """Start the waiters of a resident model that nothing overdue holds back."""
@@ -354,6 +375,10 @@ class ResidencyScheduler:
 
     def _dispatch(self) -> None:
         """Start every request the rules allow now."""
+        with self._mutex:
+            self._dispatch_locked()
+
+    def _dispatch_locked(self) -> None:
         now = self._clock()
         for model, queue in self._queues.items():
             if any(w.future.done() for w in queue):  # cancelled, not yet out of the queue
@@ -368,6 +393,10 @@ class ResidencyScheduler:
 
     def _release(self, ticket: Ticket, outcome: str) -> None:
         """Give a slot back; learn from how the request ended (done, failed, unused)."""
+        with self._mutex:
+            self._release_locked(ticket, outcome)
+
+    def _release_locked(self, ticket: Ticket, outcome: str) -> None:
         model = ticket.model
         left = self._in_flight.get(model, 1) - 1
         self._in_flight[model] = left

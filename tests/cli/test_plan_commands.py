@@ -46,15 +46,22 @@ def test_ps_says_why_a_model_is_resident(gpu24_cli) -> None:  # type: ignore[no-
     assert "CPU" not in loaded["why"]
 
 
-def test_ps_warns_about_a_model_partly_on_the_cpu(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def offloaded_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The CLI with no gpu_memory setting after loading deepseek-r1 at 128K: too big."""
     with OllamaEmulator(gpu_memory=24 * 2**30) as emulator:
         monkeypatch.setenv("ZERO_LLM_HOME", str(tmp_path / "home"))
-        runner = CliRunner()  # no gpu_memory setting: deepseek-r1 loads at 128K, too big
-        assert runner.invoke(app, ["load", "r1", "--host", emulator.base_url]).exit_code == 0
-        result = runner.invoke(app, ["ps", "--json", "--host", emulator.base_url])
-    (loaded,) = json.loads(result.stdout)
+        runner = CliRunner()
+
+        def run(*args: str):  # type: ignore[no-untyped-def]
+            return runner.invoke(app, [*args, "--host", emulator.base_url])
+
+        assert run("load", "r1").exit_code == 0
+        yield run
+
+
+def test_ps_warns_about_a_model_partly_on_the_cpu(offloaded_cli) -> None:  # type: ignore[no-untyped-def]
+    (loaded,) = json.loads(offloaded_cli("ps", "--json").stdout)
     assert "on the CPU" in loaded["why"] and "memory.gpu_memory" in loaded["why"]
 
 
@@ -66,14 +73,8 @@ def test_doctor_checks_the_memory_plan(gpu24_cli) -> None:  # type: ignore[no-un
     assert "deepseek-r1:32b 20480" in memory["detail"]
 
 
-def test_doctor_fails_a_model_running_partly_on_the_cpu(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with OllamaEmulator(gpu_memory=24 * 2**30) as emulator:
-        monkeypatch.setenv("ZERO_LLM_HOME", str(tmp_path / "home"))
-        runner = CliRunner()  # no gpu_memory setting: deepseek-r1 loads at 128K, too big
-        assert runner.invoke(app, ["load", "r1", "--host", emulator.base_url]).exit_code == 0
-        result = runner.invoke(app, ["doctor", "--json", "--host", emulator.base_url])
+def test_doctor_fails_a_model_running_partly_on_the_cpu(offloaded_cli) -> None:  # type: ignore[no-untyped-def]
+    result = offloaded_cli("doctor", "--json")
     memory = {c["name"]: c for c in json.loads(result.stdout)}["memory"]
     assert result.exit_code == 1 and memory["status"] == "fail"
     assert "deepseek-r1:32b run partly on the CPU" in memory["detail"]

@@ -26,14 +26,15 @@ import asyncio
 import random
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_ollama import ChatOllama
 
 from zero_llm import ModelManager
-from zero_llm.memory_plan import min_loads
+from zero_llm.memory_plan import MemoryPlan, min_loads
 from zero_llm.testing import OllamaEmulator
 
 GiB = 2**30
@@ -83,24 +84,15 @@ async def _agent(task: str, ask: Ask, outcome: Outcome, rng: random.Random) -> N
             history += [question, AIMessage(text)]
 
 
-async def _run(
-    name: str,
-    ask_for: Callable[[str], Ask],
-    warm: Callable[[], Awaitable[None]] | None = None,
-) -> Outcome:
+async def _run(name: str, serve: Callable[[str], AbstractAsyncContextManager[Ask]]) -> Outcome:
     outcome = Outcome(name)
     with OllamaEmulator(gpu_memory=24 * GiB, time_scale=SCALE) as emulator:
-        asks = {task: ask_for(emulator.base_url) for task in AGENTS}
-        if warm is not None:  # one-time set-up (vocabularies, plan) off the clock
-            await warm()
-        started = time.perf_counter()
-        await asyncio.gather(
-            *(
-                _agent(task, asks[task], outcome, random.Random(f"{task}-7"))
-                for task in AGENTS
+        async with serve(emulator.base_url) as ask:  # its set-up is off the clock
+            started = time.perf_counter()
+            await asyncio.gather(
+                *(_agent(task, ask, outcome, random.Random(f"{task}-7")) for task in AGENTS)
             )
-        )
-        outcome.wall_s = (time.perf_counter() - started) / SCALE
+            outcome.wall_s = (time.perf_counter() - started) / SCALE
         stats = emulator.stats
     outcome.loads, outcome.evictions, outcome.offloads = (
         stats.loads,
@@ -110,8 +102,9 @@ async def _run(
     return outcome
 
 
-def _bare(windows: dict[str, int]) -> Callable[[str], Ask]:
-    def ask_for(base_url: str) -> Ask:
+def _bare(windows: dict[str, int]) -> Callable[[str], AbstractAsyncContextManager[Ask]]:
+    @asynccontextmanager
+    async def serve(base_url: str) -> AsyncIterator[Ask]:
         models = {
             task: ChatOllama(model=model, base_url=base_url, num_ctx=windows[model])
             for task, (model, _) in AGENTS.items()
@@ -120,47 +113,36 @@ def _bare(windows: dict[str, int]) -> Callable[[str], Ask]:
         async def ask(task: str, messages: list[BaseMessage]) -> str:
             return (await models[task].ainvoke(messages)).text
 
-        return ask
+        yield ask
 
-    return ask_for
+    return serve
 
 
 async def _zero_llm(name: str = "zero-llm", **memory: float) -> Outcome:
-    home = tempfile.mkdtemp(prefix="zero-llm-bench-")
-    managers: list[ModelManager] = []
+    @asynccontextmanager
+    async def serve(base_url: str) -> AsyncIterator[Ask]:
+        async with ModelManager(
+            ollama_host=base_url,
+            home=tempfile.mkdtemp(prefix="zero-llm-bench-"),
+            usage_ledger=False,
+            memory={
+                "gpu_memory": "24GiB",
+                "max_swap_wait": memory.get("max_swap_wait", 60) * SCALE,
+                "linger": memory.get("linger", 8) * SCALE,
+            },
+        ) as manager:
+            for spec in manager.catalog.models.values():
+                await manager.engine.profile_for(spec)  # /api/show, vocabulary: no load
 
-    def ask_for(base_url: str) -> Ask:
-        if not managers:
-            managers.append(
-                ModelManager(
-                    ollama_host=base_url,
-                    home=home,
-                    usage_ledger=False,
-                    memory={
-                        "gpu_memory": "24GiB",
-                        "max_swap_wait": memory.get("max_swap_wait", 60) * SCALE,
-                        "linger": memory.get("linger", 8) * SCALE,
-                    },
-                )
-            )
-        manager = managers[0]
+            async def ask(task: str, messages: list[BaseMessage]) -> str:
+                return (await manager.chat_model(task=task).ainvoke(messages)).text
 
-        async def ask(task: str, messages: list[BaseMessage]) -> str:
-            return (await manager.chat_model(task=task).ainvoke(messages)).text
+            yield ask
 
-        return ask
-
-    async def warm() -> None:
-        engine = managers[0].engine
-        for spec in managers[0].catalog.models.values():
-            await engine.profile_for(spec)  # /api/show and the vocabulary: no model load
-
-    outcome = await _run(name, ask_for, warm)
-    await managers[0].aclose()
-    return outcome
+    return await _run(name, serve)
 
 
-async def _planned_windows() -> tuple[dict[str, int], object]:
+async def _planned_windows() -> tuple[dict[str, int], MemoryPlan]:
     with OllamaEmulator(gpu_memory=24 * GiB) as emulator:
         async with ModelManager(
             ollama_host=emulator.base_url,
@@ -187,7 +169,7 @@ async def main() -> None:
         row = f"{o.name:34} {o.loads:5d} {o.evictions:5d} {o.offloads:4d} {o.wall_s:8.1f}"
         row += "".join(f" {o.p(t, 0.5):11.2f} {o.p(t, 0.95):11.2f}" for t in AGENTS)
         print(row)
-    can = plan.can_coreside  # type: ignore[attr-defined]
+    can = plan.can_coreside
     belady = min_loads(zero.arrivals, can)
     print(
         f"lower bounds on loads: {len(set(zero.arrivals))} (each model once); "

@@ -22,7 +22,6 @@ Every query path drives this: ``ModelManager.query_model`` and ``ask``, ``ZeroCh
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -41,6 +40,7 @@ from zero_llm.history import HistoryStore, NewMessage
 from zero_llm.ollama.messages import plain_transcript
 from zero_llm.requests import QueryRequest
 from zero_llm.routing.router import RouteDecision, route
+from zero_llm.routing.second_stage import ask_quick_model
 from zero_llm.settings import ZeroLLMSettings
 from zero_llm.usage import USAGE_EVENT, UsageRecord, UsageRecorder
 
@@ -166,8 +166,6 @@ class QueryCore:
         self, request: QueryRequest, decision: RouteDecision
     ) -> RouteDecision:
         """Ask the default model which task a doubtful fresh request is; the decision it makes."""
-        from zero_llm.routing.second_stage import ask_quick_model
-
         quick = self.catalog.models[self.catalog.default_role].name
         host = await self.engine.hosts.place(quick, request.session_id)
         opinion = await ask_quick_model(
@@ -247,23 +245,21 @@ class QueryCore:
                 yield chunk
         except BaseException as exc:
             trace.thinking = "".join(thinking)
-            trace.cancelled = isinstance(exc, GeneratorExit | asyncio.CancelledError)
-            trace.finish(exc)
-            for side in side_calls:
-                await self._record_usage(side, self._usage_record(side), request, observer)
-            await self._record_usage(trace, self._usage_record(trace), request, observer)
+            trace.finish(exc)  # a caller who stopped reading: cancelled, not failed
+            for done in (*side_calls, trace):
+                await self._record_usage(done, request, observer)
             raise
         trace.thinking = "".join(thinking)
         trace.finish()
         for side in side_calls:
-            await self._record_usage(side, self._usage_record(side), request, observer)
+            await self._record_usage(side, request, observer)
         record = self._usage_record(trace)
         written = False
         if request.session_id is not None:  # the turn and its usage record: one transaction
             whole = add_ai_message_chunks(*answer) if answer else None
             with_usage = record if self.settings.usage_ledger else None
             written = await self._remember(request, whole, trace, with_usage) and bool(with_usage)
-        await self._record_usage(trace, record, request, observer, written=written)
+        await self._record_usage(trace, request, observer, record=record, written=written)
         yield AIMessageChunk(
             content="",
             response_metadata=response_metadata(trace),
@@ -397,16 +393,18 @@ class QueryCore:
     async def _record_usage(
         self,
         trace: CallTrace,
-        record: UsageRecord,
         request: QueryRequest,
         observer: AsyncCallbackManager | None,
         *,
+        record: UsageRecord | None = None,
         written: bool = False,
     ) -> None:
         """Log the call in one line; hand its record to the ledger and the observer.
 
-        ``written``: the record was stored with the turn already (not written again).
+        ``record``: the call's record when made already; ``written``: it was stored with
+        the turn (not written again).
         """
+        record = record or self._usage_record(trace)
         if log.isEnabledFor(logging.INFO):
             text = ""
             if self.settings.log_content:

@@ -29,7 +29,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import AsyncIterator, Sequence
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -191,7 +191,7 @@ class QueryEngine:
                 await self.pull(spec, trace, progress, backend)
                 facts = await backend.show(spec.name)
             num_ctx = self.window_for(spec, facts.context_length)
-            planned = await self.residency.plan_for(backend.base_url, backend)
+            planned = await self.residency.plan_for(backend.base_url, backend, {spec.name: facts})
             if planned is not None:
                 num_ctx = planned.plan.num_ctx_for(spec.name) or num_ctx
             counter = await self._counter_for(spec, facts, backend)
@@ -331,15 +331,11 @@ class QueryEngine:
             trace.host = host.url
             host.in_flight += 1
             try:
-                try:  # /api/show and /api/tags count against the call's deadline too
-                    async with asyncio.timeout_at(deadline):
-                        profile = await self.profile_for(spec, trace, backend=host.backend)
-                except TimeoutError as exc:
-                    raise OllamaTimeoutError(
-                        f"{host.url} did not describe {spec.name} (/api/show) before the "
-                        "call's total deadline (timeouts.total)",
-                        model=spec.name,
-                    ) from exc
+                # /api/show and /api/tags count against the call's deadline too
+                async with _by_deadline(
+                    deadline, spec, f"{host.url} did not describe {spec.name} (/api/show)"
+                ):
+                    profile = await self.profile_for(spec, trace, backend=host.backend)
                 if call.tools and not profile.supports("tools"):
                     raise ToolsNotSupportedError(
                         f"{spec.name} does not support tools (its capabilities: "
@@ -438,18 +434,14 @@ class QueryEngine:
         planned = self.residency.of(host.url)
         if planned is None:
             return spec.keep_alive
-        try:
-            async with asyncio.timeout_at(deadline):
-                ticket = await stack.enter_async_context(
-                    planned.scheduler.admit(spec.name, trace.session_id or trace.request_id)
-                )
-        except TimeoutError as exc:
-            raise OllamaTimeoutError(
-                f"{spec.name} waited past the call's total deadline for its turn on "
-                f"{host.url} (other models' batches were using the GPU; "
-                "memory.max_swap_wait bounds that wait)",
-                model=spec.name,
-            ) from exc
+        waited = (
+            f"{spec.name} waited for its turn on {host.url} (other models' batches were "
+            "using the GPU; memory.max_swap_wait bounds that wait)"
+        )
+        async with _by_deadline(deadline, spec, waited):
+            ticket = await stack.enter_async_context(
+                planned.scheduler.admit(spec.name, trace.session_id or trace.request_id)
+            )
         trace.queue_wait_s = (trace.queue_wait_s or 0.0) + ticket.queue_wait_s
         if ticket.cold_load is not None:
             trace.cold_load = ticket.cold_load
@@ -615,6 +607,18 @@ class _Call:
     stop: tuple[str, ...] | None
     stream: bool
     sampling: SamplingOverrides
+
+
+@asynccontextmanager
+async def _by_deadline(deadline: float, spec: ModelSpec, what: str) -> AsyncIterator[None]:
+    """Run the block within the call's deadline; past it, an OllamaTimeoutError saying what."""
+    try:
+        async with asyncio.timeout_at(deadline):
+            yield
+    except TimeoutError as exc:
+        raise OllamaTimeoutError(
+            f"{what}: past the call's total deadline (timeouts.total)", model=spec.name
+        ) from exc
 
 
 def _first(*values: Any) -> Any:

@@ -211,10 +211,6 @@ class ModelManager:
         backend = self.hosts.primary
         return await self.engine.residency.plan(backend.base_url, backend)
 
-    def memory_plan_sync(self) -> MemoryPlan:
-        """Sync twin of ``memory_plan``."""
-        return self._bridge.run(self.memory_plan())
-
     async def gpu_budget(self) -> GpuBudget:
         """The GPU memory the plan uses, and where that number came from."""
         return await self.engine.residency.budget()

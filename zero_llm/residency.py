@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from zero_llm.catalog import Catalog
@@ -28,6 +29,7 @@ from zero_llm.memory_plan import (
     plan_from_settings,
     resolve_gpu_budget,
 )
+from zero_llm.ollama.client import ModelFacts as ShownModel
 from zero_llm.ollama.client import OllamaBackend
 from zero_llm.settings import ZeroLLMSettings
 
@@ -52,6 +54,7 @@ class Residency:
         self.catalog = catalog
         self._budget: GpuBudget | None = None
         self._hosts: dict[str, HostResidency] = {}
+        self._plans: dict[str, MemoryPlan] = {}  # per host, with or without a budget
         self._checked: set[tuple[str, str]] = set()
         self._watch = OffloadWatch()
 
@@ -66,44 +69,61 @@ class Residency:
         """The host's plan and scheduler, once planned."""
         return self._hosts.get(url)
 
-    async def plan_for(self, url: str, backend: OllamaBackend) -> HostResidency | None:
-        """Plan the host's memory once (None when no budget is known)."""
+    async def plan_for(
+        self, url: str, backend: OllamaBackend, shown: Mapping[str, ShownModel] | None = None
+    ) -> HostResidency | None:
+        """The host's plan and scheduler, made once (None when no budget is known).
+
+        ``shown``: ``/api/show`` answers the caller has already (not asked again).
+        """
         known = self._hosts.get(url)
         if known is not None:
             return known
-        budget = await self.budget()
-        if budget.bytes is None:
+        plan = await self.plan(url, backend, shown)
+        if plan.budget is None:
             return None
-        plan = plan_from_settings(self.settings, await self._facts(backend), budget.bytes)
-        for warning in plan.warnings:
-            log.warning("%s: %s", url, warning)
         scheduler = ResidencyScheduler.from_settings(plan, self.settings.memory)
         host = self._hosts.setdefault(url, HostResidency(plan, scheduler))
         await self.observe(url, backend)
         return host
 
-    async def plan(self, url: str, backend: OllamaBackend) -> MemoryPlan:
-        """The host's plan; without a known budget, the windows as configured (unlimited)."""
-        planned = await self.plan_for(url, backend)
-        if planned is not None:
-            return planned.plan
-        return plan_from_settings(self.settings, await self._facts(backend), None)
+    async def plan(
+        self, url: str, backend: OllamaBackend, shown: Mapping[str, ShownModel] | None = None
+    ) -> MemoryPlan:
+        """The host's plan (made once); without a budget, the windows as configured."""
+        known = self._plans.get(url)
+        if known is not None:
+            return known
+        budget = await self.budget()
+        plan = plan_from_settings(self.settings, await self._facts(backend, shown), budget.bytes)
+        if budget.bytes is not None:
+            for warning in plan.warnings:
+                log.warning("%s: %s", url, warning)
+        return self._plans.setdefault(url, plan)
 
-    async def _facts(self, backend: OllamaBackend) -> dict[str, ModelFacts]:
-        """The memory facts of every catalog model present on the host."""
+    async def _facts(
+        self, backend: OllamaBackend, shown: Mapping[str, ShownModel] | None
+    ) -> dict[str, ModelFacts]:
+        """The memory facts of every catalog model present on the host (asked at once)."""
         sizes = await backend.sizes()
-        facts: dict[str, ModelFacts] = {}
-        for spec in self.catalog.models.values():
-            if spec.name in sizes:
-                shown = await backend.show(spec.name)
-                facts[spec.name] = ModelFacts.from_model_info(
-                    spec.name, shown.model_info, sizes[spec.name]
-                )
-        return facts
+        names = [spec.name for spec in self.catalog.models.values() if spec.name in sizes]
+        known = shown or {}
+        answers = await asyncio.gather(
+            *(self._shown(backend, name, known.get(name)) for name in names)
+        )
+        return {
+            name: ModelFacts.from_model_info(name, answer.model_info, sizes[name])
+            for name, answer in zip(names, answers, strict=True)
+        }
+
+    @staticmethod
+    async def _shown(backend: OllamaBackend, name: str, known: ShownModel | None) -> ShownModel:
+        return known if known is not None else await backend.show(name)
 
     def forget(self, url: str) -> None:
         """Plan the host again on its next call (after a pull added a model)."""
         self._hosts.pop(url, None)
+        self._plans.pop(url, None)
 
     async def observe(self, url: str, backend: OllamaBackend) -> None:
         """Read ``/api/ps``: tell the scheduler what is resident, warn about CPU offload.
@@ -116,9 +136,7 @@ class Residency:
         except ZeroLLMError as error:
             log.warning("%s: could not read /api/ps (%s); residency as last known", url, error)
             return
-        for warning in self._watch.check(
-            {"model": m.name, "size": m.size, "size_vram": m.size_vram} for m in loaded
-        ):
+        for warning in self._watch.check(loaded):
             log.warning("%s: %s", url, warning)
         host = self._hosts.get(url)
         if host is not None:

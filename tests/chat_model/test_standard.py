@@ -25,16 +25,12 @@ FAST = {
 }
 
 
-class TestZeroChatModelUnit(ChatModelUnitTests):
-    """The unit half: construction, binding tools, structured output, standard params."""
+class ZeroChatModelFacts:
+    """What both halves of the standard suite need to know about ZeroChatModel."""
 
     @property
     def chat_model_class(self) -> type[ZeroChatModel]:
         return ZeroChatModel
-
-    @property
-    def chat_model_params(self) -> dict[str, Any]:
-        return {"model": "llama3.1:8b"}
 
     @property
     def model_override_value(self) -> str:
@@ -43,6 +39,14 @@ class TestZeroChatModelUnit(ChatModelUnitTests):
     @property
     def has_tool_choice(self) -> bool:
         return False  # Ollama has no tool_choice
+
+
+class TestZeroChatModelUnit(ZeroChatModelFacts, ChatModelUnitTests):
+    """The unit half: construction, binding tools, structured output, standard params."""
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"model": "llama3.1:8b"}
 
 
 @pytest.fixture(scope="module")
@@ -55,27 +59,15 @@ def shared_emulator() -> Iterator[OllamaEmulator]:
 
 
 @pytest.mark.usefixtures("shared_emulator")
-class TestZeroChatModelIntegration(ChatModelIntegrationTests):
+class TestZeroChatModelIntegration(ZeroChatModelFacts, ChatModelIntegrationTests):
     """The integration half: invoke, stream, batch, usage, tools, structured output."""
 
     host = ""
     emulator: OllamaEmulator
 
     @property
-    def chat_model_class(self) -> type[ZeroChatModel]:
-        return ZeroChatModel
-
-    @property
     def chat_model_params(self) -> dict[str, Any]:
         return {"model": "llama3.1:8b", "settings": {"ollama_host": self.host, **FAST}}
-
-    @property
-    def model_override_value(self) -> str:
-        return "qwen2.5-coder:32b"
-
-    @property
-    def has_tool_choice(self) -> bool:
-        return False  # Ollama has no tool_choice
 
     @property
     def supports_json_mode(self) -> bool:

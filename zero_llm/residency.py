@@ -79,9 +79,9 @@ class Residency:
         known = self._hosts.get(url)
         if known is not None:
             return known
+        if (await self.budget()).bytes is None:
+            return None  # nothing to plan or schedule: no /api/show or /api/tags asked
         plan = await self.plan(url, backend, shown)
-        if plan.budget is None:
-            return None
         scheduler = ResidencyScheduler.from_settings(plan, self.settings.memory)
         host = self._hosts.setdefault(url, HostResidency(plan, scheduler))
         await self.observe(url, backend)

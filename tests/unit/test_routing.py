@@ -211,10 +211,50 @@ def test_switch_model_is_unchanged_by_the_classifier(mm: ModelManager) -> None:
 
 
 def test_decision_cost_is_bounded(validation) -> None:  # type: ignore[no-untyped-def]
-    assert validation.p50_us < 100  # p99 (target 100 us) is printed by python -m benchmarks.routing
+    assert 0 < validation.p50_us < 100  # p99 (goal 100 us) is printed by python -m benchmarks.routing
 
 
 def test_small_talk_does_not_pull_a_conversation_to_the_default_model() -> None:
     decision = route(CATALOG, text="thanks!", current_role="reasoning")
     assert decision.role == "reasoning" and decision.method == "sticky"
     assert "default task" in decision.reason
+
+
+SHORTCUT_CASES = [
+    "plain words and nothing else",
+    "for x in range(3):\n    print(x)",
+    "from pandas import read_csv\nlet it be",
+    "select * from prices\nwhile true",
+    "if ready:\n  go",
+    "snake_case and camelCase",
+    "a -> b",
+    "AAPLvsMSFT and $TSLA",
+    'Traceback (most recent call last):\n  File "x.py", line 3',
+    "ValueError: bad input",
+    "  at com.example.Main(Main.java:3)",
+    "java:\n\tat Foo.bar(",
+    "segmentation fault (core dumped)",
+    "מה המצב של השוק היום?",
+]
+
+
+@pytest.mark.parametrize("text", SHORTCUT_CASES)
+def test_feature_shortcuts_give_what_the_full_scans_give(text: str) -> None:
+    from zero_llm.routing import features
+
+    window = features.scan_window(text)
+    assert features._syntax_count(window) == len(features._CODE_SYNTAX.findall(window))
+    gated = any(m in window.lower() for m in features._TRACE_MARKERS)
+    assert gated or features._TRACE.search(window) is None
+
+
+def test_feature_shortcuts_agree_on_every_labelled_prompt() -> None:
+    from zero_llm.routing import features
+    from zero_llm.routing.dataset import load_split
+
+    for split in ("train", "validation"):
+        for example in load_split(split):
+            window = features.scan_window(example.text)
+            assert features._syntax_count(window) == len(features._CODE_SYNTAX.findall(window))
+            if features._TRACE.search(window):
+                assert any(m in window.lower() for m in features._TRACE_MARKERS)

@@ -13,6 +13,7 @@ dict look-up per token. No I/O after the first load, no numpy.
 from __future__ import annotations
 
 import base64
+import heapq
 import json
 import math
 import threading
@@ -21,6 +22,7 @@ from array import array
 from dataclasses import dataclass
 from importlib import resources
 from itertools import pairwise
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +83,7 @@ class Model:
         self.temperature = float(data["temperature"])
         self.bias: Vector = _vector(data["bias"])
         self.dense: tuple[Vector, ...] = tuple(_vector(row) for row in data["dense"])
+        self.dense_winner = tuple(_strict_winner(row) for row in self.dense)
         packed = array("h")
         packed.frombytes(zlib.decompress(base64.b64decode(data["sparse"])))
         if len(packed) != self.buckets * len(CLASSES):
@@ -95,14 +98,10 @@ class Model:
         cached = self._token_cache.get(token)
         if cached is not None:
             return cached
+        pick = itemgetter(*token_buckets(token))  # a token has two features at least
         a_col, c_col, q_col = self.columns
-        a = c = q = 0.0
-        buckets = token_buckets(token)
-        for b in buckets:
-            a += a_col[b]
-            c += c_col[b]
-            q += q_col[b]
-        value = (a, c, q, len(buckets))
+        picked = pick(a_col)
+        value = (sum(picked), sum(pick(c_col)), sum(pick(q_col)), len(picked))
         if len(self._token_cache) >= _CACHE_LIMIT:
             self._token_cache.clear()
         self._token_cache[token] = value
@@ -157,30 +156,45 @@ class Model:
         t = self.temperature
         top = max(scores)
         exps = [math.exp((s - top) / t) for s in scores]
-        total = sum(exps)
-        probabilities = {name: e / total for name, e in zip(CLASSES, exps, strict=True)}
+        total = exps[0] + exps[1] + exps[2]
+        probabilities = {
+            CLASSES[0]: exps[0] / total,
+            CLASSES[1]: exps[1] / total,
+            CLASSES[2]: exps[2] / total,
+        }
         index = scores.index(top)
         label = CLASSES[index]
-        first, second = (i for i in range(len(CLASSES)) if i != index)
         signals: list[str] = []
         cues: list[str] = []
-        for kind, value, row in zip(DENSE_KINDS, evidence.dense, self.dense, strict=True):
-            if value and row[index] > max(row[first], row[second]):
+        winners = self.dense_winner
+        for k, value in enumerate(evidence.dense):
+            if value and winners[k] == index:
+                kind = DENSE_KINDS[k]
                 signals.append(kind)
                 found = evidence.words.get(kind, ())
                 if found:
                     cues.extend(_cue(kind, w) for w in found)
                 elif kind in _STRUCTURE_CUES:
                     cues.append(kind.replace("-", " "))
-        best = sorted(
-            ((vec[index] - max(vec[first], vec[second]), token) for token, vec in per_token),
-            reverse=True,
-        )[:2]
+        best = _best_tokens(per_token, index)
         words = [f"'{token}'" for margin, token in best if margin > 0.5]
         if words:
             signals.append("wording")
             cues.extend(w for w in words if w.strip("'") not in " ".join(cues).lower())
         return Prediction(label, probabilities, tuple(signals), tuple(dict.fromkeys(cues))[:4])
+
+
+def _best_tokens(per_token: list[tuple[str, Vector]], index: int) -> list[tuple[float, str]]:
+    """The two tokens that favour class ``index`` most over the others, with their margins."""
+    first, second = (i for i in range(len(CLASSES)) if i != index)
+    margins = [(vec[index] - max(vec[first], vec[second]), token) for token, vec in per_token]
+    return heapq.nlargest(2, margins)
+
+
+def _strict_winner(row: Vector) -> int:
+    """The class a structure feature's weights favour strictly over both others, or -1."""
+    best = max(range(len(CLASSES)), key=row.__getitem__)
+    return best if all(row[best] > row[i] for i in range(len(CLASSES)) if i != best) else -1
 
 
 _STRUCTURE_CUES = frozenset({"code-fence", "stack-trace", "code-syntax", "ticker-pair"})

@@ -32,6 +32,7 @@ __all__ = [
     "SCAN_LIMIT",
     "Evidence",
     "bigram_bucket",
+    "clear_feature_caches",
     "extract",
     "scan_window",
     "sparse_counts",
@@ -187,8 +188,37 @@ def _lexicon_hits(tokens: tuple[str, ...]) -> dict[str, list[str]]:
     return found
 
 
+def clear_feature_caches() -> None:
+    """Forget the per-token lexicon look-ups (for timing decisions on unseen text)."""
+    _HIT_CACHE.clear()
+
+
 def _log_count(count: int) -> float:
     return math.log1p(count) if count else 0.0
+
+
+_INDEX = {kind: i for i, kind in enumerate(DENSE_KINDS)}
+_TRACE_MARKERS = (
+    "traceback (most recent call last)",
+    'file "',
+    "\n",
+    "exception in thread",
+    "panicked at",
+    "segmentation fault",
+    "error: ",
+    "exception: ",
+)
+"""Substrings (of the lowercased window) without one of which ``_TRACE`` cannot match."""
+_SYNTAX_ANYWHERE = re.compile(r"[()=:;_`]|->|[a-z][A-Z]")
+"""Without one of these, only ``_CODE_SYNTAX``'s line-start keywords can match."""
+_SYNTAX_LINE_START = re.compile(_CODE_SYNTAX.pattern.split("|\\w\\(\\)|", 1)[0], re.MULTILINE)
+
+
+def _syntax_count(window: str) -> int:
+    """How many code-syntax matches ``window`` holds (cheap when nothing code-like is in it)."""
+    if _SYNTAX_ANYWHERE.search(window):
+        return len(_CODE_SYNTAX.findall(window))
+    return len(_SYNTAX_LINE_START.findall(window))
 
 
 def extract(text: str) -> Evidence:
@@ -197,49 +227,49 @@ def extract(text: str) -> Evidence:
     lower = window.lower()
     tokens = tuple(_TOKEN.findall(lower))
     words: dict[str, tuple[str, ...]] = {}
-    values = dict.fromkeys(DENSE_KINDS, 0.0)
+    values = [0.0] * len(DENSE_KINDS)
+    index = _INDEX
 
     if "```" in window:
-        values["code-fence"] = 1.0
-    if _TRACE.search(window):
-        values["stack-trace"] = 1.0
+        values[index["code-fence"]] = 1.0
+    if any(marker in lower for marker in _TRACE_MARKERS) and _TRACE.search(window):
+        values[index["stack-trace"]] = 1.0
     errors = _ERROR_NAME.findall(window)
     if errors:
-        values["error-name"] = 1.0
+        values[index["error-name"]] = 1.0
         words["error-name"] = tuple(errors[:2])
-    syntax = _CODE_SYNTAX.findall(window)
-    values["code-syntax"] = _log_count(len(syntax))
+    values[index["code-syntax"]] = _log_count(_syntax_count(window))
     for kind, found in _lexicon_hits(tokens).items():
-        values[kind] = _log_count(len(found))
+        values[index[kind]] = _log_count(len(found))
         words[kind] = tuple(dict.fromkeys(found))[:3]
 
-    tickers = [t.upper() for t in _DOLLAR_TICKER.findall(window)]
-    if window.isascii() or _LATIN.search(window):
+    tickers = [t.upper() for t in _DOLLAR_TICKER.findall(window)] if "$" in window else []
+    english = _LATIN.search(window) is not None
+    if english or window.isascii():
         caps = _CAPS.findall(window)
         currencies = [c for c in caps if c in CURRENCY_CODES]
         tickers += [c for c in caps if c not in NOT_TICKERS and c not in CURRENCY_CODES]
         if currencies:
-            values["currency-pair"] = 1.0
+            values[index["currency-pair"]] = 1.0
             words["currency-pair"] = tuple(dict.fromkeys(currencies))[:2]
         pairs = _PAIR.findall(window)
         if pairs and any(a.lstrip("$") not in NOT_TICKERS for a, _ in pairs):
-            values["ticker-pair"] = 1.0
+            values[index["ticker-pair"]] = 1.0
     if tickers:
-        values["ticker"] = _log_count(len(tickers))
+        values[index["ticker"]] = _log_count(len(tickers))
         words["ticker"] = tuple(dict.fromkeys(tickers))[:3]
 
     if _NUMBER.search(window):
-        values["number"] = 1.0
+        values[index["number"]] = 1.0
         if _PERCENT.search(lower):
-            values["percent"] = 1.0
+            values[index["percent"]] = 1.0
     hebrew = _HEBREW.search(window) is not None
-    english = _LATIN.search(window) is not None
-    values["hebrew"] = float(hebrew)
-    values["english"] = float(english)
-    values["mixed-language"] = float(hebrew and english)
-    values["short-text"] = 1.0 if len(tokens) <= 3 else 0.0
-    values["question"] = 1.0 if "?" in window else 0.0
-    return Evidence(tokens, tuple(values[k] for k in DENSE_KINDS), words)
+    values[index["hebrew"]] = float(hebrew)
+    values[index["english"]] = float(english)
+    values[index["mixed-language"]] = float(hebrew and english)
+    values[index["short-text"]] = 1.0 if len(tokens) <= 3 else 0.0
+    values[index["question"]] = 1.0 if "?" in window else 0.0
+    return Evidence(tokens, tuple(values), words)
 
 
 def _bucket(feature: str) -> int:

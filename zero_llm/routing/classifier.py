@@ -109,36 +109,36 @@ class Model:
 
     def pair_vector(self, first: str, second: str) -> Vector:
         """Class weights of two neighbouring tokens."""
-        key = f"{first} {second}"
-        cached = self._pair_cache.get(key)
-        if cached is not None:
-            return cached
+        return self._pair_cache.get(f"{first} {second}") or self._pair_miss(first, second)
+
+    def _pair_miss(self, first: str, second: str) -> Vector:
         b = bigram_bucket(first, second)
         value = (self.columns[0][b], self.columns[1][b], self.columns[2][b])
         if len(self._pair_cache) >= _CACHE_LIMIT:
             self._pair_cache.clear()
-        self._pair_cache[key] = value
+        self._pair_cache[f"{first} {second}"] = value
         return value
 
     def logits(self, evidence: Evidence) -> tuple[Vector, list[tuple[str, Vector]]]:
         """Class scores (before temperature) and each token's own contribution."""
         tokens = evidence.tokens
+        token_cache, pair_cache = self._token_cache, self._pair_cache
         a = c = q = 0.0
         count = 0
         per_token: list[tuple[str, Vector]] = []
-        for token in tokens:
-            ta, tc, tq, n = self.token_vector(token)
+        for token in tokens:  # the caches are read inline: this loop is the hot path
+            ta, tc, tq, n = token_cache.get(token) or self.token_vector(token)
             a += ta
             c += tc
             q += tq
             count += n
             per_token.append((token, (ta, tc, tq)))
         for first, second in pairwise(tokens):
-            pa, pc, pq = self.pair_vector(first, second)
+            pa, pc, pq = pair_cache.get(f"{first} {second}") or self._pair_miss(first, second)
             a += pa
             c += pc
             q += pq
-            count += 1
+        count += max(len(tokens) - 1, 0)
         norm = 1.0 / math.sqrt(count) if count else 0.0
         ba, bc, bq = self.bias
         scores = [ba + a * norm, bc + c * norm, bq + q * norm]

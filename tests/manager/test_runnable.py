@@ -116,10 +116,10 @@ async def test_messages_input_keeps_history_and_context(
 
 def test_callbacks_see_the_chain_and_the_model_calls(manager: ModelManager) -> None:
     recorder = Recorder()
-    list(manager.as_runnable().stream("hello callbacks", config={"callbacks": [recorder]}))
+    list(manager.as_runnable().stream("hello there, how are you", config={"callbacks": [recorder]}))
     assert "zero_llm" in recorder.chains and "zero_llm.quick" in recorder.chains
     assert recorder.llm_models == ["llama3.1:8b"]
-    assert "".join(recorder.tokens) == "[llama3.1:8b] You said: hello callbacks"
+    assert "".join(recorder.tokens) == "[llama3.1:8b] You said: hello there, how are you"
 
 
 async def test_async_callbacks_get_errors_too(

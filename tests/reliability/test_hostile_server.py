@@ -15,8 +15,7 @@ from zero_llm.ollama.client import MAX_LINE_BYTES
 from zero_llm.vocab import MAX_VOCABULARY, UnsupportedVocabularyError, encoding_from_gguf
 
 HEAD = (
-    b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
-    b"Transfer-Encoding: chunked\r\n\r\n"
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n"
 )
 
 

@@ -109,14 +109,15 @@ class Model:
 
     def pair_vector(self, first: str, second: str) -> Vector:
         """Class weights of two neighbouring tokens."""
-        return self._pair_cache.get(f"{first} {second}") or self._pair_miss(first, second)
+        key = f"{first} {second}"
+        return self._pair_cache.get(key) or self._pair_miss(key, first, second)
 
-    def _pair_miss(self, first: str, second: str) -> Vector:
+    def _pair_miss(self, key: str, first: str, second: str) -> Vector:
         b = bigram_bucket(first, second)
         value = (self.columns[0][b], self.columns[1][b], self.columns[2][b])
         if len(self._pair_cache) >= _CACHE_LIMIT:
             self._pair_cache.clear()
-        self._pair_cache[f"{first} {second}"] = value
+        self._pair_cache[key] = value
         return value
 
     def logits(self, evidence: Evidence) -> tuple[Vector, list[tuple[str, Vector]]]:
@@ -134,7 +135,8 @@ class Model:
             count += n
             per_token.append((token, (ta, tc, tq)))
         for first, second in pairwise(tokens):
-            pa, pc, pq = pair_cache.get(f"{first} {second}") or self._pair_miss(first, second)
+            key = f"{first} {second}"
+            pa, pc, pq = pair_cache.get(key) or self._pair_miss(key, first, second)
             a += pa
             c += pc
             q += pq
@@ -156,12 +158,8 @@ class Model:
         t = self.temperature
         top = max(scores)
         exps = [math.exp((s - top) / t) for s in scores]
-        total = exps[0] + exps[1] + exps[2]
-        probabilities = {
-            CLASSES[0]: exps[0] / total,
-            CLASSES[1]: exps[1] / total,
-            CLASSES[2]: exps[2] / total,
-        }
+        total = sum(exps)
+        probabilities = {name: e / total for name, e in zip(CLASSES, exps, strict=True)}
         index = scores.index(top)
         label = CLASSES[index]
         signals: list[str] = []

@@ -9,6 +9,7 @@ the model's token cache has not seen, after it has read the training prompts).
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections import Counter
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zero_llm.catalog import DEFAULT_MODELS, Catalog
-from zero_llm.routing.classifier import CLASSES, SHIPPED_WEIGHTS, load_model
+from zero_llm.routing.classifier import CLASSES, SHIPPED_WEIGHTS, Model, load_model
 from zero_llm.routing.dataset import Example, load_split
 from zero_llm.routing.features import clear_feature_caches
 from zero_llm.routing.router import DEFAULT_CONFIDENCE_THRESHOLD
@@ -81,11 +82,12 @@ def time_decisions(
     ``texts`` once, unseen. A prompt's cost is its median over the rounds, which keeps the
     machine's scheduling noise out of the tail; the raw p99 is over every single timing.
     """
+    data = json.loads(weights.read_text(encoding="utf-8"))
     per_text: list[list[float]] = [[] for _ in texts]
     clock = time.perf_counter
     for _ in range(rounds):
         clear_feature_caches()
-        model = load_model(weights)
+        model = Model(data)
         for text in warm_up:
             model.predict(text)
         for i, text in enumerate(texts):

@@ -77,10 +77,13 @@ _TRACE = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _ERROR_NAME = re.compile(r"\b[A-Z]\w*(?:Error|Exception|Warning)\b|\berrno\b|\bE[A-Z]{4,}\b")
-_CODE_SYNTAX = re.compile(
+_SYNTAX_LINE_START_PATTERN = (
     r"^\s*(?:def |class |import |from \S+ import|#include|fn |func |public |private |"
-    r"async def |function |const |let |var |return |select |for \w+ in |while |if .*:$)|"
-    r"\w\(\)|\w\([\w'\"., =]*\)|=>|->|::|!=|==|\+=|;\s*$|\)\s*\{|\w\.\w+\(|\b[a-z]+_[a-z_]+\b|"
+    r"async def |function |const |let |var |return |select |for \w+ in |while |if .*:$)"
+)
+_CODE_SYNTAX = re.compile(
+    _SYNTAX_LINE_START_PATTERN
+    + r"|\w\(\)|\w\([\w'\"., =]*\)|=>|->|::|!=|==|\+=|;\s*$|\)\s*\{|\w\.\w+\(|\b[a-z]+_[a-z_]+\b|"
     r"\b[a-z]+[A-Z]\w*\b|`[^`\n]+`",
     re.MULTILINE,
 )
@@ -211,7 +214,7 @@ _TRACE_MARKERS = (
 """Substrings (of the lowercased window) without one of which ``_TRACE`` cannot match."""
 _SYNTAX_ANYWHERE = re.compile(r"[()=:;_`]|->|[a-z][A-Z]")
 """Without one of these, only ``_CODE_SYNTAX``'s line-start keywords can match."""
-_SYNTAX_LINE_START = re.compile(_CODE_SYNTAX.pattern.split("|\\w\\(\\)|", 1)[0], re.MULTILINE)
+_SYNTAX_LINE_START = re.compile(_SYNTAX_LINE_START_PATTERN, re.MULTILINE)
 
 
 def _syntax_count(window: str) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from zero_llm import InvalidRequestError, ModelManager, UnknownModelError
@@ -239,15 +241,49 @@ SHORTCUT_CASES = [
     "java:\n\tat Foo.bar(",
     "segmentation fault (core dumped)",
     "מה המצב של השוק היום?",
+    "1NVDA or AMD",
+    "$nvda vs $amd",
+    "got ENOENT and errno 2",
+    "EACCES",
+    "up 5 percent, 3% or 7 אחוז",
+    "% 4",
+    "xAAPL _MSFT $AAPL AB.C ABCDEF NVDA( ABCDEF vs AB",
+    "aValueError ZeroDivisionError _errno xEACCES",
+    "df.rolling(20).mean() and f(x) and g(a, 'b') and h(x-1)",
 ]
 
 
+# The plain forms of the patterns that features.py writes to lead with a literal or a capital.
+PLAIN_ERROR_NAME = re.compile(r"\b[A-Z]\w*(?:Error|Exception|Warning)\b|\berrno\b|\bE[A-Z]{4,}\b")
+PLAIN_CAPS = re.compile(r"(?<![A-Za-z0-9_$])[A-Z]{2,5}(?:\.[A-Z])?(?![A-Za-z0-9_(])")
+PLAIN_PAIR = re.compile(
+    r"(?<![A-Za-z])([A-Z]{2,5}|\$[A-Z]{1,5})\s*(?:vs\.?|versus|or|/|\u05de\u05d5\u05dc|\u05d0\u05d5)\s*"
+    r"([A-Z]{2,5}|\$[A-Z]{1,5})(?![A-Za-z])"
+)
+PLAIN_CALLS = re.compile(r"\w\([\w'\"., =]*\)|\w\.\w+\(")
+
+
 def assert_shortcuts_agree(text: str) -> None:
-    """The cheap paths of the feature scan give what the full regex scans give."""
+    """The cheap paths of the feature scan give what the plain regex scans give."""
     window = features.scan_window(text)
-    assert features._syntax_count(window) == len(features._CODE_SYNTAX.findall(window))
+    lower = window.lower()
+    assert features._ERROR_NAME.findall(window) == PLAIN_ERROR_NAME.findall(window)
+    assert features._CAPS.findall(window) == PLAIN_CAPS.findall(window)
+    assert features._PAIR.findall(window) == PLAIN_PAIR.findall(window)
+    calls = [m for m in features._CODE_PUNCTUATION.findall(window) if m[0] in "(."]
+    assert len(calls) == len(PLAIN_CALLS.findall(window))
+    if features._SNAKE_CASE.search(window):
+        assert features._SNAKE_GATE.search(window)
+    if features._CAMEL_CASE.search(window):
+        assert features._CAMEL_GATE.search(window)
     if features._TRACE.search(window):
-        assert any(m in window.lower() for m in features._TRACE_MARKERS)
+        assert features._TRACE_GATE.search(lower)
+    if features._ERROR_NAME.search(window):
+        assert features._UPPER_RUN.search(window) or features._ERROR_WORD.search(window)
+    if features._PAIR.search(window):
+        assert features._UPPER_RUN.search(window) or "$" in window
+    if features._PERCENT.search(lower):
+        assert features._PERCENT_GATE.search(lower)
 
 
 @pytest.mark.parametrize("text", SHORTCUT_CASES)

@@ -21,7 +21,6 @@ import zlib
 from array import array
 from dataclasses import dataclass
 from importlib import resources
-from itertools import pairwise
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -29,8 +28,8 @@ from typing import Any
 from zero_llm.errors import ConfigurationError
 from zero_llm.routing.features import (
     DENSE_KINDS,
+    SPARSE_FEATURES,
     Evidence,
-    bigram_bucket,
     extract,
     token_buckets,
 )
@@ -46,6 +45,8 @@ SHIPPED_WEIGHTS = Path(__file__).with_name(WEIGHTS_FILE)
 _CACHE_LIMIT = 50_000
 
 Vector = tuple[float, float, float]
+TokenScore = tuple[float, float, float, int, Vector]
+"""A token's class weights (a, c, q), its feature count, and by how much it favours each class."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,10 @@ class Model:
         """Build a model from the weights file's content (see ``zero_llm.routing.train``)."""
         if tuple(data.get("classes", ())) != CLASSES:
             raise ConfigurationError(f"routing weights are for classes {data.get('classes')}")
-        if tuple(data.get("dense_kinds", ())) != DENSE_KINDS:
+        if (
+            tuple(data.get("dense_kinds", ())) != DENSE_KINDS
+            or data.get("sparse_features") != SPARSE_FEATURES
+        ):
             raise ConfigurationError(
                 "routing weights were trained on other features; retrain them with "
                 "python -m zero_llm.routing.train"
@@ -83,78 +87,60 @@ class Model:
         self.temperature = float(data["temperature"])
         self.bias: Vector = _vector(data["bias"])
         self.dense: tuple[Vector, ...] = tuple(_vector(row) for row in data["dense"])
-        self.dense_winner = tuple(_strict_winner(row) for row in self.dense)
+        winners = [_strict_winner(row) for row in self.dense]
+        # Per class: the structure features (index, kind) whose weights favour it.
+        self.signal_kinds = tuple(
+            tuple((k, kind) for k, kind in enumerate(DENSE_KINDS) if winners[k] == c)
+            for c in range(len(CLASSES))
+        )
         packed = array("h")
         packed.frombytes(zlib.decompress(base64.b64decode(data["sparse"])))
         if len(packed) != self.buckets * len(CLASSES):
             raise ConfigurationError("routing weights file is truncated or corrupt")
         scale = float(data["sparse_scale"])
         self.columns = tuple([v * scale for v in packed[c :: len(CLASSES)]] for c in range(3))
-        self._token_cache: dict[str, tuple[float, float, float, int]] = {}
-        self._pair_cache: dict[str, Vector] = {}
+        self._token_cache: dict[str, TokenScore] = {}
 
-    def token_vector(self, token: str) -> tuple[float, float, float, int]:
-        """Summed class weights of one token's features, and how many features it has."""
+    def token_vector(self, token: str) -> TokenScore:
+        """One token's summed class weights, its feature count, and its margin per class."""
         cached = self._token_cache.get(token)
         if cached is not None:
             return cached
         pick = itemgetter(*token_buckets(token))  # a token has two features at least
         a_col, c_col, q_col = self.columns
         picked = pick(a_col)
-        value = (sum(picked), sum(pick(c_col)), sum(pick(q_col)), len(picked))
+        a, c, q = sum(picked), sum(pick(c_col)), sum(pick(q_col))
+        margins = (a - max(c, q), c - max(a, q), q - max(a, c))
+        value = (a, c, q, len(picked), margins)
         if len(self._token_cache) >= _CACHE_LIMIT:
             self._token_cache.clear()
         self._token_cache[token] = value
         return value
 
-    def pair_vector(self, first: str, second: str) -> Vector:
-        """Class weights of two neighbouring tokens."""
-        key = f"{first} {second}"
-        return self._pair_cache.get(key) or self._pair_miss(key, first, second)
-
-    def _pair_miss(self, key: str, first: str, second: str) -> Vector:
-        b = bigram_bucket(first, second)
-        value = (self.columns[0][b], self.columns[1][b], self.columns[2][b])
-        if len(self._pair_cache) >= _CACHE_LIMIT:
-            self._pair_cache.clear()
-        self._pair_cache[key] = value
-        return value
-
-    def logits(self, evidence: Evidence) -> tuple[Vector, list[tuple[str, Vector]]]:
-        """Class scores (before temperature) and each token's own contribution."""
-        tokens = evidence.tokens
-        token_cache, pair_cache = self._token_cache, self._pair_cache
-        a = c = q = 0.0
-        count = 0
-        per_token: list[tuple[str, Vector]] = []
-        for token in tokens:  # the caches are read inline: this loop is the hot path
-            ta, tc, tq, n = token_cache.get(token) or self.token_vector(token)
-            a += ta
-            c += tc
-            q += tq
-            count += n
-            per_token.append((token, (ta, tc, tq)))
-        for first, second in pairwise(tokens):
-            key = f"{first} {second}"
-            pa, pc, pq = pair_cache.get(key) or self._pair_miss(key, first, second)
-            a += pa
-            c += pc
-            q += pq
-        count += max(len(tokens) - 1, 0)
-        norm = 1.0 / math.sqrt(count) if count else 0.0
+    def logits(self, evidence: Evidence) -> tuple[Vector, tuple[Vector, ...]]:
+        """Class scores (before temperature) and by how much each token favours each class."""
+        cached = self._token_cache.get  # read inline: this is the hot path
+        scored = [cached(token) or self.token_vector(token) for token in evidence.tokens]
+        if scored:
+            a_parts, c_parts, q_parts, counts, margins = zip(*scored, strict=True)
+            norm = 1.0 / math.sqrt(sum(counts))
+            a, c, q = sum(a_parts) * norm, sum(c_parts) * norm, sum(q_parts) * norm
+        else:
+            a = c = q = 0.0
+            margins = ()
         ba, bc, bq = self.bias
-        scores = [ba + a * norm, bc + c * norm, bq + q * norm]
+        scores = [ba + a, bc + c, bq + q]
         for value, row in zip(evidence.dense, self.dense, strict=True):
             if value:
                 scores[0] += value * row[0]
                 scores[1] += value * row[1]
                 scores[2] += value * row[2]
-        return (scores[0], scores[1], scores[2]), per_token
+        return (scores[0], scores[1], scores[2]), margins
 
     def predict(self, text: str) -> Prediction:
         """Classify one text."""
         evidence = extract(text)
-        scores, per_token = self.logits(evidence)
+        scores, margins = self.logits(evidence)
         t = self.temperature
         top = max(scores)
         exps = [math.exp((s - top) / t) for s in scores]
@@ -164,29 +150,28 @@ class Model:
         label = CLASSES[index]
         signals: list[str] = []
         cues: list[str] = []
-        winners = self.dense_winner
-        for k, value in enumerate(evidence.dense):
-            if value and winners[k] == index:
-                kind = DENSE_KINDS[k]
+        dense = evidence.dense
+        for k, kind in self.signal_kinds[index]:
+            if dense[k]:
                 signals.append(kind)
                 found = evidence.words.get(kind, ())
                 if found:
                     cues.extend(_cue(kind, w) for w in found)
                 elif kind in _STRUCTURE_CUES:
                     cues.append(kind.replace("-", " "))
-        best = _best_tokens(per_token, index)
-        words = [f"'{token}'" for margin, token in best if margin > 0.5]
+        words = [f"'{token}'" for _, token in _best_tokens(evidence.tokens, margins, index)]
         if words:
             signals.append("wording")
             cues.extend(w for w in words if w.strip("'") not in " ".join(cues).lower())
         return Prediction(label, probabilities, tuple(signals), tuple(dict.fromkeys(cues))[:4])
 
 
-def _best_tokens(per_token: list[tuple[str, Vector]], index: int) -> list[tuple[float, str]]:
-    """The two tokens that favour class ``index`` most over the others, with their margins."""
-    first, second = (i for i in range(len(CLASSES)) if i != index)
-    margins = [(vec[index] - max(vec[first], vec[second]), token) for token, vec in per_token]
-    return heapq.nlargest(2, margins)
+def _best_tokens(
+    tokens: tuple[str, ...], margins: tuple[Vector, ...], index: int
+) -> list[tuple[float, str]]:
+    """The two tokens that favour class ``index`` by more than 0.5 most, with their margins."""
+    strong = [(m[index], token) for token, m in zip(tokens, margins, strict=True) if m[index] > 0.5]
+    return heapq.nlargest(2, strong) if len(strong) > 2 else sorted(strong, reverse=True)
 
 
 def _strict_winner(row: Vector) -> int:

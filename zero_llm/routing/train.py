@@ -4,7 +4,7 @@ In: the training split (``zero_llm/routing/data/train``). Out: ``zero_llm/routin
 weights.json`` (or ``--out``), the file ``zero_llm.routing.classifier`` reads.
 
 A multinomial logistic regression over the features of ``zero_llm.routing.features``
-(hashed word, character 3-/4-gram and word-pair counts, scaled by one over the square root
+(hashed word and character 3-gram counts, scaled by one over the square root
 of their total, plus the structure features), fitted by full-batch Adam with L2 penalties
 from zero weights: deterministic, no random state at all. The temperature that calibrates
 its probabilities is fitted on out-of-fold scores (5 folds, assigned by a seeded shuffle).
@@ -25,7 +25,13 @@ from typing import Any
 
 from zero_llm.routing.classifier import CLASSES, WEIGHTS_FILE
 from zero_llm.routing.dataset import Example, load_split
-from zero_llm.routing.features import BUCKETS, DENSE_KINDS, extract, sparse_counts
+from zero_llm.routing.features import (
+    BUCKETS,
+    DENSE_KINDS,
+    SPARSE_FEATURES,
+    extract,
+    sparse_counts,
+)
 
 __all__ = ["main", "train"]
 
@@ -147,10 +153,11 @@ def train(examples: list[Example], *, steps: int = STEPS) -> dict[str, Any]:
     scale = float(np.abs(sparse_w).max()) / 32767 or 1.0
     packed = array("h", np.round(sparse_w / scale).astype(np.int16).ravel().tolist())
     return {
-        "format": 1,
+        "format": 2,
         "classes": list(CLASSES),
         "buckets": BUCKETS,
         "dense_kinds": list(DENSE_KINDS),
+        "sparse_features": SPARSE_FEATURES,
         "temperature": round(temperature, 4),
         "bias": [round(float(v), 6) for v in bias],
         "dense": [[round(float(v), 6) for v in row] for row in dense_w],

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
 from zero_llm import InvalidRequestError, ModelManager, UnknownModelError
 from zero_llm.catalog import DEFAULT_MODELS, Catalog
+from zero_llm.errors import ConfigurationError
 from zero_llm.routing import features
+from zero_llm.routing.classifier import SHIPPED_WEIGHTS, Model
 from zero_llm.routing.dataset import load_split
 from zero_llm.routing.evaluate import evaluate
 from zero_llm.routing.router import SCAN_LIMIT, classify_text, route
@@ -295,3 +298,20 @@ def test_feature_shortcuts_agree_on_every_labelled_prompt() -> None:
     for split in ("train", "validation"):
         for example in load_split(split):
             assert_shortcuts_agree(example.text)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"sparse_features": "word+char3+char4+pairs/crc32-utf16"}, "trained on other features"),
+        ({"sparse_features": None}, "trained on other features"),
+        ({"dense_kinds": ["code-fence"]}, "trained on other features"),
+        ({"classes": ["code", "quick"]}, "for classes"),
+        ({"buckets": 1 << 14}, "truncated or corrupt"),
+    ],
+)
+def test_weights_for_other_features_are_refused(change: dict[str, object], message: str) -> None:
+    data = json.loads(SHIPPED_WEIGHTS.read_text(encoding="utf-8"))
+    data.update(change)
+    with pytest.raises(ConfigurationError, match=message):
+        Model(data)

@@ -251,6 +251,11 @@ class ZeroLLMSettings(BaseSettings):
     """Most seconds a usage record waits in memory before it is written (also flushed at exit)."""
     log_content: bool = False
     """Put prompt and answer text in log lines (off: logs carry sizes and ids only)."""
+    resident_ask: bool = True
+    """Answer ``zero-llm ask`` from a resident process (started by the first ask) instead of
+    starting the whole package for every question (see ``zero_llm.resident``)."""
+    resident_idle_s: float = Field(default=600.0, gt=0.0)
+    """Seconds without a question after which the resident process leaves."""
 
     @field_validator("models", mode="before")
     @classmethod

@@ -186,6 +186,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env.update(
         PYTHONPATH=os.pathsep.join(sys.path),
         ZERO_LLM_HOME=str(tmp_path / "home"),
+        ZERO_LLM_RESIDENT_ASK="false",  # these check the in-process commands; see test_resident
         PYTHONWARNINGS="always",
         **extra,
     )

@@ -1,68 +1,45 @@
 """The ``zero-llm`` command: ask, route, manage models, inspect records, serve the emulator.
 
-Every command builds its ``ModelManager`` from the usual settings sources and closes it
-at its end. A user mistake or an unreachable server ends in one clear line on stderr and
-exit code 1, never a traceback. Each command group lives in its own module; only
-``typer`` is imported to build the app, so ``zero-llm --help`` answers at once.
+``main`` hands ``zero-llm ask ...`` to the resident process first (``zero_llm.resident``:
+standard library only, so an ask costs a bare interpreter's start-up plus the answer);
+every other command, and any ask it does not take, goes to the Typer app
+(``zero_llm.cli.commands``), imported only then.
 """
 
 from __future__ import annotations
 
-import logging
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Any
 
-import typer
-
-from zero_llm.cli import ask, config, doctor, emulate, history, hosts, models
+if TYPE_CHECKING:
+    import typer
 
 __all__ = ["app", "main"]
-
-app = typer.Typer(
-    name="zero-llm",
-    help="ZERO's model manager for local LLMs on Ollama.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-
-@app.callback()
-def _options(
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Log retries, fallbacks and every call.")
-    ] = False,
-) -> None:
-    """ZERO's model manager for local LLMs on Ollama."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.ERROR,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if not verbose:
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-
-
-for command in (
-    ask.ask,
-    ask.chat,
-    ask.route,
-    models.models,
-    models.ps,
-    hosts.hosts,
-    models.load,
-    models.pull,
-    models.unload,
-    history.usage,
-    config.config,
-    doctor.doctor,
-    ask.demo,
-    emulate.emulate,
-):
-    app.command()(command)
-app.add_typer(history.sessions_app, name="sessions")
 
 
 def main() -> None:
     """Entry point of the ``zero-llm`` console script."""
+    args = sys.argv[1:]
+    if args[:1] == ["ask"]:
+        from zero_llm.resident.client import run_ask
+
+        code = run_ask(args[1:])
+        if code is not None:
+            sys.stdout.flush()
+            sys.exit(code)
+    from zero_llm.cli.commands import app
+
     app()
+
+
+def __getattr__(name: str) -> Any:
+    """``app``, imported on first use (it brings Typer and every command)."""
+    if name == "app":
+        from zero_llm.cli.commands import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    app: typer.Typer

@@ -13,23 +13,33 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from zero_llm.cli.common import (
+    TERMINAL,
     HostOption,
     JsonOption,
+    Output,
     echo_json,
     fail,
-    join_context,
+    json_text,
     manager_for,
-    read_question,
     report_answer,
     run_with_manager,
     say,
 )
+from zero_llm.resident.request import AskRequest, NoQuestionError, build_request
 
 if TYPE_CHECKING:
     from zero_llm.answer import Answer
     from zero_llm.manager import ModelManager
 
-__all__ = ["ask", "chat", "demo", "route", "stream_answer"]
+__all__ = [
+    "answer_in_process",
+    "answer_request",
+    "ask",
+    "chat",
+    "demo",
+    "route",
+    "stream_answer",
+]
 
 SessionOption = Annotated[
     str | None, typer.Option(help="Remember the turn in this conversation (and use its past).")
@@ -44,10 +54,10 @@ async def stream_answer(
     model: str | None = None,
     context: str = "",
     stream: bool = True,
-    echo: bool = True,
+    output: Output | None = TERMINAL,
     session: str | None = None,
 ) -> Answer:
-    """Ask (routed, or ``model``), print the answer as it comes (``echo``), return it whole."""
+    """Ask (routed, or ``model``), print the answer as it comes to ``output``, return it."""
     from zero_llm.answer import AnswerStream
 
     if model is not None:
@@ -58,18 +68,46 @@ async def stream_answer(
         )
     if isinstance(result, AnswerStream):
         async for chunk in result:
-            if echo:
-                typer.echo(chunk, nl=False)
+            if output is not None:
+                output.out(chunk)
         answer = result.answer
         assert answer is not None
-        if echo:
-            typer.echo()
+        if output is not None:
+            output.out("\n")
     else:
         answer = result
-        if echo:
-            typer.echo(answer.text)
+        if output is not None:
+            output.out(answer.text + "\n")
     await manager.flush_usage()
     return answer
+
+
+async def answer_request(manager: ModelManager, request: AskRequest, output: Output) -> Answer:
+    """Answer one ``ask`` to ``output``: the streamed text and status lines, or one JSON."""
+    answer = await stream_answer(
+        manager,
+        request.question,
+        task=request.task,
+        model=request.model,
+        context=request.system,
+        stream=request.stream,
+        output=None if request.as_json else output,
+        session=request.session,
+    )
+    if request.as_json:
+        output.out(json_text({"answer": answer.text, **answer.trace.metadata()}) + "\n")
+    else:
+        report_answer(answer, output)
+    return answer
+
+
+def answer_in_process(request: AskRequest) -> int:
+    """Answer one ``ask`` in this process (no resident process); the exit code."""
+    try:
+        run_with_manager(lambda m: answer_request(m, request, TERMINAL), request.host)
+    except typer.Exit as exc:
+        return exc.exit_code
+    return 0
 
 
 def ask(
@@ -91,26 +129,25 @@ def ask(
     """Ask a question; the router picks the model unless --model says which.
 
     Piped text with a question becomes its context: cat error.log | zero-llm ask "explain".
+    Run from the command line, a resident process answers (started by the first ask,
+    gone after resident_idle_s; ZERO_LLM_RESIDENT_ASK=false to answer in process).
     """
-    question, piped = read_question(text)
-    system_text = join_context(system, context, piped)
-    answer = run_with_manager(
-        lambda manager: stream_answer(
-            manager,
-            question,
-            task=task,
-            model=model,
-            context=system_text,
-            stream=not no_stream,
-            echo=not as_json,
-            session=session,
-        ),
-        host,
-    )
-    if as_json:
-        echo_json({"answer": answer.text, **answer.trace.metadata()})
-    else:
-        report_answer(answer)
+    options = {
+        "text": text,
+        "task": task,
+        "model": model,
+        "session": session,
+        "system": system,
+        "context": context,
+        "no_stream": no_stream,
+        "as_json": as_json,
+        "host": host,
+    }
+    try:
+        request = build_request(options)
+    except NoQuestionError as exc:
+        raise fail(str(exc)) from None
+    run_with_manager(lambda manager: answer_request(manager, request, TERMINAL), host)
 
 
 def chat(

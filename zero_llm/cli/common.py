@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, is_dataclass
-from typing import IO, TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 import typer
 
@@ -27,14 +26,16 @@ if TYPE_CHECKING:
     from zero_llm.manager import ModelManager
 
 __all__ = [
+    "TERMINAL",
     "HostOption",
     "JsonOption",
+    "Output",
     "compact_count",
     "echo_json",
     "fail",
+    "json_text",
     "manager_for",
     "print_table",
-    "read_question",
     "run_with_manager",
     "say",
     "summary_line",
@@ -57,6 +58,31 @@ def say(text: str, *, err: bool = False, style: str | None = None) -> None:
         typer.secho(text, err=err, fg=style)
     else:
         typer.echo(text, err=err)
+
+
+class Output(Protocol):
+    """Where a command's answer goes: the terminal, or a resident process's client."""
+
+    def out(self, text: str) -> None:
+        """Text for stdout, as it comes (no newline added)."""
+
+    def err(self, line: str, style: str | None = None) -> None:
+        """One line for stderr, dim or coloured by ``style`` on a terminal."""
+
+
+class TerminalOutput:
+    """The ``Output`` of this process's own stdout and stderr."""
+
+    def out(self, text: str) -> None:
+        """Text for stdout, as it comes (no newline added)."""
+        typer.echo(text, nl=False)
+
+    def err(self, line: str, style: str | None = None) -> None:
+        """One line for stderr, dim or coloured by ``style`` on a terminal."""
+        say(line, err=True, style=style)
+
+
+TERMINAL = TerminalOutput()
 
 
 def fail(message: str) -> typer.Exit:
@@ -106,30 +132,6 @@ def run_with_manager(
         raise fail_error(exc) from None
 
 
-def read_question(text: str | None, stdin: IO[str] | None = None) -> tuple[str, str]:
-    """The question and the piped context, from the argument and standard input.
-
-    No argument (or ``-``): the question is what was piped. An argument with piped
-    text: the argument is the question and the piped text its context.
-    """
-    stream = stdin if stdin is not None else sys.stdin
-    wants_stdin = text is None or text == "-"
-    piped = ""
-    if stream is not None and (wants_stdin or not stream.isatty()):
-        piped = stream.read()
-    if wants_stdin:
-        if not piped.strip():
-            raise fail("no question: give it as an argument or pipe it on standard input")
-        return piped.strip(), ""
-    assert text is not None
-    return text, piped.strip()
-
-
-def join_context(*parts: str) -> str:
-    """The system message: the non-empty parts, in order, separated by a blank line."""
-    return "\n\n".join(p.strip() for p in parts if p and p.strip())
-
-
 def summary_line(answer: Answer) -> str:
     """One line on how an answer was made: model, route, latency, first token, tokens."""
     trace = answer.trace
@@ -147,12 +149,12 @@ def summary_line(answer: Answer) -> str:
     return " | ".join(parts)
 
 
-def report_answer(answer: Answer) -> None:
+def report_answer(answer: Answer, output: Output = TERMINAL) -> None:
     """The status lines after an answer: the fallback (if any), then the summary."""
     note = answer.trace.fallback_note
     if note:
-        say(note, err=True, style="yellow")
-    say(summary_line(answer), err=True, style="dim")
+        output.err(note, "yellow")
+    output.err(summary_line(answer), "dim")
 
 
 def compact_count(value: int | None) -> str:
@@ -203,6 +205,11 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def json_text(value: Any) -> str:
+    """``value`` (dataclasses, at any depth, included) as one JSON document."""
+    return json.dumps(value, ensure_ascii=False, default=_plain)
+
+
 def echo_json(value: Any) -> None:
     """Print ``value`` (dataclasses, at any depth, included) as one JSON document."""
-    typer.echo(json.dumps(value, ensure_ascii=False, default=_plain))
+    typer.echo(json_text(value))

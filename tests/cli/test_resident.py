@@ -1,0 +1,216 @@
+"""The resident ``zero-llm ask``: real processes, a real Unix socket, the emulator over TCP.
+
+Each test gets its own runtime directory (so its resident processes are its own) and
+stops them at its end, checking that they leave no socket behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from zero_llm.resident.request import parse_ask_args
+from zero_llm.testing import OllamaEmulator
+
+CLI = "from zero_llm.cli import main; main()"
+
+
+class Shell:
+    """Runs ``zero-llm`` as a user would: a fresh interpreter per command."""
+
+    def __init__(self, env: dict[str, str], runtime: Path) -> None:
+        self.env = env
+        self.runtime = runtime
+
+    def run(
+        self, *args: str, stdin: str | None = None, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", CLI, *args],
+            env={**self.env, **env},
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
+        )
+
+    def sockets(self) -> list[Path]:
+        return sorted(self.runtime.glob(f"zero-llm-{os.getuid()}/ask-*.sock"))
+
+    def statuses(self) -> list[dict]:  # type: ignore[type-arg]
+        done = self.run("resident", "status", "--json")
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def shell(emulator: OllamaEmulator, tmp_path: Path) -> Iterator[Shell]:
+    runtime = Path(tempfile.mkdtemp(prefix="zl-", dir="/tmp"))  # socket paths stay short
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZERO_LLM_")}
+    env.update(
+        PYTHONPATH=os.pathsep.join(sys.path),
+        ZERO_LLM_HOME=str(tmp_path / "home"),
+        OLLAMA_HOST=emulator.base_url,
+        XDG_RUNTIME_DIR=str(runtime),
+        PYTHONWARNINGS="always",
+    )
+    runner = Shell(env, runtime)
+    try:
+        yield runner
+    finally:
+        runner.run("resident", "stop")
+        deadline = time.monotonic() + 15
+        while runner.sockets() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        leftover = runner.sockets()
+        logs = "".join(p.read_text() for p in runtime.glob("*/*.log"))
+        shutil.rmtree(runtime, ignore_errors=True)
+        assert not leftover, "a resident process did not stop"
+        assert "Traceback" not in logs and "ResourceWarning" not in logs, logs
+
+
+def test_the_first_ask_starts_a_resident_process_that_answers_the_next(
+    shell: Shell, emulator: OllamaEmulator
+) -> None:
+    first = shell.run("ask", "--task", "quick", "hello there")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == "[llama3.1:8b] You said: hello there\n"
+    assert first.stderr.startswith("model=llama3.1:8b | route: task 'quick'")
+    [started] = shell.statuses()
+    second = shell.run("ask", "--task", "quick", "hello again", "--no-stream")
+    assert second.stdout == "[llama3.1:8b] You said: hello again\n"
+    [after] = shell.statuses()
+    assert after["pid"] == started["pid"] and after["asks"] == started["asks"] + 1 == 2
+    assert len(shell.sockets()) == 1
+
+
+def test_resident_and_in_process_answers_print_the_same(shell: Shell) -> None:
+    args = ("ask", "--model", "qwen", "--json", "def f(): pass")
+    resident = shell.run(*args)
+    in_process = shell.run(*args, ZERO_LLM_RESIDENT_ASK="false")
+    assert resident.returncode == in_process.returncode == 0, resident.stderr
+    ours, theirs = json.loads(resident.stdout), json.loads(in_process.stdout)
+    assert ours["answer"] == theirs["answer"] == "[qwen2.5-coder:32b] You said: def f(): pass"
+    assert ours.keys() == theirs.keys()
+    assert ours["model"] == theirs["model"] and ours["route"] == theirs["route"]
+
+
+def test_piped_text_and_system_reach_the_model_through_the_resident_process(
+    shell: Shell, emulator: OllamaEmulator
+) -> None:
+    log = "Traceback (most recent call last):\n  ValueError: bad pixel"
+    done = shell.run("ask", "--task", "code", "--system", "You are terse.", "explain", stdin=log)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[qwen2.5-coder:32b] You said: explain\n"
+    body = [r.body for r in emulator.requests_to("/api/chat") if r.body][-1]
+    assert body["messages"][0] == {"role": "system", "content": "You are terse.\n\n" + log}
+    only_piped = shell.run("ask", stdin="what is 2+2\n")
+    assert "You said: what is 2+2" in only_piped.stdout
+
+
+def test_mistakes_are_one_clear_line_and_exit_code_1(shell: Shell) -> None:
+    unknown = shell.run("ask", "--model", "nope", "hi")
+    assert unknown.returncode == 1
+    assert unknown.stderr.startswith("error: UnknownModelError: model 'nope' is not in")
+    empty = shell.run("ask", stdin="")
+    assert empty.returncode == 1
+    assert empty.stderr == (
+        "error: no question: give it as an argument or pipe it on standard input\n"
+    )
+    typo = shell.run("ask", "--modle", "x", "hi")  # the full CLI's usage error
+    assert typo.returncode == 2 and "No such option" in typo.stderr
+
+
+def test_a_changed_setting_gets_its_own_resident_process(shell: Shell) -> None:
+    assert shell.run("ask", "--task", "quick", "one").returncode == 0
+    changed = shell.run("ask", "--task", "quick", "two", ZERO_LLM_CONTEXT_WINDOW="8192")
+    assert changed.returncode == 0, changed.stderr
+    assert len(shell.sockets()) == 2
+    assert len({s["pid"] for s in shell.statuses()}) == 2
+
+
+def test_an_idle_resident_process_leaves_and_its_usage_is_kept(shell: Shell) -> None:
+    done = shell.run("ask", "--task", "quick", "hello", ZERO_LLM_RESIDENT_IDLE_S="1")
+    assert done.returncode == 0, done.stderr
+    deadline = time.monotonic() + 15
+    while shell.sockets() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert shell.sockets() == []
+    usage = shell.run("usage", "--json")
+    assert usage.returncode == 0, usage.stderr
+    [row] = json.loads(usage.stdout)
+    assert row["calls"] == 1
+
+
+def test_no_resident_process_when_it_is_turned_off(shell: Shell) -> None:
+    done = shell.run("ask", "--task", "quick", "hello", ZERO_LLM_RESIDENT_ASK="false")
+    assert done.returncode == 0, done.stderr
+    assert "You said: hello" in done.stdout
+    assert shell.sockets() == []
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["hi"], {"text": "hi"}),
+        (["--task", "code", "x"], {"task": "code", "text": "x"}),
+        (
+            ["--task=code", "--json", "--no-stream"],
+            {"task": "code", "as_json": True, "no_stream": True, "text": None},
+        ),
+        (["-"], {"text": "-"}),
+        (["--", "--not-an-option"], {"text": "--not-an-option"}),
+        (["--help"], None),
+        (["-v", "hi"], None),
+        (["a", "b"], None),
+        (["--task"], None),
+        (["--bogus", "x"], None),
+    ],
+)
+def test_the_thin_client_takes_only_what_it_understands(
+    args: list[str], expected: dict[str, object] | None
+) -> None:
+    assert parse_ask_args(args) == expected
+
+
+def test_ctrl_c_cancels_the_question_in_the_resident_process(
+    shell: Shell, emulator: OllamaEmulator
+) -> None:
+    assert shell.run("ask", "--task", "quick", "warm up").returncode == 0
+    emulator.faults.stall_before_first_chunk(20)
+    asked = len(emulator.requests_to("/api/chat"))
+    client = subprocess.Popen(
+        [sys.executable, "-c", CLI, "ask", "--task", "quick", "a slow one"],
+        env=shell.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while len(emulator.requests_to("/api/chat")) == asked and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [busy] = shell.statuses()
+    assert busy["answering"] == 1
+    client.send_signal(signal.SIGINT)
+    _, err = client.communicate(timeout=10)
+    assert client.returncode == 130 and "Traceback" not in err
+    deadline = time.monotonic() + 5  # far less than the 20 s stall
+    while shell.statuses()[0]["answering"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [after] = shell.statuses()
+    assert after["answering"] == 0 and after["pid"] == busy["pid"]
+    again = shell.run("ask", "--task", "quick", "still here?")
+    assert again.returncode == 0 and "You said: still here?" in again.stdout

@@ -1,0 +1,64 @@
+"""The ``zero-llm`` command's Typer app: every command and its options.
+
+Every command builds its ``ModelManager`` from the usual settings sources and closes it
+at its end. A user mistake or an unreachable server ends in one clear line on stderr and
+exit code 1, never a traceback. Each command group lives in its own module; only
+``typer`` is imported to build the app, so ``zero-llm --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from zero_llm.cli import ask, config, doctor, emulate, history, hosts, models, resident
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="zero-llm",
+    help="ZERO's model manager for local LLMs on Ollama.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _options(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log retries, fallbacks and every call.")
+    ] = False,
+) -> None:
+    """ZERO's model manager for local LLMs on Ollama."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.ERROR,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not verbose:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+for command in (
+    ask.ask,
+    ask.chat,
+    ask.route,
+    models.models,
+    models.ps,
+    hosts.hosts,
+    models.load,
+    models.pull,
+    models.unload,
+    history.usage,
+    config.config,
+    doctor.doctor,
+    ask.demo,
+    emulate.emulate,
+):
+    app.command()(command)
+app.add_typer(history.sessions_app, name="sessions")
+app.add_typer(resident.resident_app, name="resident")

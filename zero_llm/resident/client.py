@@ -1,0 +1,290 @@
+"""The thin ``zero-llm ask``: find (or start) the resident process and relay its answer.
+
+In: ``ask``'s command line and standard input. Out: the answer on stdout and the status
+lines on stderr, exactly as the in-process command prints them, and the exit code.
+Standard library only, and only what it needs: this runs before anything heavy is
+imported. Anything it does not recognise (``--help``, a typo, ``-v`` before ``ask``) goes
+to the full CLI; if no resident process can be had, the question is answered in process.
+
+One resident process serves one *setting*: its key hashes the interpreter, the package's
+files, the working directory, the ``ZERO_LLM_*``/``OLLAMA_HOST``/``HOME``/``PYTHONPATH``
+environment and the config file's path and stamp, so a changed setting starts a new one.
+Its socket lives in a directory only this user can enter (``$XDG_RUNTIME_DIR/zero-llm-UID``
+or ``/tmp/zero-llm-UID``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import socket
+import stat
+import sys
+import time
+from pathlib import Path
+
+from zero_llm.resident.request import AskRequest, NoQuestionError, build_request, parse_ask_args
+
+TYPE_CHECKING = False  # not typing's: the thin client does not import typing at all
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import IO, Any
+
+__all__ = [
+    "PROTOCOL",
+    "RESIDENT_ENV",
+    "ResidentUnavailableError",
+    "call_resident",
+    "resident_enabled",
+    "resident_key",
+    "resident_sockets",
+    "run_ask",
+    "runtime_dir",
+    "socket_path",
+    "tell_resident",
+]
+
+PROTOCOL = 1
+"""Version of the messages between client and resident process (part of the key)."""
+RESIDENT_ENV = "ZERO_LLM_RESIDENT_ASK"
+START_TIMEOUT_S = 30.0
+"""How long a client waits for a resident process it started to listen."""
+_KEY_ENV = ("OLLAMA_HOST", "HOME", "PYTHONPATH")
+_TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
+_FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
+_STYLES = {"dim": "\x1b[2m", "red": "\x1b[31m", "yellow": "\x1b[33m", "green": "\x1b[32m"}
+
+
+class ResidentUnavailableError(OSError):
+    """No resident process could be reached or started (the caller answers in process)."""
+
+
+def resident_enabled() -> bool:
+    """Whether ``ask`` should use a resident process (``resident_ask``, default on)."""
+    value = os.environ.get(RESIDENT_ENV)
+    if value is None:
+        config = _config_path()
+        if not os.path.isfile(config):
+            return True
+        import tomllib
+
+        try:
+            with open(config, "rb") as file:
+                value = str(tomllib.load(file).get("resident_ask", True))
+        except (OSError, tomllib.TOMLDecodeError):
+            return False  # the full CLI reports a broken config file
+    lowered = value.strip().lower()
+    if lowered not in _TRUE | _FALSE:
+        return False  # the settings report the bad value
+    return lowered in _TRUE
+
+
+def _config_path() -> str:
+    return os.path.abspath(os.environ.get("ZERO_LLM_CONFIG_FILE") or "zero_llm.toml")
+
+
+def _package_stamp() -> list[Any]:
+    """The package's location, its newest source file's time and how many there are."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    newest, count = 0, 0
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = [d for d in subfolders if d != "__pycache__"]
+        for name in files:
+            if name.endswith((".py", ".json")):
+                newest = max(newest, os.stat(os.path.join(folder, name)).st_mtime_ns)
+                count += 1
+    return [root, newest, count]
+
+
+def resident_key() -> str:
+    """The key of the resident process that answers for this interpreter, code and setting."""
+    from zero_llm import __version__
+
+    config = _config_path()
+    try:
+        found = os.stat(config)
+        config_stamp: list[int] | None = [found.st_mtime_ns, found.st_size]
+    except OSError:
+        config_stamp = None
+    env = sorted(
+        (k, v) for k, v in os.environ.items() if k.startswith("ZERO_LLM_") or k in _KEY_ENV
+    )
+    parts = [PROTOCOL, __version__, sys.executable, os.getcwd(), env, config, config_stamp]
+    parts.append(_package_stamp())
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:24]
+
+
+def runtime_dir() -> Path:
+    """The private directory of this user's resident sockets (made on first use)."""
+    base = os.environ.get("XDG_RUNTIME_DIR") or "/tmp"
+    path = Path(base) / f"zero-llm-{os.getuid()}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    found = path.lstat()
+    if (
+        not stat.S_ISDIR(found.st_mode)
+        or found.st_uid != os.getuid()
+        or stat.S_IMODE(found.st_mode) & 0o077
+    ):
+        raise ResidentUnavailableError(f"{path} is not a private directory of this user")
+    return path
+
+
+def socket_path(key: str) -> Path:
+    """Where the resident process of ``key`` listens."""
+    return runtime_dir() / f"ask-{key}.sock"
+
+
+def _connect(path: Path) -> socket.socket | None:
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(str(path))
+    except (FileNotFoundError, ConnectionRefusedError):
+        conn.close()
+        return None
+    return conn
+
+
+@contextlib.contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    import fcntl
+
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _start(path: Path) -> socket.socket:
+    """Start the resident process for ``path`` and connect to it once it listens.
+
+    It runs in a session of its own (a terminal's Ctrl-C does not reach it), with its
+    output appended to a log beside the socket.
+    """
+    log = path.with_suffix(".log")
+    pid = os.posix_spawn(
+        sys.executable,
+        [sys.executable, "-m", "zero_llm.resident.server", str(path)],
+        os.environ,
+        file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
+            (os.POSIX_SPAWN_DUP2, 1, 2),
+        ],
+        setsid=True,
+    )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        conn = _connect(path)
+        if conn is not None:
+            return conn
+        if os.waitpid(pid, os.WNOHANG) != (0, 0):  # it ended without listening
+            break
+        time.sleep(0.02)
+    raise ResidentUnavailableError(f"the resident process did not start: see {log}")
+
+
+def _reach(key: str) -> socket.socket:
+    path = socket_path(key)
+    conn = _connect(path)
+    if conn is not None:
+        return conn
+    with _lock(path.with_suffix(".lock")):
+        conn = _connect(path)  # another client may have started it meanwhile
+        if conn is not None:
+            return conn
+        path.unlink(missing_ok=True)  # left by a process that died
+        return _start(path)
+
+
+def call_resident(message: dict[str, Any], key: str | None = None) -> socket.socket:
+    """Send one message to the resident process (started if need be); return the connection."""
+    conn = _reach(key or resident_key())
+    conn.sendall(json.dumps({"protocol": PROTOCOL, **message}).encode() + b"\n")
+    return conn
+
+
+def resident_sockets() -> list[Path]:
+    """The sockets of this user's resident processes (some may belong to dead ones)."""
+    return sorted(runtime_dir().glob("ask-*.sock"))
+
+
+def tell_resident(path: Path, command: str) -> dict[str, Any] | None:
+    """Send ``status`` or ``stop`` to the process at ``path``; its reply, None if it is gone."""
+    conn = _connect(path)
+    if conn is None:
+        return None
+    reply: dict[str, Any] = {}
+    with conn, conn.makefile("r", encoding="utf-8") as reader:
+        conn.sendall(json.dumps({"protocol": PROTOCOL, command: True}).encode() + b"\n")
+        for line in reader:
+            reply.update(json.loads(line))
+    return reply
+
+
+def _styled(text: str, style: str | None, stream: IO[str]) -> str:
+    if style in _STYLES and stream.isatty():
+        return f"{_STYLES[style]}{text}\x1b[0m"
+    return text
+
+
+def _relay(conn: socket.socket, stdout: IO[str], stderr: IO[str]) -> int | None:
+    """Print the resident's events; the exit code, or None if it closed before any event."""
+    events = 0
+    with conn.makefile("r", encoding="utf-8") as reader:
+        for line in reader:
+            event = json.loads(line)
+            events += 1
+            if "out" in event:
+                stdout.write(event["out"])
+                stdout.flush()
+            elif "err" in event:
+                stderr.write(_styled(event["err"], event.get("style"), stderr) + "\n")
+                stderr.flush()
+            elif "exit" in event:
+                return int(event["exit"])
+    if events == 0:
+        return None
+    stderr.write("error: the resident zero-llm process stopped before its answer ended\n")
+    return 1
+
+
+def _ask_resident(request: AskRequest) -> int:
+    key = resident_key()
+    for _ in range(2):  # a resident process may close just as it is reached: once more
+        with call_resident({"ask": request.to_wire()}, key) as conn:
+            code = _relay(conn, sys.stdout, sys.stderr)
+        if code is not None:
+            return code
+    raise ResidentUnavailableError("the resident process closed the connection twice")
+
+
+def run_ask(args: list[str]) -> int | None:
+    """Answer ``zero-llm ask ARGS`` through the resident process; None: not ours to answer."""
+    if not hasattr(socket, "AF_UNIX") or not hasattr(os, "posix_spawn"):
+        return None
+    if not resident_enabled():
+        return None
+    options = parse_ask_args(args)
+    if options is None:
+        return None
+    try:
+        request = build_request(options)
+    except NoQuestionError as exc:
+        sys.stderr.write(_styled(f"error: {exc}", "red", sys.stderr) + "\n")
+        return 1
+    try:
+        return _ask_resident(request)
+    except KeyboardInterrupt:  # the hang-up cancels the question in the resident process
+        sys.stderr.write("\n")
+        return 130
+    except ResidentUnavailableError as exc:
+        sys.stderr.write(f"note: answering without the resident process ({exc})\n")
+    except OSError as exc:  # a socket or runtime-directory failure
+        sys.stderr.write(f"note: answering without the resident process ({exc})\n")
+    from zero_llm.cli.ask import answer_in_process
+
+    return answer_in_process(request)

@@ -1,0 +1,202 @@
+"""The resident process: answers ``zero-llm ask`` questions over a Unix socket.
+
+    python -m zero_llm.resident.server SOCKET   (started by the first ``ask``; see ``client``)
+
+In: one JSON line per connection: ``{"ask": request}``, ``{"status": true}`` or
+``{"stop": true}``. Out: JSON lines of events: ``{"out": text}`` for stdout, ``{"err":
+line, "style": ...}`` for stderr, and a last ``{"exit": code}``. The answer is made by the
+same code as the in-process command (``zero_llm.cli.ask.answer_request``) with one
+``ModelManager`` per ``--host``, kept between questions, so each ask finds its client,
+its model facts and its encodings ready. The process leaves after ``resident_idle_s``
+without a question, or on SIGTERM, closing its managers (which writes their usage).
+A client that hangs up (Ctrl-C) cancels its question.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from zero_llm.cli.ask import answer_request
+from zero_llm.errors import ZeroLLMError
+from zero_llm.manager import ModelManager
+from zero_llm.resident.client import PROTOCOL
+from zero_llm.resident.request import AskRequest
+from zero_llm.settings import ZeroLLMSettings, load_settings
+
+__all__ = ["ResidentServer", "main"]
+
+log = logging.getLogger(__name__)
+
+
+def _event(**fields: Any) -> bytes:
+    return json.dumps(fields).encode() + b"\n"
+
+
+class SocketOutput:
+    """An ``Output`` whose lines go to the client as events."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        """Write events to ``writer``."""
+        self.writer = writer
+
+    def out(self, text: str) -> None:
+        """Text for the client's stdout (as it comes, no newline added)."""
+        self.writer.write(_event(out=text))
+
+    def err(self, line: str, style: str | None = None) -> None:
+        """One line for the client's stderr, styled if its stderr is a terminal."""
+        self.writer.write(_event(err=line, style=style))
+
+
+class ResidentServer:
+    """One resident process: its managers, its socket and its idle clock."""
+
+    def __init__(self, path: Path, settings: ZeroLLMSettings | ZeroLLMError) -> None:
+        """Serve on the Unix socket ``path`` with ``settings`` (or the error reading them)."""
+        self.path = path
+        self.settings = settings
+        self.idle_s = settings.resident_idle_s if isinstance(settings, ZeroLLMSettings) else 1.0
+        self.managers: dict[str | None, ModelManager] = {}
+        self.active = 0
+        self.answering = 0
+        self.asks = 0
+        self.started = time.time()
+        self.last_activity = time.monotonic()
+        self.stopping = asyncio.Event()
+
+    def manager(self, host: str | None) -> ModelManager:
+        """The manager for ``--host`` (None: the settings' hosts), built on first use."""
+        if isinstance(self.settings, ZeroLLMError):
+            raise self.settings
+        if host not in self.managers:
+            self.managers[host] = (
+                ModelManager(self.settings, ollama_host=host, hosts=())
+                if host
+                else ModelManager(self.settings)
+            )
+        return self.managers[host]
+
+    async def answer(self, request: AskRequest, output: SocketOutput) -> int:
+        """Answer one request; the exit code the command returns."""
+        try:
+            manager = self.manager(request.host)
+        except ZeroLLMError as exc:
+            output.err(f"error: {exc}", "red")
+            return 1
+        try:
+            await answer_request(manager, request, output)
+        except ZeroLLMError as exc:
+            output.err(f"error: {type(exc).__name__}: {exc}", "red")
+            return 1
+        return 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one connection: one message, its events, then the exit code."""
+        self.active += 1
+        try:
+            message = json.loads(await reader.readline() or b"{}")
+            if message.get("protocol") != PROTOCOL:
+                writer.write(_event(err="error: client and resident process differ", exit=1))
+            elif "ask" in message:
+                self.asks += 1
+                code = await self._answer_until_hangup(reader, writer, message["ask"])
+                if code is not None:
+                    writer.write(_event(exit=code))
+            elif message.get("status"):
+                writer.write(_event(out=json.dumps(self.status()) + "\n", exit=0))
+            elif message.get("stop"):
+                writer.write(_event(exit=0))
+                self.stopping.set()
+            await writer.drain()
+        except (ConnectionError, json.JSONDecodeError, TypeError) as exc:
+            log.warning("resident: dropped a connection: %s", exc)
+        finally:
+            self.active -= 1
+            self.last_activity = time.monotonic()
+            writer.close()
+
+    async def _answer_until_hangup(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, wire: dict[str, Any]
+    ) -> int | None:
+        """Answer, unless the client hangs up first (then the question is cancelled)."""
+        output = SocketOutput(writer)
+        self.answering += 1
+        try:
+            answering = asyncio.create_task(self.answer(AskRequest.from_wire(wire), output))
+            hangup = asyncio.create_task(reader.read(1))
+            done, _ = await asyncio.wait({answering, hangup}, return_when=asyncio.FIRST_COMPLETED)
+            if answering not in done:
+                answering.cancel()
+                await asyncio.gather(answering, return_exceptions=True)
+                return None
+            hangup.cancel()
+            return answering.result()
+        finally:
+            self.answering -= 1
+
+    def status(self) -> dict[str, Any]:
+        """What ``zero-llm resident status`` shows of this process."""
+        return {
+            "pid": os.getpid(),
+            "socket": str(self.path),
+            "cwd": os.getcwd(),
+            "started": self.started,
+            "asks": self.asks,
+            "answering": self.answering,
+            "idle_s": 0.0
+            if self.active > 1  # this status request is one
+            else round(time.monotonic() - self.last_activity, 1),
+            "idle_limit_s": self.idle_s,
+            "hosts": [h or "settings" for h in self.managers],
+        }
+
+    async def serve(self) -> None:
+        """Listen until stopped or idle for ``idle_s``; then close everything."""
+        server = await asyncio.start_unix_server(self.handle, path=str(self.path))
+        os.chmod(self.path, 0o600)
+        inode = os.stat(self.path).st_ino
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+        try:
+            while not self.stopping.is_set():
+                with_timeout = asyncio.wait_for(self.stopping.wait(), min(self.idle_s, 1.0))
+                with contextlib.suppress(TimeoutError):
+                    await with_timeout
+                if not self.active and time.monotonic() - self.last_activity >= self.idle_s:
+                    break
+        finally:
+            server.close()
+            try:
+                if os.stat(self.path).st_ino == inode:  # not a successor's socket
+                    self.path.unlink()
+            except FileNotFoundError:
+                pass
+            await server.wait_closed()
+            for manager in self.managers.values():
+                await manager.aclose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the resident process on the socket named by the first argument."""
+    args = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    settings: ZeroLLMSettings | ZeroLLMError
+    try:
+        settings = load_settings()
+    except ZeroLLMError as exc:  # every ask says so; a fixed setting starts a new process
+        settings = exc
+    asyncio.run(ResidentServer(Path(args[0]), settings).serve())
+
+
+if __name__ == "__main__":
+    main()

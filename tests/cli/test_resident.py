@@ -214,3 +214,24 @@ def test_ctrl_c_cancels_the_question_in_the_resident_process(
     assert after["answering"] == 0 and after["pid"] == busy["pid"]
     again = shell.run("ask", "--task", "quick", "still here?")
     assert again.returncode == 0 and "You said: still here?" in again.stdout
+
+
+@pytest.mark.parametrize("resident", ["true", "false"])
+def test_a_reader_that_has_left_ends_the_ask_quietly(shell: Shell, resident: str) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like '| head' that has had enough: every write fails
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", CLI, "ask", "--task", "quick", "one two three"],
+            env={**shell.env, "ZERO_LLM_RESIDENT_ASK": resident},
+            stdin=subprocess.DEVNULL,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=90,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "Error" not in done.stderr, done.stderr

@@ -67,9 +67,12 @@ async def stream_answer(
             text, task=task, context=context, stream=stream, session_id=session
         )
     if isinstance(result, AnswerStream):
-        async for chunk in result:
-            if output is not None:
-                output.out(chunk)
+        try:
+            async for chunk in result:
+                if output is not None:
+                    output.out(chunk)
+        finally:  # a reader that fails (a closed pipe) or a cancel ends the request cleanly
+            await result.aclose()
         answer = result.answer
         assert answer is not None
         if output is not None:

@@ -277,14 +277,18 @@ def run_ask(args: list[str]) -> int | None:
         sys.stderr.write(_styled(f"error: {exc}", "red", sys.stderr) + "\n")
         return 1
     try:
-        return _ask_resident(request)
+        try:
+            return _ask_resident(request)
+        except OSError as exc:  # no resident process to be had (socket, runtime directory)
+            if isinstance(exc, BrokenPipeError):
+                raise
+            sys.stderr.write(f"note: answering without the resident process ({exc})\n")
+        from zero_llm.cli.ask import answer_in_process
+
+        return answer_in_process(request)
     except KeyboardInterrupt:  # the hang-up cancels the question in the resident process
         sys.stderr.write("\n")
         return 130
-    except ResidentUnavailableError as exc:
-        sys.stderr.write(f"note: answering without the resident process ({exc})\n")
-    except OSError as exc:  # a socket or runtime-directory failure
-        sys.stderr.write(f"note: answering without the resident process ({exc})\n")
-    from zero_llm.cli.ask import answer_in_process
-
-    return answer_in_process(request)
+    except BrokenPipeError:  # stdout's reader left (| head): quietly, as click does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

@@ -36,6 +36,9 @@ __all__ = ["ResidentServer", "main"]
 
 log = logging.getLogger(__name__)
 
+REQUEST_LIMIT = 64 * 1024 * 1024
+"""The longest request line (question, piped text and all) the process reads, in bytes."""
+
 
 def _event(**fields: Any) -> bytes:
     return json.dumps(fields).encode() + b"\n"
@@ -50,11 +53,15 @@ class SocketOutput:
 
     def out(self, text: str) -> None:
         """Text for the client's stdout (as it comes, no newline added)."""
-        self.writer.write(_event(out=text))
+        self._send(_event(out=text))
 
     def err(self, line: str, style: str | None = None) -> None:
         """One line for the client's stderr, styled if its stderr is a terminal."""
-        self.writer.write(_event(err=line, style=style))
+        self._send(_event(err=line, style=style))
+
+    def _send(self, event: bytes) -> None:
+        if not self.writer.transport.is_closing():  # a client that left hears nothing
+            self.writer.write(event)
 
 
 class ResidentServer:
@@ -109,7 +116,7 @@ class ResidentServer:
             elif "ask" in message:
                 self.asks += 1
                 code = await self._answer_until_hangup(reader, writer, message["ask"])
-                if code is not None:
+                if code is not None and not writer.transport.is_closing():
                     writer.write(_event(exit=code))
             elif message.get("status"):
                 writer.write(_event(out=json.dumps(self.status()) + "\n", exit=0))
@@ -117,7 +124,10 @@ class ResidentServer:
                 writer.write(_event(exit=0))
                 self.stopping.set()
             await writer.drain()
-        except (ConnectionError, json.JSONDecodeError, TypeError) as exc:
+        except ValueError as exc:  # a request line over REQUEST_LIMIT, or not JSON
+            log.warning("resident: refused a request: %s", exc)
+            writer.write(_event(err=f"error: the request could not be read: {exc}", exit=1))
+        except (ConnectionError, TypeError) as exc:
             log.warning("resident: dropped a connection: %s", exc)
         finally:
             self.active -= 1
@@ -134,11 +144,12 @@ class ResidentServer:
             answering = asyncio.create_task(self.answer(AskRequest.from_wire(wire), output))
             hangup = asyncio.create_task(reader.read(1))
             done, _ = await asyncio.wait({answering, hangup}, return_when=asyncio.FIRST_COMPLETED)
+            hangup.cancel()
+            await asyncio.gather(hangup, return_exceptions=True)  # EOF, or a reset: seen
             if answering not in done:
                 answering.cancel()
                 await asyncio.gather(answering, return_exceptions=True)
                 return None
-            hangup.cancel()
             return answering.result()
         finally:
             self.answering -= 1
@@ -161,7 +172,9 @@ class ResidentServer:
 
     async def serve(self) -> None:
         """Listen until stopped or idle for ``idle_s``; then close everything."""
-        server = await asyncio.start_unix_server(self.handle, path=str(self.path))
+        server = await asyncio.start_unix_server(
+            self.handle, path=str(self.path), limit=REQUEST_LIMIT
+        )
         os.chmod(self.path, 0o600)
         inode = os.stat(self.path).st_ino
         loop = asyncio.get_running_loop()

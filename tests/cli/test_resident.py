@@ -235,3 +235,16 @@ def test_a_reader_that_has_left_ends_the_ask_quietly(shell: Shell, resident: str
         os.close(write_end)
     assert done.returncode == 1
     assert "Traceback" not in done.stderr and "Error" not in done.stderr, done.stderr
+
+
+def test_a_long_piped_log_goes_through_the_resident_process(
+    shell: Shell, emulator: OllamaEmulator
+) -> None:
+    log = "ERROR worker 7: connection reset by peer\n" * 2500  # 100 KB, over asyncio's 64 KiB
+    done = shell.run("ask", "--task", "code", "explain", stdin=log)
+    assert done.returncode == 0, done.stderr
+    assert "without the resident process" not in done.stderr
+    assert done.stdout == "[qwen2.5-coder:32b] You said: explain\n"
+    body = [r.body for r in emulator.requests_to("/api/chat") if r.body][-1]
+    assert body["messages"][0]["content"] == log.strip()
+    assert shell.statuses()[0]["asks"] == 1

@@ -248,3 +248,15 @@ def test_a_long_piped_log_goes_through_the_resident_process(
     body = [r.body for r in emulator.requests_to("/api/chat") if r.body][-1]
     assert body["messages"][0]["content"] == log.strip()
     assert shell.statuses()[0]["asks"] == 1
+
+
+def test_a_user_keeps_at_most_four_resident_processes(shell: Shell) -> None:
+    windows = ["4096", "5120", "6144", "7168", "8192"]
+    for window in windows:
+        done = shell.run("ask", "--task", "quick", "hi", ZERO_LLM_CONTEXT_WINDOW=window)
+        assert done.returncode == 0, done.stderr
+    statuses = shell.statuses()
+    assert len(statuses) == len(shell.sockets()) == 4
+    first = shell.run("ask", "--task", "quick", "hi", ZERO_LLM_CONTEXT_WINDOW=windows[0])
+    assert first.returncode == 0  # the longest idle (the first) had left: a new one answers
+    assert {s["pid"] for s in shell.statuses()} - {s["pid"] for s in statuses}

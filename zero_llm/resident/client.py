@@ -49,6 +49,8 @@ __all__ = [
 PROTOCOL = 1
 """Version of the messages between client and resident process (part of the key)."""
 RESIDENT_ENV = "ZERO_LLM_RESIDENT_ASK"
+MAX_RESIDENT = 4
+"""Most resident processes a user keeps: starting one more stops the longest idle."""
 START_TIMEOUT_S = 30.0
 """How long a client waits for a resident process it started to listen."""
 _KEY_ENV = ("OLLAMA_HOST", "HOME", "PYTHONPATH")
@@ -197,7 +199,25 @@ def _reach(key: str) -> socket.socket:
         if conn is not None:
             return conn
         path.unlink(missing_ok=True)  # left by a process that died
+        _make_room()
         return _start(path)
+
+
+def _make_room() -> None:
+    """Stop the longest idle resident processes so that one more makes ``MAX_RESIDENT``."""
+    live, idle = 0, []
+    for other in resident_sockets():
+        reply = tell_resident(other, "status")
+        if reply is None:
+            other.unlink(missing_ok=True)  # left by a process that died
+            continue
+        live += 1
+        status = json.loads(reply.get("out") or "{}")
+        if not status.get("answering"):
+            idle.append((float(status.get("idle_s", 0.0)), other))
+    extra = live - (MAX_RESIDENT - 1)
+    for _, other in sorted(idle, reverse=True)[: max(extra, 0)]:
+        tell_resident(other, "stop")
 
 
 def call_resident(message: dict[str, Any], key: str | None = None) -> socket.socket:

@@ -131,7 +131,6 @@ class ResidentServer:
             log.warning("resident: dropped a connection: %s", exc)
         finally:
             self.active -= 1
-            self.last_activity = time.monotonic()
             writer.close()
 
     async def _answer_until_hangup(
@@ -139,7 +138,7 @@ class ResidentServer:
     ) -> int | None:
         """Answer, unless the client hangs up first (then the question is cancelled)."""
         output = SocketOutput(writer)
-        self.answering += 1
+        self.answering += 1  # only questions count as activity: status and stop do not
         try:
             answering = asyncio.create_task(self.answer(AskRequest.from_wire(wire), output))
             hangup = asyncio.create_task(reader.read(1))
@@ -153,6 +152,7 @@ class ResidentServer:
             return answering.result()
         finally:
             self.answering -= 1
+            self.last_activity = time.monotonic()
 
     def status(self) -> dict[str, Any]:
         """What ``zero-llm resident status`` shows of this process."""
@@ -163,9 +163,7 @@ class ResidentServer:
             "started": self.started,
             "asks": self.asks,
             "answering": self.answering,
-            "idle_s": 0.0
-            if self.active > 1  # this status request is one
-            else round(time.monotonic() - self.last_activity, 1),
+            "idle_s": 0.0 if self.answering else round(time.monotonic() - self.last_activity, 1),
             "idle_limit_s": self.idle_s,
             "hosts": [h or "settings" for h in self.managers],
         }
@@ -185,7 +183,8 @@ class ResidentServer:
                 with_timeout = asyncio.wait_for(self.stopping.wait(), min(self.idle_s, 1.0))
                 with contextlib.suppress(TimeoutError):
                     await with_timeout
-                if not self.active and time.monotonic() - self.last_activity >= self.idle_s:
+                idle = time.monotonic() - self.last_activity
+                if not self.answering and not self.active and idle >= self.idle_s:
                     break
         finally:
             server.close()

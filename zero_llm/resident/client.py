@@ -256,7 +256,10 @@ def _relay(conn: socket.socket, stdout: IO[str], stderr: IO[str]) -> int | None:
     events = 0
     with conn.makefile("r", encoding="utf-8") as reader:
         for line in reader:
-            event = json.loads(line)
+            try:
+                event = json.loads(line)
+            except ValueError:  # a line cut short: the process ended mid-write
+                break
             events += 1
             if "out" in event:
                 stdout.write(event["out"])

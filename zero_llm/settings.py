@@ -28,6 +28,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -43,6 +44,7 @@ __all__ = [
     "TimeoutSettings",
     "WindowSettings",
     "ZeroLLMSettings",
+    "describe_errors",
     "load_settings",
 ]
 
@@ -356,10 +358,24 @@ def parse_ollama_host(host: str | None) -> str:
 
 
 def load_settings(**overrides: Any) -> ZeroLLMSettings:
-    """Build settings from all sources, turning validation failures into ConfigurationError."""
+    """Build settings from all sources, turning every failure into one ConfigurationError."""
     try:
         settings = ZeroLLMSettings(**overrides)
         settings.catalog()
     except ValidationError as exc:
-        raise ConfigurationError(f"invalid zero_llm settings: {exc}") from exc
+        raise ConfigurationError(f"invalid zero_llm settings: {describe_errors(exc)}") from exc
+    except SettingsError as exc:  # a value that is not even JSON, e.g. ZERO_LLM_HOSTS=x
+        cause = f": {exc.__cause__}" if exc.__cause__ else ""
+        raise ConfigurationError(f"invalid zero_llm settings: {exc}{cause}") from exc
     return settings
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """Every problem of a validation error on one line: where, what, and the value given."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "settings"
+        given = error.get("input")
+        shown = "" if isinstance(given, dict) else f" (got {given!r})"
+        problems.append(f"{where}: {error['msg']}{shown}")
+    return "; ".join(problems)

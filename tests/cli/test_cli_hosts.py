@@ -91,3 +91,21 @@ def test_a_bad_hosts_setting_is_a_clear_error(
     assert result.stderr.startswith("error: invalid zero_llm settings")
     assert "hosts.0.weight" in result.stderr and result.stdout == ""
     assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("not json", 'error parsing value for field "hosts"'),
+        (json.dumps([{"url": 5}]), "hosts.0.url: Input should be a valid string (got 5)"),
+    ],
+)
+def test_a_malformed_hosts_setting_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, expected: str
+) -> None:
+    monkeypatch.setenv("ZERO_LLM_HOME", str(tmp_path))
+    monkeypatch.setenv("ZERO_LLM_HOSTS", value)
+    result = run("hosts")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: invalid zero_llm settings: ")
+    assert expected in result.stderr and result.stderr.count("\n") == 1

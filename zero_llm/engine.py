@@ -155,6 +155,22 @@ class QueryEngine:
         profile = self._profiles.get(spec.name)
         return profile.num_ctx if profile else None
 
+    async def load(self, spec: ModelSpec, num_ctx: int, backend: OllamaBackend) -> float:
+        """Load ``spec`` on ``backend`` when its scheduler admits it; return the load seconds.
+
+        Like a call, a load waits for its turn (it may evict another model) and tells the
+        scheduler what is resident afterwards; without a plan it goes at once.
+        """
+        planned = await self.residency.plan_for(backend.base_url, backend)
+        if planned is None:
+            return await backend.load(spec.name, num_ctx, spec.keep_alive)
+        async with planned.scheduler.admit(spec.name):
+            seconds = await backend.load(
+                spec.name, num_ctx, planned.scheduler.keep_alive_for(spec.name)
+            )
+        await self.residency.after_call(backend.base_url, backend, spec.name, cold=True)
+        return seconds
+
     async def num_ctx_for(
         self,
         spec: ModelSpec,

@@ -162,7 +162,7 @@ class ModelManager:
             await self.engine.pull(spec, progress=progress)
             pulled = True
         num_ctx = await self.engine.num_ctx_for(spec, progress=progress)
-        seconds = await self.backend.load(spec.name, num_ctx, spec.keep_alive)
+        seconds = await self.engine.load(spec, num_ctx, self.backend)
         log.info("loaded %s (num_ctx=%d, pulled=%s) in %.2fs", spec.name, num_ctx, pulled, seconds)
         return LoadResult(spec.name, pulled, seconds, num_ctx)
 

@@ -130,3 +130,14 @@ async def test_sync_and_async_callers_share_one_scheduler(gpu24: OllamaEmulator)
     assert all(str(a) for a in answers)
     assert [s.in_flight for s in state.values()] == [{}]  # every slot given back
     assert gpu24.stats.loads <= 3  # qwen, then one load of r1 for its batch (or back)
+
+
+async def test_load_model_goes_through_the_scheduler(gpu24: OllamaEmulator) -> None:
+    async with planned_manager(gpu24) as mm:
+        await mm.query_model("qwen", "write a function")
+        loaded = await mm.load_model("r1")
+        state = mm.residency_state()[gpu24.base_url]
+        answer = await mm.query_model("r1", "analyse NVDA")
+    assert loaded.model == "deepseek-r1:32b"
+    assert "deepseek-r1:32b" in state.resident and "qwen2.5-coder:32b" not in state.resident
+    assert answer.trace.cold_load is None  # load_model loaded it: the scheduler knows

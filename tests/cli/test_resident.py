@@ -33,11 +33,17 @@ class Shell:
         self.runtime = runtime
 
     def run(
-        self, *args: str, stdin: str | None = None, **env: str
+        self,
+        *args: str,
+        stdin: str | None = None,
+        cwd: Path | None = None,
+        program: str = CLI,
+        **env: str,
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-c", CLI, *args],
+            [sys.executable, "-c", program, *args],
             env={**self.env, **env},
+            cwd=cwd,
             input=stdin,
             stdin=None if stdin is not None else subprocess.DEVNULL,
             capture_output=True,
@@ -260,3 +266,17 @@ def test_a_user_keeps_at_most_four_resident_processes(shell: Shell) -> None:
     first = shell.run("ask", "--task", "quick", "hi", ZERO_LLM_CONTEXT_WINDOW=windows[0])
     assert first.returncode == 0  # the longest idle (the first) had left: a new one answers
     assert {s["pid"] for s in shell.statuses()} - {s["pid"] for s in statuses}
+
+
+def test_the_resident_process_runs_the_clients_package_whatever_the_folder_holds(
+    shell: Shell, tmp_path: Path
+) -> None:
+    folder = tmp_path / "checkout"
+    (folder / "zero_llm").mkdir(parents=True)
+    (folder / "zero_llm" / "__init__.py").write_text("raise ImportError('the wrong zero_llm')")
+    # As the console script runs: its own folder first on sys.path, not the working one.
+    script = f"import sys; del sys.path[0]; {CLI}"
+    done = shell.run("ask", "--task", "quick", "hello", cwd=folder, program=script)
+    assert done.returncode == 0, done.stderr
+    assert "without the resident process" not in done.stderr
+    assert done.stdout == "[llama3.1:8b] You said: hello\n"

@@ -164,12 +164,18 @@ def _start(path: Path) -> socket.socket:
     """Start the resident process for ``path`` and connect to it once it listens.
 
     It runs in a session of its own (a terminal's Ctrl-C does not reach it), with its
-    output appended to a log beside the socket.
+    output appended to a log beside the socket, and imports the package from where this
+    client did (not from a ``zero_llm`` folder that the working directory may hold).
     """
     log = path.with_suffix(".log")
+    # The same zero_llm as this client's, whatever the working directory holds.
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    program = (
+        f"import sys; sys.path[0] = {here!r}; from zero_llm.resident.server import main; main()"
+    )
     pid = os.posix_spawn(
         sys.executable,
-        [sys.executable, "-m", "zero_llm.resident.server", str(path)],
+        [sys.executable, "-c", program, str(path)],
         os.environ,
         file_actions=[
             (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),

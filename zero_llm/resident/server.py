@@ -1,6 +1,6 @@
 """The resident process: answers ``zero-llm ask`` questions over a Unix socket.
 
-    python -m zero_llm.resident.server SOCKET   (started by the first ``ask``; see ``client``)
+    python -m zero_llm.resident.server SOCKET   (the first ``ask`` starts it; see ``client``)
 
 In: one JSON line per connection: ``{"ask": request}``, ``{"status": true}`` or
 ``{"stop": true}``. Out: JSON lines of events: ``{"out": text}`` for stdout, ``{"err":

@@ -280,3 +280,14 @@ def test_the_resident_process_runs_the_clients_package_whatever_the_folder_holds
     assert done.returncode == 0, done.stderr
     assert "without the resident process" not in done.stderr
     assert done.stdout == "[llama3.1:8b] You said: hello\n"
+
+
+def test_host_option_is_answered_by_a_manager_of_that_host(
+    shell: Shell, emulator: OllamaEmulator
+) -> None:
+    nowhere = {"OLLAMA_HOST": "http://127.0.0.1:9"}  # the settings' host: nobody listens
+    done = shell.run("ask", "--task", "quick", "--host", emulator.base_url, "hi", **nowhere)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[llama3.1:8b] You said: hi\n"
+    [status] = shell.statuses()  # the one resident process, with a manager of that host
+    assert status["hosts"] == [emulator.base_url]

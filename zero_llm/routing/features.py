@@ -232,12 +232,12 @@ _PERCENT_GATE = re.compile("%|percent|\u05d0\u05d7\u05d5\u05d6")
 """Substrings (of the lowercased window) without one of which ``_PERCENT`` cannot match."""
 
 
-def _syntax_count(window: str) -> int:
+def _syntax_count(window: str, has_upper: bool = True) -> int:
     """How many code-syntax marks (keywords, operators, calls, snake_ and camelCase) it holds."""
     count = len(_SYNTAX_LINE_START.findall(window)) + len(_CODE_PUNCTUATION.findall(window))
     if _SNAKE_GATE.search(window):
         count += len(_SNAKE_CASE.findall(window))
-    if _CAMEL_GATE.search(window):
+    if has_upper and _CAMEL_GATE.search(window):
         count += len(_CAMEL_CASE.findall(window))
     return count
 
@@ -255,12 +255,13 @@ def extract(text: str) -> Evidence:
         values[index["code-fence"]] = 1.0
     if _TRACE_GATE.search(lower) and _TRACE.search(window):
         values[index["stack-trace"]] = 1.0
-    upper_run = _UPPER_RUN.search(window) is not None
+    has_upper = lower != window  # lowercasing changed something: a capital is there
+    upper_run = has_upper and _UPPER_RUN.search(window) is not None
     errors = _ERROR_NAME.findall(window) if upper_run or _ERROR_WORD.search(window) else None
     if errors:
         values[index["error-name"]] = 1.0
         words["error-name"] = tuple(errors[:2])
-    values[index["code-syntax"]] = _log_count(_syntax_count(window))
+    values[index["code-syntax"]] = _log_count(_syntax_count(window, has_upper))
     for kind, found in _lexicon_hits(tokens).items():
         values[index[kind]] = _log_count(len(found))
         words[kind] = tuple(dict.fromkeys(found))[:3]
@@ -268,7 +269,7 @@ def extract(text: str) -> Evidence:
     tickers = [t.upper() for t in _DOLLAR_TICKER.findall(window)] if "$" in window else []
     english = _LATIN.search(window) is not None
     if english or window.isascii():
-        caps = _CAPS.findall(window)
+        caps = _CAPS.findall(window) if has_upper else []
         currencies = [c for c in caps if c in CURRENCY_CODES]
         tickers += [c for c in caps if c not in NOT_TICKERS and c not in CURRENCY_CODES]
         if currencies:
@@ -285,7 +286,7 @@ def extract(text: str) -> Evidence:
         values[index["number"]] = 1.0
         if _PERCENT_GATE.search(lower) and _PERCENT.search(lower):
             values[index["percent"]] = 1.0
-    hebrew = _HEBREW.search(window) is not None
+    hebrew = not window.isascii() and _HEBREW.search(window) is not None
     values[index["hebrew"]] = float(hebrew)
     values[index["english"]] = float(english)
     values[index["mixed-language"]] = float(hebrew and english)

@@ -287,6 +287,11 @@ def assert_shortcuts_agree(text: str) -> None:
         assert features._UPPER_RUN.search(window) or "$" in window
     if features._PERCENT.search(lower):
         assert features._PERCENT_GATE.search(lower)
+    capitals = (features._UPPER_RUN, features._CAMEL_GATE, features._CAPS)
+    if any(pattern.search(window) for pattern in capitals):
+        assert lower != window
+    if features._HEBREW.search(window):
+        assert not window.isascii()
 
 
 @pytest.mark.parametrize("text", SHORTCUT_CASES)

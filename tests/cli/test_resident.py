@@ -291,3 +291,16 @@ def test_host_option_is_answered_by_a_manager_of_that_host(
     assert done.stdout == "[llama3.1:8b] You said: hi\n"
     [status] = shell.statuses()  # the one resident process, with a manager of that host
     assert status["hosts"] == [emulator.base_url]
+
+
+def test_a_resident_answer_is_on_record_when_the_command_returns(shell: Shell) -> None:
+    done = shell.run("ask", "--task", "quick", "--session", "s1", "remember 42")
+    assert done.returncode == 0, done.stderr
+    shown = shell.run("sessions", "show", "s1", ZERO_LLM_RESIDENT_ASK="false")
+    assert shown.returncode == 0, shown.stderr
+    assert "remember 42" in shown.stdout and "You said: remember 42" in shown.stdout
+    usage = shell.run("usage", "--json")
+    assert [row["calls"] for row in json.loads(usage.stdout)] == [1]
+    assert shell.run("ask", "--task", "quick", "--session", "s1", "and now?").returncode == 0
+    again = shell.run("sessions", "show", "s1", ZERO_LLM_RESIDENT_ASK="false")
+    assert again.stdout.index("remember 42") < again.stdout.index("and now?")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -103,6 +104,8 @@ def main() -> None:
                 ask_rows({**env, **extra}, goal=not extra)
         finally:
             run(["-c", CLI, "resident", "stop"], env)
+            shutil.rmtree(env["XDG_RUNTIME_DIR"], ignore_errors=True)
+            shutil.rmtree(env["ZERO_LLM_HOME"], ignore_errors=True)
 
 
 def ask_rows(env: dict[str, str], *, goal: bool) -> None:

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -304,3 +305,28 @@ def test_a_resident_answer_is_on_record_when_the_command_returns(shell: Shell) -
     assert shell.run("ask", "--task", "quick", "--session", "s1", "and now?").returncode == 0
     again = shell.run("sessions", "show", "s1", ZERO_LLM_RESIDENT_ASK="false")
     assert again.stdout.index("remember 42") < again.stdout.index("and now?")
+
+
+def _exchange(path: Path, payload: bytes) -> list[dict]:  # type: ignore[type-arg]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(str(path))
+        conn.sendall(payload)
+        with conn.makefile("r", encoding="utf-8") as reader:
+            return [json.loads(line) for line in reader]
+
+
+def test_a_malformed_request_gets_a_clear_error_and_the_process_carries_on(
+    shell: Shell,
+) -> None:
+    assert shell.run("ask", "--task", "quick", "start it").returncode == 0
+    [path] = shell.sockets()
+    not_json = _exchange(path, b"this is not json\n")
+    assert not_json == [{"err": not_json[0]["err"], "exit": 1}] and not_json[0]["err"].startswith(
+        "error: the request could not be read"
+    )
+    bad_field = _exchange(path, b'{"protocol": 1, "ask": {"question": "x", "bogus": 1}}\n')
+    assert bad_field[0]["exit"] == 1 and "bogus" in bad_field[0]["err"]
+    other = _exchange(path, b'{"protocol": 99, "ask": {"question": "x"}}\n')
+    assert other == [{"err": "error: client and resident process differ", "exit": 1}]
+    again = shell.run("ask", "--task", "quick", "still fine")
+    assert again.returncode == 0 and "You said: still fine" in again.stdout

@@ -79,6 +79,7 @@ class ResidentServer:
         self.started = time.time()
         self.last_activity = time.monotonic()
         self.stopping = asyncio.Event()
+        self.log_path = path.with_suffix(".log")
 
     def manager(self, host: str | None) -> ModelManager:
         """The manager for ``--host`` (None: the settings' hosts), built on first use."""
@@ -104,43 +105,59 @@ class ResidentServer:
         except ZeroLLMError as exc:
             output.err(f"error: {type(exc).__name__}: {exc}", "red")
             return 1
+        except Exception as exc:  # a bug of ours: said in one line here, whole in the log
+            log.exception("resident: the ask failed")
+            output.err(f"error: unexpected {type(exc).__name__}: {exc} (see {self.log_path})")
+            return 1
         return 0
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one connection: one message, its events, then the exit code."""
         self.active += 1
         try:
-            message = json.loads(await reader.readline() or b"{}")
-            if message.get("protocol") != PROTOCOL:
-                writer.write(_event(err="error: client and resident process differ", exit=1))
-            elif "ask" in message:
-                self.asks += 1
-                code = await self._answer_until_hangup(reader, writer, message["ask"])
-                if code is not None and not writer.transport.is_closing():
-                    writer.write(_event(exit=code))
-            elif message.get("status"):
-                writer.write(_event(out=json.dumps(self.status()) + "\n", exit=0))
-            elif message.get("stop"):
-                writer.write(_event(exit=0))
-                self.stopping.set()
+            try:
+                message = json.loads(await reader.readline() or b"{}")
+                request = AskRequest.from_wire(message["ask"]) if "ask" in message else None
+            except (ValueError, TypeError) as exc:  # over REQUEST_LIMIT, not JSON, bad fields
+                log.warning("resident: refused a request: %s", exc)
+                writer.write(_event(err=f"error: the request could not be read: {exc}", exit=1))
+            else:
+                await self._serve(message, request, reader, writer)
             await writer.drain()
-        except ValueError as exc:  # a request line over REQUEST_LIMIT, or not JSON
-            log.warning("resident: refused a request: %s", exc)
-            writer.write(_event(err=f"error: the request could not be read: {exc}", exit=1))
-        except (ConnectionError, TypeError) as exc:
+        except ConnectionError as exc:
             log.warning("resident: dropped a connection: %s", exc)
         finally:
             self.active -= 1
             writer.close()
 
+    async def _serve(
+        self,
+        message: dict[str, Any],
+        request: AskRequest | None,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
+        if message.get("protocol") != PROTOCOL:
+            writer.write(_event(err="error: client and resident process differ", exit=1))
+        elif request is not None:
+            self.asks += 1
+            code = await self._answer_until_hangup(reader, writer, request)
+            if code is not None and not writer.transport.is_closing():
+                writer.write(_event(exit=code))
+        elif message.get("status"):
+            writer.write(_event(out=json.dumps(self.status()) + "\n", exit=0))
+        elif message.get("stop"):
+            writer.write(_event(exit=0))
+            self.stopping.set()
+
     async def _answer_until_hangup(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, wire: dict[str, Any]
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: AskRequest
     ) -> int | None:
         """Answer, unless the client hangs up first (then the question is cancelled)."""
         output = SocketOutput(writer)
         self.answering += 1  # only questions count as activity: status and stop do not
         try:
-            answering = asyncio.create_task(self.answer(AskRequest.from_wire(wire), output))
+            answering = asyncio.create_task(self.answer(request, output))
             hangup = asyncio.create_task(reader.read(1))
             done, _ = await asyncio.wait({answering, hangup}, return_when=asyncio.FIRST_COMPLETED)
             hangup.cancel()

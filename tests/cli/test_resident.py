@@ -329,3 +329,15 @@ def test_a_malformed_request_gets_a_clear_error_and_the_process_carries_on(
     assert other == [{"err": "error: client and resident process differ", "exit": 1}]
     again = shell.run("ask", "--task", "quick", "still fine")
     assert again.returncode == 0 and "You said: still fine" in again.stdout
+
+
+def test_a_missing_runtime_folder_is_a_clear_line_and_the_ask_still_answers(
+    shell: Shell,
+) -> None:
+    missing = {"XDG_RUNTIME_DIR": str(shell.runtime / "no" / "such")}
+    status = shell.run("resident", "status", **missing)
+    assert status.returncode == 1
+    assert status.stderr.startswith("error: cannot make ") and "Traceback" not in status.stderr
+    done = shell.run("ask", "--task", "quick", "hi", **missing)
+    assert done.returncode == 0 and done.stdout == "[llama3.1:8b] You said: hi\n"
+    assert "note: answering without the resident process (cannot make " in done.stderr

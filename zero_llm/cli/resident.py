@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from zero_llm.cli.common import JsonOption, echo_json, print_table, say, table
+from zero_llm.cli.common import JsonOption, echo_json, fail, print_table, say, table
 
 __all__ = ["resident_app", "status", "stop"]
 
@@ -24,7 +24,11 @@ def _replies(command: str) -> list[dict[str, Any]]:
     from zero_llm.resident.client import resident_sockets, tell_resident
 
     replies = []
-    for path in resident_sockets():
+    try:
+        sockets = resident_sockets()
+    except OSError as exc:  # ResidentUnavailableError among them
+        raise fail(str(exc)) from None
+    for path in sockets:
         reply = tell_resident(path, command)
         if reply is None:
             path.unlink(missing_ok=True)  # a process that died left it

@@ -122,8 +122,11 @@ def runtime_dir() -> Path:
     """The private directory of this user's resident sockets (made on first use)."""
     base = os.environ.get("XDG_RUNTIME_DIR") or "/tmp"
     path = Path(base) / f"zero-llm-{os.getuid()}"
-    path.mkdir(mode=0o700, exist_ok=True)
-    found = path.lstat()
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+        found = path.lstat()
+    except OSError as exc:
+        raise ResidentUnavailableError(f"cannot make {path}: {exc.strerror}") from exc
     if (
         not stat.S_ISDIR(found.st_mode)
         or found.st_uid != os.getuid()

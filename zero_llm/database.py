@@ -243,13 +243,17 @@ class Database:
         self._lock = threading.Lock()
 
     async def close(self) -> None:
-        """Close the connection pool (a later call opens a new one)."""
+        """Close the connection pool (a later call opens a new one and checks the schema)."""
         await self.call(self._close())
 
     async def _close(self) -> None:
         engine, self._engine_instance = self._engine_instance, None
         if engine is not None:
             await engine.dispose()
+        # The file may be gone or replaced before the next use: migrate (a no-op on an
+        # up-to-date schema) and set WAL again then, instead of trusting what was true.
+        self._migrated = False
+        self._wal = False
 
     async def call(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine on the database loop and await its result from any loop."""

@@ -341,3 +341,19 @@ def test_a_missing_runtime_folder_is_a_clear_line_and_the_ask_still_answers(
     done = shell.run("ask", "--task", "quick", "hi", **missing)
     assert done.returncode == 0 and done.stdout == "[llama3.1:8b] You said: hi\n"
     assert "note: answering without the resident process (cannot make " in done.stderr
+
+
+def test_a_deleted_home_is_started_afresh_not_written_to_in_the_dark(
+    shell: Shell, tmp_path: Path
+) -> None:
+    assert shell.run("ask", "--task", "quick", "--session", "s", "first").returncode == 0
+    [before] = shell.statuses()
+    shutil.rmtree(tmp_path / "home")  # as `rm -rf ~/.zero_llm` would
+    done = shell.run("ask", "--task", "quick", "--session", "s", "second")
+    assert done.returncode == 0, done.stderr
+    shown = shell.run("sessions", "show", "s")
+    assert "second" in shown.stdout and "first" not in shown.stdout
+    usage = shell.run("usage", "--json")
+    assert [row["calls"] for row in json.loads(usage.stdout)] == [1]
+    [after] = shell.statuses()
+    assert after["pid"] == before["pid"]  # the same process, with new managers

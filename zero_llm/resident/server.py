@@ -80,6 +80,7 @@ class ResidentServer:
         self.last_activity = time.monotonic()
         self.stopping = asyncio.Event()
         self.log_path = path.with_suffix(".log")
+        self.store_seen: tuple[int, int] | None = None
 
     def manager(self, host: str | None) -> ModelManager:
         """The manager for ``--host`` (None: the settings' hosts), built on first use."""
@@ -93,8 +94,36 @@ class ResidentServer:
             )
         return self.managers[host]
 
+    def store_identity(self) -> tuple[int, int] | None:
+        """The SQLite history file's (device, inode), or None (absent, or not SQLite)."""
+        if not isinstance(self.settings, ZeroLLMSettings):
+            return None
+        url = self.settings.history_database_url
+        if not url.startswith("sqlite") or ":///" not in url:
+            return None
+        try:
+            found = os.stat(url.split(":///", 1)[1])
+        except OSError:
+            return None
+        return (found.st_dev, found.st_ino)
+
+    async def renew_if_store_replaced(self) -> None:
+        """Start the managers afresh when the history file was deleted or replaced.
+
+        Otherwise they would go on writing to a file nobody else can see any more (after
+        ``rm -rf ~/.zero_llm``, say).
+        """
+        if self.store_seen is None or self.store_identity() == self.store_seen:
+            return
+        log.warning("resident: the history database was replaced; starting afresh")
+        managers, self.managers = list(self.managers.values()), {}
+        for manager in managers:
+            await manager.aclose()
+        self.store_seen = None
+
     async def answer(self, request: AskRequest, output: SocketOutput) -> int:
         """Answer one request; the exit code the command returns."""
+        await self.renew_if_store_replaced()
         try:
             manager = self.manager(request.host)
         except ZeroLLMError as exc:
@@ -102,6 +131,7 @@ class ResidentServer:
             return 1
         try:
             await answer_request(manager, request, output)
+            self.store_seen = self.store_identity()
         except ZeroLLMError as exc:
             output.err(f"error: {type(exc).__name__}: {exc}", "red")
             return 1

@@ -357,3 +357,34 @@ def test_a_deleted_home_is_started_afresh_not_written_to_in_the_dark(
     assert [row["calls"] for row in json.loads(usage.stdout)] == [1]
     [after] = shell.statuses()
     assert after["pid"] == before["pid"]  # the same process, with new managers
+
+
+def test_two_terminals_are_answered_at_once_and_a_stop_lets_them_finish(
+    shell: Shell, emulator: OllamaEmulator
+) -> None:
+    assert shell.run("ask", "--task", "quick", "warm up").returncode == 0
+    emulator.faults.stall_before_first_chunk(1.5, times=2)
+
+    def asking(text: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-c", CLI, "ask", "--task", "quick", text],
+            env=shell.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    started = time.monotonic()
+    first, second = asking("one"), asking("two")
+    deadline = time.monotonic() + 20
+    while shell.statuses()[0]["answering"] < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert shell.run("resident", "stop").returncode == 0  # while both are answering
+    outputs = [p.communicate(timeout=30) for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0], outputs
+    assert [out for out, _ in outputs] == [
+        "[llama3.1:8b] You said: one\n",
+        "[llama3.1:8b] You said: two\n",
+    ]
+    assert time.monotonic() - started < 2 * 1.5 + 2  # side by side, not one after the other

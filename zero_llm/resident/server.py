@@ -36,6 +36,8 @@ __all__ = ["ResidentServer", "main"]
 
 log = logging.getLogger(__name__)
 
+STOP_GRACE_S = 10.0
+"""How long a leaving process waits for the questions it is answering."""
 REQUEST_LIMIT = 64 * 1024 * 1024
 """The longest request line (question, piped text and all) the process reads, in bytes."""
 
@@ -79,6 +81,8 @@ class ResidentServer:
         self.started = time.time()
         self.last_activity = time.monotonic()
         self.stopping = asyncio.Event()
+        self.all_answered = asyncio.Event()
+        self.all_answered.set()
         self.log_path = path.with_suffix(".log")
         self.store_seen: tuple[int, int] | None = None
 
@@ -143,6 +147,9 @@ class ResidentServer:
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one connection: one message, its events, then the exit code."""
+        if self.stopping.is_set():  # accepted as the process was leaving: the client retries
+            writer.close()
+            return
         self.active += 1
         try:
             try:
@@ -186,6 +193,7 @@ class ResidentServer:
         """Answer, unless the client hangs up first (then the question is cancelled)."""
         output = SocketOutput(writer)
         self.answering += 1  # only questions count as activity: status and stop do not
+        self.all_answered.clear()
         try:
             answering = asyncio.create_task(self.answer(request, output))
             hangup = asyncio.create_task(reader.read(1))
@@ -200,6 +208,8 @@ class ResidentServer:
         finally:
             self.answering -= 1
             self.last_activity = time.monotonic()
+            if not self.answering:
+                self.all_answered.set()
 
     def status(self) -> dict[str, Any]:
         """What ``zero-llm resident status`` shows of this process."""
@@ -232,9 +242,11 @@ class ResidentServer:
                     await with_timeout
                 idle = time.monotonic() - self.last_activity
                 if not self.answering and not self.active and idle >= self.idle_s:
-                    break
+                    self.stopping.set()
         finally:
             server.close()
+            with contextlib.suppress(TimeoutError):  # let questions in flight finish
+                await asyncio.wait_for(self.all_answered.wait(), STOP_GRACE_S)
             try:
                 if os.stat(self.path).st_ino == inode:  # not a successor's socket
                     self.path.unlink()

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,13 @@ from zero_llm.resident.request import parse_ask_args
 from zero_llm.testing import OllamaEmulator
 
 CLI = "from zero_llm.cli import main; main()"
+
+
+def wait_until(condition: Callable[[], object], timeout: float) -> None:
+    """Poll ``condition`` until it holds or ``timeout`` seconds pass (the caller asserts)."""
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 class Shell:
@@ -78,9 +85,7 @@ def shell(emulator: OllamaEmulator, tmp_path: Path) -> Iterator[Shell]:
         yield runner
     finally:
         runner.run("resident", "stop")
-        deadline = time.monotonic() + 15
-        while runner.sockets() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: not runner.sockets(), 15)
         leftover = runner.sockets()
         logs = "".join(p.read_text() for p in runtime.glob("*/*.log"))
         shutil.rmtree(runtime, ignore_errors=True)
@@ -151,9 +156,7 @@ def test_a_changed_setting_gets_its_own_resident_process(shell: Shell) -> None:
 def test_an_idle_resident_process_leaves_and_its_usage_is_kept(shell: Shell) -> None:
     done = shell.run("ask", "--task", "quick", "hello", ZERO_LLM_RESIDENT_IDLE_S="1")
     assert done.returncode == 0, done.stderr
-    deadline = time.monotonic() + 15
-    while shell.sockets() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: not shell.sockets(), 15)
     assert shell.sockets() == []
     usage = shell.run("usage", "--json")
     assert usage.returncode == 0, usage.stderr
@@ -206,17 +209,13 @@ def test_ctrl_c_cancels_the_question_in_the_resident_process(
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 20
-    while len(emulator.requests_to("/api/chat")) == asked and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: len(emulator.requests_to("/api/chat")) > asked, 20)
     [busy] = shell.statuses()
     assert busy["answering"] == 1
     client.send_signal(signal.SIGINT)
     _, err = client.communicate(timeout=10)
     assert client.returncode == 130 and "Traceback" not in err
-    deadline = time.monotonic() + 5  # far less than the 20 s stall
-    while shell.statuses()[0]["answering"] and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: not shell.statuses()[0]["answering"], 5)  # far less than the stall
     [after] = shell.statuses()
     assert after["answering"] == 0 and after["pid"] == busy["pid"]
     again = shell.run("ask", "--task", "quick", "still here?")
@@ -377,9 +376,7 @@ def test_two_terminals_are_answered_at_once_and_a_stop_lets_them_finish(
 
     started = time.monotonic()
     first, second = asking("one"), asking("two")
-    deadline = time.monotonic() + 20
-    while shell.statuses()[0]["answering"] < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: shell.statuses()[0]["answering"] == 2, 20)
     assert shell.run("resident", "stop").returncode == 0  # while both are answering
     outputs = [p.communicate(timeout=30) for p in (first, second)]
     assert [p.returncode for p in (first, second)] == [0, 0], outputs

@@ -21,31 +21,18 @@ resident_app = typer.Typer(
 
 
 def _replies(command: str) -> list[dict[str, Any]]:
-    from zero_llm.resident.client import resident_sockets, tell_resident
+    from zero_llm.resident.client import resident_replies
 
-    replies = []
     try:
-        sockets = resident_sockets()
+        return [reply for _, reply in resident_replies(command)]
     except OSError as exc:  # ResidentUnavailableError among them
         raise fail(str(exc)) from None
-    for path in sockets:
-        reply = tell_resident(path, command)
-        if reply is None:
-            path.unlink(missing_ok=True)  # a process that died left it
-            continue
-        replies.append({"socket": str(path), **reply})
-    return replies
 
 
 @resident_app.command()
 def status(as_json: JsonOption = False) -> None:
     """List the resident processes: pid, working directory, age, asks, idle seconds."""
-    import json
-
-    found = []
-    for reply in _replies("status"):
-        out = reply.get("out")
-        found.append(json.loads(out) if isinstance(out, str) else reply)
+    found = [reply["status"] for reply in _replies("status")]
     if as_json:
         echo_json(found)
         return

@@ -39,6 +39,7 @@ __all__ = [
     "call_resident",
     "resident_enabled",
     "resident_key",
+    "resident_replies",
     "resident_sockets",
     "run_ask",
     "runtime_dir",
@@ -214,17 +215,13 @@ def _reach(key: str) -> socket.socket:
 
 def _make_room() -> None:
     """Stop the longest idle resident processes so that one more makes ``MAX_RESIDENT``."""
-    live, idle = 0, []
-    for other in resident_sockets():
-        reply = tell_resident(other, "status")
-        if reply is None:
-            other.unlink(missing_ok=True)  # left by a process that died
-            continue
-        live += 1
-        status = json.loads(reply.get("out") or "{}")
-        if not status.get("answering"):
-            idle.append((float(status.get("idle_s", 0.0)), other))
-    extra = live - (MAX_RESIDENT - 1)
+    replies = resident_replies("status")
+    idle = [
+        (float(reply["status"]["idle_s"]), path)
+        for path, reply in replies
+        if not reply["status"]["answering"]
+    ]
+    extra = len(replies) - (MAX_RESIDENT - 1)
     for _, other in sorted(idle, reverse=True)[: max(extra, 0)]:
         tell_resident(other, "stop")
 
@@ -239,6 +236,21 @@ def call_resident(message: dict[str, Any], key: str | None = None) -> socket.soc
 def resident_sockets() -> list[Path]:
     """The sockets of this user's resident processes (some may belong to dead ones)."""
     return sorted(runtime_dir().glob("ask-*.sock"))
+
+
+def resident_replies(command: str) -> list[tuple[Path, dict[str, Any]]]:
+    """Send ``status`` or ``stop`` to every live resident process; its socket and reply.
+
+    A socket left by a process that died is removed on the way.
+    """
+    replies = []
+    for path in resident_sockets():
+        reply = tell_resident(path, command)
+        if reply is None:
+            path.unlink(missing_ok=True)
+            continue
+        replies.append((path, reply))
+    return replies
 
 
 def tell_resident(path: Path, command: str) -> dict[str, Any] | None:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from zero_llm.cli.ask import answer_request
+from zero_llm.database import sqlite_file
 from zero_llm.errors import ZeroLLMError
 from zero_llm.manager import ModelManager
 from zero_llm.resident.client import PROTOCOL
@@ -102,14 +103,12 @@ class ResidentServer:
         """The SQLite history file's (device, inode), or None (absent, or not SQLite)."""
         if not isinstance(self.settings, ZeroLLMSettings):
             return None
-        url = self.settings.history_database_url
-        if not url.startswith("sqlite") or ":///" not in url:
-            return None
+        path = sqlite_file(self.settings.history_database_url)
         try:
-            found = os.stat(url.split(":///", 1)[1])
+            found = os.stat(path) if path is not None else None
         except OSError:
             return None
-        return (found.st_dev, found.st_ino)
+        return (found.st_dev, found.st_ino) if found is not None else None
 
     async def renew_if_store_replaced(self) -> None:
         """Start the managers afresh when the history file was deleted or replaced.
@@ -182,7 +181,7 @@ class ResidentServer:
             if code is not None and not writer.transport.is_closing():
                 writer.write(_event(exit=code))
         elif message.get("status"):
-            writer.write(_event(out=json.dumps(self.status()) + "\n", exit=0))
+            writer.write(_event(status=self.status(), exit=0))
         elif message.get("stop"):
             writer.write(_event(exit=0))
             self.stopping.set()

@@ -232,7 +232,7 @@ _PERCENT_GATE = re.compile("%|percent|\u05d0\u05d7\u05d5\u05d6")
 """Substrings (of the lowercased window) without one of which ``_PERCENT`` cannot match."""
 
 
-def _syntax_count(window: str, has_upper: bool = True) -> int:
+def _syntax_count(window: str, has_upper: bool) -> int:
     """How many code-syntax marks (keywords, operators, calls, snake_ and camelCase) it holds."""
     count = len(_SYNTAX_LINE_START.findall(window)) + len(_CODE_PUNCTUATION.findall(window))
     if _SNAKE_GATE.search(window):

@@ -6,14 +6,13 @@ it (``signals``) and a few words a person can read (``cues``).
 
 The weights are package data (``weights.json``, written by ``zero_llm.routing.train``),
 read once on first use. Scoring is linear, so each token's contribution (its word and
-character n-grams) is summed once and cached; a decision costs a few regex scans and a
+character 3-grams) is summed once and cached; a decision costs a few regex scans and a
 dict look-up per token. No I/O after the first load, no numpy.
 """
 
 from __future__ import annotations
 
 import base64
-import heapq
 import json
 import math
 import threading
@@ -21,7 +20,8 @@ import zlib
 from array import array
 from dataclasses import dataclass
 from importlib import resources
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import mul
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from zero_llm.routing.features import (
     SPARSE_FEATURES,
     Evidence,
     extract,
-    token_buckets,
+    token_features,
 )
 
 __all__ = ["CLASSES", "SHIPPED_WEIGHTS", "Model", "Prediction", "classify", "load_model"]
@@ -43,10 +43,10 @@ WEIGHTS_FILE = "weights.json"
 SHIPPED_WEIGHTS = Path(__file__).with_name(WEIGHTS_FILE)
 """The weights file shipped in the package."""
 _CACHE_LIMIT = 50_000
+CUE_MARGIN = 0.5
+"""A token is quoted in a reason when it favours the class by more than this (in logits)."""
 
 Vector = tuple[float, float, float]
-TokenScore = tuple[float, float, float, int, Vector]
-"""A token's class weights (a, c, q), its feature count, and by how much it favours each class."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,14 @@ class Prediction:
 
 
 class Model:
-    """Trained weights and the cached per-token sums that make scoring cheap."""
+    """Trained weights and the cached per-token sums that make scoring cheap.
+
+    Scores are kept relative to the ``quick`` class: softmax does not change when the same
+    number is added to every class's score, so subtracting ``quick``'s weight from each
+    weight leaves the probabilities as they were and each weight becomes two numbers, held
+    as one complex number (``analysis - quick`` + ``code - quick`` j). A text's score is
+    then the C-level ``sum`` of its tokens' cached complex weights.
+    """
 
     def __init__(self, data: dict[str, Any]) -> None:
         """Build a model from the weights file's content (see ``zero_llm.routing.train``)."""
@@ -83,95 +90,123 @@ class Model:
                 "routing weights were trained on other features; retrain them with "
                 "python -m zero_llm.routing.train"
             )
-        self.buckets = int(data["buckets"])
         self.temperature = float(data["temperature"])
         self.bias: Vector = _vector(data["bias"])
         self.dense: tuple[Vector, ...] = tuple(_vector(row) for row in data["dense"])
+        self._bias = _relative(self.bias)
+        self._dense = tuple(_relative(row) for row in self.dense)
         winners = [_strict_winner(row) for row in self.dense]
-        # Per class: the structure features (index, kind) whose weights favour it.
+        # Per class: the structure features whose weights favour it (index, kind, and the
+        # words a reason shows for it when it has no words of its own).
         self.signal_kinds = tuple(
-            tuple((k, kind) for k, kind in enumerate(DENSE_KINDS) if winners[k] == c)
+            tuple(
+                (k, kind, kind.replace("-", " ") if kind in _STRUCTURE_CUES else "")
+                for k, kind in enumerate(DENSE_KINDS)
+                if winners[k] == c
+            )
             for c in range(len(CLASSES))
         )
+        features = data.get("features")
+        if not isinstance(features, list):
+            raise ConfigurationError("routing weights file has no feature list: retrain it")
         packed = array("h")
         packed.frombytes(zlib.decompress(base64.b64decode(data["sparse"])))
-        if len(packed) != self.buckets * len(CLASSES):
+        if len(packed) != len(features) * len(CLASSES):
             raise ConfigurationError("routing weights file is truncated or corrupt")
         scale = float(data["sparse_scale"])
-        self.columns = tuple([v * scale for v in packed[c :: len(CLASSES)]] for c in range(3))
-        self._token_cache: dict[str, TokenScore] = {}
+        self._features = {
+            feature: complex((a - q) * scale, (c - q) * scale)
+            for feature, a, c, q in zip(
+                features, packed[0::3], packed[1::3], packed[2::3], strict=True
+            )
+        }
+        self._token_weights = _TokenWeights(self._features)
 
-    def token_vector(self, token: str) -> TokenScore:
-        """One token's summed class weights, its feature count, and its margin per class."""
-        cached = self._token_cache.get(token)
-        if cached is not None:
-            return cached
-        pick = itemgetter(*token_buckets(token))  # a token has two features at least
-        a_col, c_col, q_col = self.columns
-        picked = pick(a_col)
-        a, c, q = sum(picked), sum(pick(c_col)), sum(pick(q_col))
-        margins = (a - max(c, q), c - max(a, q), q - max(a, c))
-        value = (a, c, q, len(picked), margins)
-        if len(self._token_cache) >= _CACHE_LIMIT:
-            self._token_cache.clear()
-        self._token_cache[token] = value
-        return value
-
-    def logits(self, evidence: Evidence) -> tuple[Vector, tuple[Vector, ...]]:
-        """Class scores (before temperature) and by how much each token favours each class."""
-        cached = self._token_cache.get  # read inline: this is the hot path
-        scored = [cached(token) or self.token_vector(token) for token in evidence.tokens]
-        if scored:
-            a_parts, c_parts, q_parts, counts, margins = zip(*scored, strict=True)
-            norm = 1.0 / math.sqrt(sum(counts))
-            a, c, q = sum(a_parts) * norm, sum(c_parts) * norm, sum(q_parts) * norm
-        else:
-            a = c = q = 0.0
-            margins = ()
-        ba, bc, bq = self.bias
-        scores = [ba + a, bc + c, bq + q]
-        for value, row in zip(evidence.dense, self.dense, strict=True):
-            if value:
-                scores[0] += value * row[0]
-                scores[1] += value * row[1]
-                scores[2] += value * row[2]
-        return (scores[0], scores[1], scores[2]), margins
+    def logits(self, evidence: Evidence) -> Vector:
+        """Class scores (before temperature), relative to ``quick``'s."""
+        dense = evidence.dense
+        score = self._bias + sum(map(mul, compress(dense, dense), compress(self._dense, dense)))
+        tokens = evidence.tokens
+        if tokens:
+            score += sum(map(self._token_weights.__getitem__, tokens)) / math.sqrt(len(tokens))
+        return (score.real, score.imag, 0.0)
 
     def predict(self, text: str) -> Prediction:
         """Classify one text."""
         evidence = extract(text)
-        scores, margins = self.logits(evidence)
+        a, c, _ = self.logits(evidence)
+        # The first best of (a, c, 0), as max() would pick it, and the softmax around it.
+        index = (0 if a >= 0.0 else 2) if a >= c else (1 if c >= 0.0 else 2)
+        top = (a, c, 0.0)[index]
         t = self.temperature
-        top = max(scores)
-        exps = [math.exp((s - top) / t) for s in scores]
-        total = sum(exps)
-        probabilities = {name: e / total for name, e in zip(CLASSES, exps, strict=True)}
-        index = scores.index(top)
-        label = CLASSES[index]
+        ea, ec, eq = math.exp((a - top) / t), math.exp((c - top) / t), math.exp(-top / t)
+        total = ea + ec + eq
+        probabilities = dict(zip(CLASSES, (ea / total, ec / total, eq / total), strict=True))
         signals: list[str] = []
         cues: list[str] = []
         dense = evidence.dense
-        for k, kind in self.signal_kinds[index]:
+        for k, kind, structure_cue in self.signal_kinds[index]:
             if dense[k]:
                 signals.append(kind)
-                found = evidence.words.get(kind, ())
+                found = evidence.words.get(kind)
                 if found:
                     cues.extend(_cue(kind, w) for w in found)
-                elif kind in _STRUCTURE_CUES:
-                    cues.append(kind.replace("-", " "))
-        words = [f"'{token}'" for _, token in _best_tokens(evidence.tokens, margins, index)]
-        if words:
+                elif structure_cue:
+                    cues.append(structure_cue)
+        best = _best_tokens(evidence.tokens, self._token_weights.cue_margins[index])
+        if best:
             signals.append("wording")
-            cues.extend(w for w in words if w.strip("'") not in " ".join(cues).lower())
-        return Prediction(label, probabilities, tuple(signals), tuple(dict.fromkeys(cues))[:4])
+            for token in best:
+                if token not in " ".join(cues).lower():
+                    cues.append(f"'{token}'")
+        return Prediction(
+            CLASSES[index], probabilities, tuple(signals), tuple(dict.fromkeys(cues))[:4]
+        )
 
 
-def _best_tokens(
-    tokens: tuple[str, ...], margins: tuple[Vector, ...], index: int
-) -> list[tuple[float, str]]:
-    """The two tokens that favour class ``index`` by more than 0.5 most, with their margins."""
-    strong = [(m[index], token) for token, m in zip(tokens, margins, strict=True) if m[index] > 0.5]
-    return heapq.nlargest(2, strong) if len(strong) > 2 else sorted(strong, reverse=True)
+class _TokenWeights(dict[str, complex]):
+    """Token -> its summed feature weights relative to ``quick``, computed on first look-up.
+
+    A look-up of a known token stays in C (``map(weights.__getitem__, tokens)``); only an
+    unseen token runs ``__missing__``. Also keeps, per class, the tokens that favour it by
+    more than ``CUE_MARGIN`` and by how much, for the words a reason quotes.
+    """
+
+    def __init__(self, features: dict[str, complex]) -> None:
+        super().__init__()
+        self.features = features
+        self.cue_margins: tuple[dict[str, float], ...] = ({}, {}, {})
+
+    def __missing__(self, token: str) -> complex:
+        weight: complex = sum(map(self.features.get, token_features(token), repeat(0j)))
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()
+            for margins in self.cue_margins:
+                margins.clear()
+        self[token] = weight
+        a, c = weight.real, weight.imag  # the scores of analysis and code; quick's is 0
+        if a > c:
+            index, margin = (0, a - c if c > 0 else a) if a > 0 else (2, -a)
+        else:
+            index, margin = (1, c - a if a > 0 else c) if c > 0 else (2, -c)
+        if margin > CUE_MARGIN:
+            self.cue_margins[index][token] = margin
+        return weight
+
+
+def _best_tokens(tokens: tuple[str, ...], margins: dict[str, float]) -> list[str]:
+    """The two tokens of ``tokens`` with the largest ``margins`` (those above ``CUE_MARGIN``)."""
+    strong = set(filter(margins.__contains__, tokens))
+    if len(strong) < 2:
+        return list(strong)
+    ranked = sorted(zip(map(margins.__getitem__, strong), strong, strict=True), reverse=True)
+    return [token for _, token in ranked[:2]]
+
+
+def _relative(row: Vector) -> complex:
+    """A class-weight row as the complex number of its scores relative to ``quick``."""
+    a, c, q = row
+    return complex(a - q, c - q)
 
 
 def _strict_winner(row: Vector) -> int:

@@ -4,10 +4,11 @@ In: the training split (``zero_llm/routing/data/train``). Out: ``zero_llm/routin
 weights.json`` (or ``--out``), the file ``zero_llm.routing.classifier`` reads.
 
 A multinomial logistic regression over the features of ``zero_llm.routing.features``
-(hashed word and character 3-gram counts, scaled by one over the square root
-of their total, plus the structure features), fitted by full-batch Adam with L2 penalties
-from zero weights: deterministic, no random state at all. The temperature that calibrates
-its probabilities is fitted on out-of-fold scores (5 folds, assigned by a seeded shuffle).
+(counts of the words and character 3-grams met in training, scaled by one over the square
+root of the text's number of tokens, plus the structure features), fitted by full-batch
+Adam with L2 penalties from zero weights: deterministic, no random state at all. The
+temperature that calibrates its probabilities is fitted on out-of-fold scores (5 folds,
+assigned by a seeded shuffle).
 Needs numpy (``pip install 'zero-llm[train]'``); the shipped package does not.
 """
 
@@ -26,11 +27,11 @@ from typing import Any
 from zero_llm.routing.classifier import CLASSES, WEIGHTS_FILE
 from zero_llm.routing.dataset import Example, load_split
 from zero_llm.routing.features import (
-    BUCKETS,
     DENSE_KINDS,
     SPARSE_FEATURES,
     extract,
     sparse_counts,
+    token_features,
 )
 
 __all__ = ["main", "train"]
@@ -43,8 +44,22 @@ DENSE_L2 = 1e-4
 FOLDS = 5
 
 
-def _design(examples: list[Example]) -> tuple[Any, Any, Any, Any, Any]:
-    """Sparse rows (row ids, buckets, values), the dense matrix and the labels."""
+def _vocabulary(examples: list[Example]) -> dict[str, int]:
+    """Feature -> column for every sparse feature of ``examples``, in order of appearance."""
+    columns: dict[str, int] = {}
+    for example in examples:
+        for token in extract(example.text).tokens:
+            for feature in token_features(token):
+                columns.setdefault(feature, len(columns))
+    return columns
+
+
+def _design(examples: list[Example], columns: dict[str, int]) -> tuple[Any, ...]:
+    """Sparse rows (row ids, columns, values), the dense matrix, the labels and the width.
+
+    A text's counts are scaled by one over the square root of its number of tokens.
+    Features without a column weigh nothing, as they do when the classifier meets them.
+    """
     import numpy as np
 
     rows: list[int] = []
@@ -53,25 +68,33 @@ def _design(examples: list[Example]) -> tuple[Any, Any, Any, Any, Any]:
     dense = np.zeros((len(examples), len(DENSE_KINDS)))
     for i, example in enumerate(examples):
         evidence = extract(example.text)
-        counts = sparse_counts(evidence.tokens)
-        norm = 1.0 / math.sqrt(sum(counts.values())) if counts else 0.0
-        for bucket, count in counts.items():
-            rows.append(i)
-            cols.append(bucket)
-            vals.append(count * norm)
+        norm = 1.0 / math.sqrt(len(evidence.tokens)) if evidence.tokens else 0.0
+        for feature, count in sparse_counts(evidence.tokens).items():
+            column = columns.get(feature)
+            if column is not None:
+                rows.append(i)
+                cols.append(column)
+                vals.append(count * norm)
         dense[i] = evidence.dense
     labels = np.array([CLASSES.index(e.task) for e in examples])
-    return np.array(rows), np.array(cols), np.array(vals), dense, labels
+    return (
+        np.array(rows, dtype=int),
+        np.array(cols, dtype=int),
+        np.array(vals),
+        dense,
+        labels,
+        len(columns),
+    )
 
 
 def _fit(design: tuple[Any, ...], steps: int = STEPS) -> tuple[Any, Any, Any]:
     """Fit (sparse weights, dense weights, bias) by full-batch Adam."""
     import numpy as np
 
-    rows, cols, vals, dense, labels = design
+    rows, cols, vals, dense, labels, width = design
     n, k = len(labels), len(CLASSES)
     onehot = np.eye(k)[labels]
-    params = [np.zeros((BUCKETS, k)), np.zeros((dense.shape[1], k)), np.zeros(k)]
+    params = [np.zeros((width, k)), np.zeros((dense.shape[1], k)), np.zeros(k)]
     moments = [np.zeros_like(p) for p in params]
     squares = [np.zeros_like(p) for p in params]
     for step in range(1, steps + 1):
@@ -82,7 +105,7 @@ def _fit(design: tuple[Any, ...], steps: int = STEPS) -> tuple[Any, Any, Any]:
         probs /= probs.sum(axis=1, keepdims=True)
         error = (probs - onehot) / n
         grad_sparse = np.stack(
-            [np.bincount(cols, vals * error[rows, c], BUCKETS) for c in range(k)], axis=1
+            [np.bincount(cols, vals * error[rows, c], width) for c in range(k)], axis=1
         )
         grads = [
             grad_sparse + 2 * SPARSE_L2 * sparse_w,
@@ -100,7 +123,7 @@ def _fit(design: tuple[Any, ...], steps: int = STEPS) -> tuple[Any, Any, Any]:
 
 def _scores(design: tuple[Any, ...], weights: tuple[Any, Any, Any]) -> Any:
 
-    rows, cols, vals, dense, labels = design
+    rows, cols, vals, dense, labels, _ = design
     sparse_w, dense_w, bias = weights
     return _sparse_scores(rows, cols, vals, sparse_w, len(labels)) + dense @ dense_w + bias
 
@@ -143,19 +166,21 @@ def train(examples: list[Example], *, steps: int = STEPS) -> dict[str, Any]:
     held_scores: list[Any] = []
     held_labels: list[Any] = []
     for fold in folds:
-        rest = set(range(len(examples))) - fold
-        weights = _fit(_design(_subset(examples, rest)), steps)
-        held = _design(_subset(examples, fold))
+        rest = _subset(examples, set(range(len(examples))) - fold)
+        vocabulary = _vocabulary(rest)
+        weights = _fit(_design(rest, vocabulary), steps)
+        held = _design(_subset(examples, fold), vocabulary)
         held_scores.append(_scores(held, weights))
         held_labels.append(held[4])
     temperature = _temperature(np.vstack(held_scores), np.concatenate(held_labels))
-    sparse_w, dense_w, bias = _fit(_design(examples), steps)
+    vocabulary = _vocabulary(examples)
+    sparse_w, dense_w, bias = _fit(_design(examples, vocabulary), steps)
     scale = float(np.abs(sparse_w).max()) / 32767 or 1.0
     packed = array("h", np.round(sparse_w / scale).astype(np.int16).ravel().tolist())
     return {
-        "format": 2,
+        "format": 3,
         "classes": list(CLASSES),
-        "buckets": BUCKETS,
+        "features": list(vocabulary),
         "dense_kinds": list(DENSE_KINDS),
         "sparse_features": SPARSE_FEATURES,
         "temperature": round(temperature, 4),

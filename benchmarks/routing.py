@@ -14,8 +14,9 @@ import argparse
 import asyncio
 import statistics
 
-from zero_llm.routing.classifier import CLASSES, classify
-from zero_llm.routing.evaluate import evaluate
+from zero_llm.routing.classifier import CLASSES, SHIPPED_WEIGHTS, classify
+from zero_llm.routing.dataset import load_split
+from zero_llm.routing.evaluate import evaluate, time_decisions
 
 
 def report(split: str) -> None:
@@ -50,12 +51,16 @@ def report(split: str) -> None:
         f"{'met' if result.p99_us < 100 else 'NOT met'}); p99 of every single timing "
         f"{result.raw_p99_us:.1f} us"
     )
+    p50, p99, raw_p99 = time_decisions(SHIPPED_WEIGHTS, [], [e.text for e in load_split(split)])
+    print(
+        f"  the same from a cold start (no training prompt met before): p50 {p50:.1f} us, "
+        f"p99 {p99:.1f} us; p99 of every single timing {raw_p99:.1f} us"
+    )
 
 
 async def second_stage(split: str, host: str | None) -> None:
     import ollama
 
-    from zero_llm.routing.dataset import load_split
     from zero_llm.routing.second_stage import ask_quick_model
     from zero_llm.testing import OllamaEmulator
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from zero_llm.routing.lexicon import (
     ANALYSIS_PHRASES,
@@ -108,9 +108,11 @@ _HEBREW = re.compile(r"[\u05d0-\u05ea]")
 _LATIN = re.compile(r"[A-Za-z]{2,}")
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    """What one text shows: its tokens, its structure features and the words behind them."""
+class Evidence(NamedTuple):
+    """What one text shows: its tokens, its structure features and the words behind them.
+
+    A named tuple: it is made for every decision, and a tuple is the cheapest such record.
+    """
 
     tokens: tuple[str, ...]
     """Lowercased word tokens (English and Hebrew) of the scanned window."""
@@ -149,6 +151,8 @@ def _build_lexicon() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, .
 
 _WORDS, _PHRASES = _build_lexicon()
 _PHRASE_STARTS = frozenset(p.split(" ", 1)[0] for p in _PHRASES)
+_PHRASE_SECONDS = frozenset(" ".join(p.split(" ")[:2]) for p in _PHRASES)
+"""The first two words of every phrase: a phrase is looked up only after they match."""
 _PREFIX_LETTERS = frozenset("והבכלמש")  # ו ה ב כ ל מ ש
 _HIT_CACHE: dict[str, tuple[tuple[str, ...], str, tuple[str, ...]]] = {}
 
@@ -169,15 +173,24 @@ _NO_HITS: _Hits = ((), "", ())
 
 def _token_hits(token: str) -> _Hits:
     """(kinds the token is a term of, the term as read, readings that may start a phrase)."""
-    kinds: tuple[str, ...] = ()
-    term = ""
-    starts: list[str] = []
-    for reading in _readings(token):
-        if not kinds and reading in _WORDS:
-            kinds, term = _WORDS[reading], reading
-        if reading in _PHRASE_STARTS:
-            starts.append(reading)
-    value = (kinds, term, tuple(starts)) if kinds or starts else _NO_HITS
+    if token[0] in _PREFIX_LETTERS:
+        kinds: tuple[str, ...] = ()
+        term = ""
+        starts: list[str] = []
+        for reading in _readings(token):
+            if not kinds and reading in _WORDS:
+                kinds, term = _WORDS[reading], reading
+            if reading in _PHRASE_STARTS:
+                starts.append(reading)
+        value = (kinds, term, tuple(starts)) if kinds or starts else _NO_HITS
+    else:  # no prefix to take off: the token is its only reading
+        kinds = _WORDS.get(token, ())
+        start = token in _PHRASE_STARTS
+        value = (
+            (kinds, token if kinds else "", (token,) if start else ())
+            if kinds or start
+            else _NO_HITS
+        )
     if len(_HIT_CACHE) > 50_000:
         _HIT_CACHE.clear()
     _HIT_CACHE[token] = value
@@ -195,11 +208,16 @@ def _lexicon_hits(tokens: tuple[str, ...]) -> dict[str, list[str]]:
         kinds, term, starts = hits
         for kind in kinds:
             found.setdefault(kind, []).append(term)
+        if i + 1 == len(tokens):
+            continue
         for start in starts:
-            for n in (2, 3):
-                if i + n > len(tokens):
-                    break
-                phrase = start + " " + " ".join(tokens[i + 1 : i + n])
+            phrase = start + " " + tokens[i + 1]
+            if phrase not in _PHRASE_SECONDS:
+                continue
+            for kind in _PHRASES.get(phrase, ()):
+                found.setdefault(kind, []).append(phrase)
+            if i + 2 < len(tokens):
+                phrase += " " + tokens[i + 2]
                 for kind in _PHRASES.get(phrase, ()):
                     found.setdefault(kind, []).append(phrase)
     return found

@@ -89,10 +89,10 @@ _CODE_PUNCTUATION = re.compile(
     r"=>|->|::|!=|==|\+=|;\s*$|\)\s*\{|`[^`\n]+`|\((?<=\w\()[\w'\"., =]*\)|\.(?<=\w\.)\w+\(",
     re.MULTILINE,
 )
-_SNAKE_CASE = re.compile(r"\b[a-z]+_[a-z_]+\b")
-_SNAKE_GATE = re.compile(r"_(?<=[a-z]_)[a-z_]")
-"""Without this, ``_SNAKE_CASE`` cannot match."""
-_CAMEL_CASE = re.compile(r"\b[a-z]+[A-Z]\w*\b")
+_SNAKE_JOINT = re.compile(r"_(?<=[a-z]_)(?=[a-z])")
+"""An underscore between two small letters (``max_retries``): it leads with a literal, so the
+scan skips straight from one underscore to the next."""
+_CAMEL_CASE = re.compile(r"\b[a-z]++[A-Z]\w*+\b")  # possessive: giving back never helps
 _CAMEL_GATE = re.compile(r"[A-Z](?<=[a-z][A-Z])")
 """Without this, ``_CAMEL_CASE`` cannot match."""
 _DOLLAR_TICKER = re.compile(r"\$[A-Za-z]{1,5}\b")
@@ -130,6 +130,10 @@ def scan_window(text: str) -> str:
     return text[:head] + "\n" + text[head - SCAN_LIMIT :]
 
 
+_HEBREW_MARKS = str.maketrans({"\u05f3": "'", "\u05f4": '"'})
+"""Geresh and gershayim as the apostrophe and quote most keyboards type."""
+
+
 def _build_lexicon() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
     """Single-token terms -> kinds, and phrases (tokens joined by spaces) -> kinds."""
     words: dict[str, tuple[str, ...]] = {}
@@ -141,7 +145,7 @@ def _build_lexicon() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, .
         ("market-entity", ENTITIES),
     ):
         for term in terms:
-            parts = _TOKEN.findall(term.lower())
+            parts = _TOKEN.findall(term.lower().translate(_HEBREW_MARKS))
             table = words if len(parts) == 1 else phrases
             key = " ".join(parts)
             if kind not in table.get(key, ()):
@@ -264,10 +268,10 @@ _PERCENT_GATE = re.compile("%|percent|\u05d0\u05d7\u05d5\u05d6")
 
 
 def _syntax_count(window: str, has_upper: bool) -> int:
-    """How many code-syntax marks (keywords, operators, calls, snake_ and camelCase) it holds."""
+    """How many code-syntax marks (keywords, operators, calls, snake_ joints, camelCase) it has."""
     count = len(_SYNTAX_LINE_START.findall(window)) + len(_CODE_PUNCTUATION.findall(window))
-    if _SNAKE_GATE.search(window):
-        count += len(_SNAKE_CASE.findall(window))
+    if "_" in window:
+        count += len(_SNAKE_JOINT.findall(window))
     if has_upper and _CAMEL_GATE.search(window):
         count += len(_CAMEL_CASE.findall(window))
     return count
@@ -277,6 +281,10 @@ def extract(text: str) -> Evidence:
     """Read the text's window once and return its tokens and structure evidence."""
     window = text if len(text) <= SCAN_LIMIT else scan_window(text)
     lower = window.lower()
+    has_upper = lower != window  # lowercasing changed something: a capital is there
+    ascii_only = window.isascii()
+    if not ascii_only:  # one spelling of geresh and gershayim: ג׳ייסון is ג'ייסון, ש״ח is ש"ח
+        lower = lower.translate(_HEBREW_MARKS)
     tokens = tuple(_TOKEN.findall(lower))
     words: dict[str, tuple[str, ...]] = {}
     values = [0.0] * len(DENSE_KINDS)
@@ -286,7 +294,6 @@ def extract(text: str) -> Evidence:
         values[_FENCE] = 1.0
     if _TRACE_GATE.search(lower) and _TRACE.search(window):
         values[_STACK_TRACE] = 1.0
-    has_upper = lower != window  # lowercasing changed something: a capital is there
     upper_run = has_upper and _UPPER_RUN.search(window) is not None
     errors = _ERROR_NAME.findall(window) if upper_run or _ERROR_WORD.search(window) else None
     if errors:
@@ -300,7 +307,6 @@ def extract(text: str) -> Evidence:
         words[kind] = tuple(dict.fromkeys(found))[:3]
 
     tickers = [t.upper() for t in _DOLLAR_TICKER.findall(window)] if "$" in window else []
-    ascii_only = window.isascii()
     english = _LATIN.search(window) is not None
     if english or ascii_only:
         caps = _CAPS.findall(window) if has_upper else []

@@ -130,8 +130,13 @@ def scan_window(text: str) -> str:
     return text[:head] + "\n" + text[head - SCAN_LIMIT :]
 
 
-_HEBREW_MARKS = str.maketrans({"\u05f3": "'", "\u05f4": '"'})
-"""Geresh and gershayim as the apostrophe and quote most keyboards type."""
+def _one_spelling(text: str) -> str:
+    """Geresh and gershayim as the apostrophe and quote most keyboards type."""
+    if "\u05f3" in text:
+        text = text.replace("\u05f3", "'")
+    if "\u05f4" in text:
+        text = text.replace("\u05f4", '"')
+    return text
 
 
 def _build_lexicon() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
@@ -145,7 +150,7 @@ def _build_lexicon() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, .
         ("market-entity", ENTITIES),
     ):
         for term in terms:
-            parts = _TOKEN.findall(term.lower().translate(_HEBREW_MARKS))
+            parts = _TOKEN.findall(_one_spelling(term.lower()))
             table = words if len(parts) == 1 else phrases
             key = " ".join(parts)
             if kind not in table.get(key, ()):
@@ -284,7 +289,7 @@ def extract(text: str) -> Evidence:
     has_upper = lower != window  # lowercasing changed something: a capital is there
     ascii_only = window.isascii()
     if not ascii_only:  # one spelling of geresh and gershayim: ג׳ייסון is ג'ייסון, ש״ח is ש"ח
-        lower = lower.translate(_HEBREW_MARKS)
+        lower = _one_spelling(lower)
     tokens = tuple(_TOKEN.findall(lower))
     words: dict[str, tuple[str, ...]] = {}
     values = [0.0] * len(DENSE_KINDS)

@@ -110,7 +110,7 @@ def validation():  # type: ignore[no-untyped-def]
 
 
 def test_validation_accuracy_overall_per_task_and_language(validation) -> None:  # type: ignore[no-untyped-def]
-    assert validation.total >= 600
+    assert validation.total >= 900
     assert validation.accuracy >= 0.95, validation.misses
     for task in ("analysis", "code", "quick"):
         assert validation.rate(validation.by_task, task) >= 0.90, task

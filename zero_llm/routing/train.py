@@ -39,7 +39,7 @@ __all__ = ["main", "train"]
 SEED = 11
 STEPS = 400
 LEARNING_RATE = 0.05
-SPARSE_L2 = 1e-4
+SPARSE_L2 = 3e-6
 DENSE_L2 = 1e-4
 FOLDS = 5
 

@@ -175,21 +175,21 @@ async def test_memory_rule_question_style_loads_and_stores_once(
     manager: ModelManager, emulator: OllamaEmulator
 ) -> None:
     chat = manager.chat_model(session_id="q")
-    await chat.ainvoke("first question")
-    await chat.ainvoke([SystemMessage("be brief"), HumanMessage("second question")])
+    await chat.ainvoke("hello, first question")
+    await chat.ainvoke([SystemMessage("be brief"), HumanMessage("hello, second question")])
     sent = emulator.requests_to("/api/chat")[-1].body
     assert sent is not None
     assert [m["content"] for m in sent["messages"]][:3] == [
         "be brief",
-        "first question",
-        "[llama3.1:8b] You said: first question",
+        "hello, first question",
+        "[llama3.1:8b] You said: hello, first question",
     ]
     stored = await manager.history.messages("q")
     assert [m.content for m in stored] == [
-        "first question",
-        "[llama3.1:8b] You said: first question",
-        "second question",
-        "[llama3.1:8b] You said: second question",
+        "hello, first question",
+        "[llama3.1:8b] You said: hello, first question",
+        "hello, second question",
+        "[llama3.1:8b] You said: hello, second question",
     ]
 
 

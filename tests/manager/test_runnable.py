@@ -73,8 +73,8 @@ def test_sync_invoke_stream_and_batch(manager: ModelManager) -> None:
 
 async def test_async_stream_and_abatch(manager: ModelManager) -> None:
     runnable = manager.as_runnable()
-    chunks = [c async for c in runnable.astream("stream please")]
-    assert "".join(str(c.content) for c in chunks) == "[llama3.1:8b] You said: stream please"
+    chunks = [c async for c in runnable.astream("hello, stream please")]
+    assert "".join(str(c.content) for c in chunks) == "[llama3.1:8b] You said: hello, stream please"
     results = await runnable.abatch(["one", "two"])
     assert [r.content for r in results] == [
         "[llama3.1:8b] You said: one",

@@ -90,7 +90,7 @@ async def test_fallback_stream_and_cut_stream(
 
 def test_sync_and_runnable_calls_are_recorded(manager: ModelManager) -> None:
     manager.query_model_sync("llama", "sync")
-    manager.as_runnable().invoke({"input": "runnable", "session_id": "r"})
+    manager.as_runnable().invoke({"input": "good morning", "session_id": "r"})
     list(manager.as_runnable().stream("streamed runnable"))
     manager.usage_recorder.flush_sync()
     got = manager.history_sync.store  # the same database serves both

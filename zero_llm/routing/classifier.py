@@ -126,9 +126,9 @@ class Model:
         """Class scores (before temperature), relative to ``quick``'s."""
         dense = evidence.dense
         score = self._bias + sum(map(mul, compress(dense, dense), compress(self._dense, dense)))
-        tokens = evidence.tokens
-        if tokens:
-            score += sum(map(self._token_weights.__getitem__, tokens)) / math.sqrt(len(tokens))
+        words = dict.fromkeys(evidence.tokens)  # each word once, in order: a repeat adds nothing
+        if words:
+            score += sum(map(self._token_weights.__getitem__, words)) / math.sqrt(len(words))
         return (score.real, score.imag, 0.0)
 
     def predict(self, text: str) -> Prediction:

@@ -4,11 +4,11 @@ In: the training split (``zero_llm/routing/data/train``). Out: ``zero_llm/routin
 weights.json`` (or ``--out``), the file ``zero_llm.routing.classifier`` reads.
 
 A multinomial logistic regression over the features of ``zero_llm.routing.features``
-(counts of the words and character 3-grams met in training, scaled by one over the square
-root of the text's number of tokens, plus the structure features), fitted by full-batch
-Adam with L2 penalties from zero weights: deterministic, no random state at all. The
-temperature that calibrates its probabilities is fitted on out-of-fold scores (5 folds,
-assigned by a seeded shuffle).
+(the text's distinct words and their character 3-grams, those met in training, scaled by
+one over the square root of the number of distinct words, plus the structure features),
+fitted by full-batch Adam with L2 penalties from zero weights: deterministic, no random
+state at all. The temperature that calibrates its probabilities is fitted on out-of-fold
+scores (5 folds, assigned by a seeded shuffle).
 Needs numpy (``pip install 'zero-llm[train]'``); the shipped package does not.
 """
 
@@ -57,7 +57,8 @@ def _vocabulary(examples: list[Example]) -> dict[str, int]:
 def _design(examples: list[Example], columns: dict[str, int]) -> tuple[Any, ...]:
     """Sparse rows (row ids, columns, values), the dense matrix, the labels and the width.
 
-    A text's counts are scaled by one over the square root of its number of tokens.
+    A text's features are those of its distinct words (a repeated word counts once), scaled
+    by one over the square root of their number.
     Features without a column weigh nothing, as they do when the classifier meets them.
     """
     import numpy as np
@@ -68,8 +69,9 @@ def _design(examples: list[Example], columns: dict[str, int]) -> tuple[Any, ...]
     dense = np.zeros((len(examples), len(DENSE_KINDS)))
     for i, example in enumerate(examples):
         evidence = extract(example.text)
-        norm = 1.0 / math.sqrt(len(evidence.tokens)) if evidence.tokens else 0.0
-        for feature, count in sparse_counts(evidence.tokens).items():
+        words = tuple(dict.fromkeys(evidence.tokens))
+        norm = 1.0 / math.sqrt(len(words)) if words else 0.0
+        for feature, count in sparse_counts(words).items():
             column = columns.get(feature)
             if column is not None:
                 rows.append(i)

@@ -313,7 +313,7 @@ def test_feature_shortcuts_agree_on_every_labelled_prompt() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"sparse_features": "word+char3-ends/crc32-utf16"}, "trained on other features"),
+        ({"sparse_features": "word+char3-ends/vocabulary"}, "trained on other features"),
         ({"sparse_features": None}, "trained on other features"),
         ({"dense_kinds": ["code-fence"]}, "trained on other features"),
         ({"classes": ["code", "quick"]}, "for classes"),

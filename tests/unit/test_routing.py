@@ -286,6 +286,9 @@ def assert_shortcuts_agree(text: str) -> None:
         assert features._CAMEL_GATE.search(window)
     if features._TRACE.search(window):
         assert features._TRACE_GATE.search(lower)
+    for literal in features._TRACE_LITERALS:  # a gate match that is a whole _TRACE match
+        if window.isascii() and literal in lower:
+            assert features._TRACE.search(window)
     if features._ERROR_NAME.search(window):
         assert features._UPPER_RUN.search(window) or features._ERROR_WORD.search(window)
     if features._PAIR.search(window):

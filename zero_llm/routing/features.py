@@ -264,6 +264,16 @@ _TRACE_GATE = re.compile(
     r"segmentation fault|error: |exception: "
 )
 """Substrings (of the lowercased window) without one of which ``_TRACE`` cannot match."""
+_TRACE_LITERALS = frozenset(
+    {
+        "traceback (most recent call last)",
+        "exception in thread",
+        "panicked at",
+        "segmentation fault",
+    }
+)
+"""Gate matches that are whole ``_TRACE`` alternatives: in an ASCII text one of them found by
+the gate is a match of ``_TRACE`` (whose case-insensitive search costs several times more)."""
 _UPPER_RUN = re.compile(r"[A-Z]{2}")
 """Without two capitals in a row (or a ``$``), ``_PAIR`` cannot match; without it ``_ERROR_NAME``
 needs an ``_ERROR_WORD``."""
@@ -297,7 +307,8 @@ def extract(text: str) -> Evidence:
 
     if "```" in window:
         values[_FENCE] = 1.0
-    if _TRACE_GATE.search(lower) and _TRACE.search(window):
+    gate = _TRACE_GATE.search(lower)
+    if gate and ((ascii_only and gate.group() in _TRACE_LITERALS) or _TRACE.search(window)):
         values[_STACK_TRACE] = 1.0
     upper_run = has_upper and _UPPER_RUN.search(window) is not None
     errors = _ERROR_NAME.findall(window) if upper_run or _ERROR_WORD.search(window) else None

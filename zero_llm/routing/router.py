@@ -94,17 +94,9 @@ def _check_threshold(name: str, value: float | None, default: float) -> float:
     return float(value)
 
 
-def _role_probability(catalog: Catalog, prediction: Prediction, role: str) -> float:
-    return sum(p for cls, p in prediction.probabilities.items() if _role_of(catalog, cls) == role)
-
-
-def _role_of(catalog: Catalog, task: str) -> str:
-    return catalog.role_for_task(task) or catalog.default_role
-
-
-def _task_of(catalog: Catalog, role: str, prediction: Prediction) -> str:
+def _task_of(catalog: Catalog, role: str, roles: dict[str, str], prediction: Prediction) -> str:
     """The class that maps to ``role`` (the likeliest one), else the role's first task."""
-    classes = [c for c in prediction.probabilities if _role_of(catalog, c) == role]
+    classes = [c for c, r in roles.items() if r == role]
     if classes:
         return max(classes, key=prediction.probabilities.__getitem__)
     tasks = catalog.models[role].tasks
@@ -153,13 +145,15 @@ def route(
                 f"(roles: {', '.join(catalog.roles)})"
             )
     prediction = classify(text)
-    best_role = _role_of(catalog, prediction.label)
+    # Each class's role, looked up once: class -> catalog role (the default role if none).
+    roles = {c: catalog.role_for_task(c) or catalog.default_role for c in prediction.probabilities}
+    best_role = roles[prediction.label]
     low = prediction.confidence < confidence_threshold
     evidence = _evidence_text(prediction)
 
     def decide(role: str, method: str, reason: str, *, stuck: bool) -> RouteDecision:
-        chosen = _task_of(catalog, role, prediction)
-        confidence = _role_probability(catalog, prediction, role)
+        chosen = _task_of(catalog, role, roles, prediction)
+        confidence = sum(p for c, p in prediction.probabilities.items() if roles[c] == role)
         signals = prediction.signals if role == best_role else ("follow-up",)
         return RouteDecision(
             chosen,

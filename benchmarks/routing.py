@@ -33,6 +33,12 @@ def report(split: str) -> None:
         f"  below the confidence threshold: {result.low_confidence}; accuracy after the "
         f"low-confidence default: {result.routed_correct / result.total:.1%}"
     )
+    print(f"\ncalibration (expected calibration error {result.calibration_error:.3f})")
+    for low, high, count, confidence, accuracy in result.calibration:
+        print(
+            f"  confidence {low:.2f}-{high:.2f}: {count:4d} prompts, mean confidence "
+            f"{confidence:.3f}, accuracy {accuracy:.3f}"
+        )
     print("\nconfusion (rows expected, columns predicted)")
     print("           " + "".join(f"{c:>10s}" for c in CLASSES))
     for expected in CLASSES:

@@ -118,6 +118,16 @@ def test_validation_accuracy_overall_per_task_and_language(validation) -> None: 
         assert validation.rate(validation.by_language, language) >= 0.90, language
 
 
+def test_confidence_is_calibrated_on_the_validation_split(validation) -> None:  # type: ignore[no-untyped-def]
+    assert sum(n for _, _, n, _, _ in validation.calibration) == validation.total
+    assert validation.calibration_error < 0.05
+    for low, high, count, confidence, accuracy in validation.calibration:
+        assert low <= confidence < high or confidence == high == 1.0
+        # Within three binomial standard errors of what the confidence promises.
+        error = 3 * (confidence * (1 - confidence) / count) ** 0.5 + 0.02
+        assert abs(confidence - accuracy) < error, (low, high, count, confidence, accuracy)
+
+
 def test_explicit_task_wins_over_text_and_conversation() -> None:
     decision = route(CATALOG, task="code", text="Is NVDA overvalued?", current_role="reasoning")
     assert decision.role == "code" and decision.method == "explicit"

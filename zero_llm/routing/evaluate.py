@@ -2,7 +2,8 @@
 
 In: a split name (``validation`` by default) and optionally a weights file. Out: an
 ``Evaluation`` (accuracy overall, per task and per language; the confusion matrix; every
-miss; how often the low-confidence default changes the answer; p50/p99 decision time on prompts
+miss; how often the low-confidence default changes the answer; confidence against accuracy
+per bin; p50/p99 decision time on prompts
 the model's token cache has not seen, after it has read the training prompts).
 ``python -m benchmarks.routing`` prints it; the tests assert on it.
 """
@@ -22,7 +23,16 @@ from zero_llm.routing.dataset import Example, load_split
 from zero_llm.routing.features import clear_feature_caches
 from zero_llm.routing.router import DEFAULT_CONFIDENCE_THRESHOLD
 
-__all__ = ["Evaluation", "Miss", "evaluate", "time_decisions"]
+__all__ = ["CALIBRATION_BINS", "Evaluation", "Miss", "evaluate", "time_decisions"]
+
+CALIBRATION_BINS: tuple[tuple[float, float], ...] = (
+    (0.0, 0.6),
+    (0.6, 0.8),
+    (0.8, 0.9),
+    (0.9, 0.97),
+    (0.97, 1.01),
+)
+"""Confidence bins of the calibration table (the last one holds 1.0)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +70,15 @@ class Evaluation:
     """99th percentile of the same per-prompt costs."""
     raw_p99_us: float = 0.0
     """99th percentile of every single timing, the machine's noise included."""
+    calibration: list[tuple[float, float, int, float, float]] = field(default_factory=list)
+    """Per confidence bin (low, high, prompts, mean confidence, accuracy), for bins not empty."""
+
+    @property
+    def calibration_error(self) -> float:
+        """Expected calibration error: mean |confidence - accuracy| over bins, by prompt count."""
+        if not self.total:
+            return 0.0
+        return sum(n * abs(conf - acc) for _, _, n, conf, acc in self.calibration) / self.total
 
     @property
     def accuracy(self) -> float:
@@ -120,6 +139,7 @@ def evaluate(
     langs: Counter[str] = Counter()
     langs_right: Counter[str] = Counter()
     confusion: Counter[tuple[str, str]] = Counter()
+    binned: list[list[tuple[float, bool]]] = [[] for _ in CALIBRATION_BINS]
     for example in rows:
         prediction = model.predict(example.text)
         right = prediction.label == example.task
@@ -130,6 +150,9 @@ def evaluate(
         langs[example.language] += 1
         langs_right[example.language] += right
         confusion[(example.task, prediction.label)] += 1
+        for k, (low, high) in enumerate(CALIBRATION_BINS):
+            if low <= prediction.confidence < high:
+                binned[k].append((prediction.confidence, right))
         if prediction.confidence < threshold:
             result.low_confidence += 1
             routed = catalog.role_for_task(example.task) == catalog.default_role
@@ -149,6 +172,17 @@ def evaluate(
     result.by_task = {t: (tasks_right[t], tasks[t]) for t in CLASSES if tasks[t]}
     result.by_language = {k: (langs_right[k], langs[k]) for k in sorted(langs)}
     result.confusion = dict(confusion)
+    result.calibration = [
+        (
+            low,
+            min(high, 1.0),
+            len(b),
+            statistics.fmean(c for c, _ in b),
+            statistics.fmean(r for _, r in b),
+        )
+        for (low, high), b in zip(CALIBRATION_BINS, binned, strict=True)
+        if b
+    ]
     warm_up = [e.text for e in load_split("train")] if split != "train" else []
     result.p50_us, result.p99_us, result.raw_p99_us = time_decisions(
         weights or SHIPPED_WEIGHTS, warm_up, [e.text for e in rows]

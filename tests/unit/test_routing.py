@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import pytest
@@ -382,3 +383,31 @@ def test_geresh_and_gershayim_read_as_apostrophe_and_quote() -> None:
 )
 def test_snake_case_joints_are_counted(text: str, joints: int) -> None:
     assert len(features._SNAKE_JOINT.findall(text)) == joints
+
+
+def test_scores_relative_to_quick_give_the_plain_softmax() -> None:
+    # The model sums complex weights (analysis - quick, code - quick); the plain reading of
+    # the weights file (three scores per feature, a softmax over three classes) must agree.
+    data = json.loads(SHIPPED_WEIGHTS.read_text(encoding="utf-8"))
+    model = Model(data)
+    packed = _int16s(data)
+    scale = data["sparse_scale"]
+    columns = {f: i for i, f in enumerate(data["features"])}
+    for text in [e.text for e in load_split("validation")[::37]] + ["", "?", "word " * 500]:
+        evidence = features.extract(text)
+        scores = list(data["bias"])
+        words = list(dict.fromkeys(evidence.tokens))
+        for word in words:
+            for feature in features.token_features(word):
+                if feature in columns:
+                    for k in range(3):
+                        scores[k] += packed[3 * columns[feature] + k] * scale / len(words) ** 0.5
+        for value, row in zip(evidence.dense, data["dense"], strict=True):
+            for k in range(3):
+                scores[k] += value * row[k]
+        exps = [math.exp((s - max(scores)) / data["temperature"]) for s in scores]
+        expected = {
+            c: e / sum(exps) for c, e in zip(("analysis", "code", "quick"), exps, strict=True)
+        }
+        got = model.predict(text).probabilities
+        assert got == pytest.approx(expected, abs=1e-9), text

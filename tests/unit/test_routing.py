@@ -411,3 +411,17 @@ def test_scores_relative_to_quick_give_the_plain_softmax() -> None:
         }
         got = model.predict(text).probabilities
         assert got == pytest.approx(expected, abs=1e-9), text
+
+
+def test_a_fresh_model_has_already_scored_the_words_it_was_trained_on() -> None:
+    # A new process pays at load, not at its first decisions, for the words of training.
+    data = json.loads(SHIPPED_WEIGHTS.read_text(encoding="utf-8"))
+    features.clear_feature_caches()
+    model = Model(data)
+    trained = {f[1:-1] for f in data["features"] if f[0] == "<" and f[-1] == ">"}
+    assert len(trained) > 5000
+    assert trained <= model._token_weights.keys()
+    assert trained <= features._HIT_CACHE.keys()
+    assert "zzqxv" not in model._token_weights  # a word of no prompt is scored when met
+    model.predict("zzqxv")
+    assert "zzqxv" in model._token_weights

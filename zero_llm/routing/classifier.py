@@ -18,6 +18,7 @@ import math
 import threading
 import zlib
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from itertools import compress, repeat
@@ -31,6 +32,7 @@ from zero_llm.routing.features import (
     SPARSE_FEATURES,
     Evidence,
     extract,
+    learn_tokens,
     token_features,
 )
 
@@ -121,6 +123,11 @@ class Model:
             )
         }
         self._token_weights = _TokenWeights(self._features)
+        # Every word met in training is scored now (about 6,000; some 15 ms), so that a
+        # decision pays for a word only when it is new to the model, not new to the process.
+        words = [f[1:-1] for f in features if f[0] == "<" and f[-1] == ">"]
+        self._token_weights.learn(words)
+        learn_tokens(words)
 
     def logits(self, evidence: Evidence) -> Vector:
         """Class scores (before temperature), relative to ``quick``'s."""
@@ -176,6 +183,12 @@ class _TokenWeights(dict[str, complex]):
         super().__init__()
         self.features = features
         self.cue_margins: tuple[dict[str, float], ...] = ({}, {}, {})
+
+    def learn(self, tokens: Iterable[str]) -> None:
+        """Score the tokens now, so that a decision that meets them only looks them up."""
+        for token in tokens:
+            if token not in self:
+                self.__missing__(token)
 
     def __missing__(self, token: str) -> complex:
         weight: complex = sum(map(self.features.get, token_features(token), repeat(0j)))

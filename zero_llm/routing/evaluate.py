@@ -3,8 +3,7 @@
 In: a split name (``validation`` by default) and optionally a weights file. Out: an
 ``Evaluation`` (accuracy overall, per task and per language; the confusion matrix; every
 miss; how often the low-confidence default changes the answer; confidence against accuracy
-per bin; p50/p99 decision time on prompts
-the model's token cache has not seen, after it has read the training prompts).
+per bin; p50/p99 decision time on prompts a fresh model meets for the first time).
 ``python -m benchmarks.routing`` prints it; the tests assert on it.
 """
 
@@ -91,14 +90,12 @@ class Evaluation:
         return right / count if count else 0.0
 
 
-def time_decisions(
-    weights: Path, warm_up: list[str], texts: list[str], rounds: int = 5
-) -> tuple[float, float, float]:
+def time_decisions(weights: Path, texts: list[str], rounds: int = 5) -> tuple[float, float, float]:
     """p50 and p99 microseconds per decision on ``texts`` seen for the first time, and the raw p99.
 
-    Each round builds a fresh model from ``weights``, clears the feature caches, reads
-    ``warm_up`` (the prompts a running router has already met) and then times each of
-    ``texts`` once, unseen. A prompt's cost is its median over the rounds, which keeps the
+    Each round clears the feature caches and builds a fresh model from ``weights``, as a new
+    process has it (it knows the words of its training prompts, no others), then times each
+    of ``texts`` once. A prompt's cost is its median over the rounds, which keeps the
     machine's scheduling noise out of the tail; the raw p99 is over every single timing.
     """
     data = json.loads(weights.read_text(encoding="utf-8"))
@@ -107,8 +104,6 @@ def time_decisions(
     for _ in range(rounds):
         clear_feature_caches()
         model = Model(data)
-        for text in warm_up:
-            model.predict(text)
         for i, text in enumerate(texts):
             start = clock()
             model.predict(text)
@@ -183,8 +178,7 @@ def evaluate(
         for (low, high), b in zip(CALIBRATION_BINS, binned, strict=True)
         if b
     ]
-    warm_up = [e.text for e in load_split("train")] if split != "train" else []
     result.p50_us, result.p99_us, result.raw_p99_us = time_decisions(
-        weights or SHIPPED_WEIGHTS, warm_up, [e.text for e in rows]
+        weights or SHIPPED_WEIGHTS, [e.text for e in rows]
     )
     return result

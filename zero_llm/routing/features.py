@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from zero_llm.routing.lexicon import (
@@ -31,6 +32,7 @@ __all__ = [
     "Evidence",
     "clear_feature_caches",
     "extract",
+    "learn_tokens",
     "scan_window",
     "sparse_counts",
     "token_features",
@@ -230,6 +232,13 @@ def _lexicon_hits(tokens: tuple[str, ...]) -> dict[str, list[str]]:
                 for kind in _PHRASES.get(phrase, ()):
                     found.setdefault(kind, []).append(phrase)
     return found
+
+
+def learn_tokens(tokens: Iterable[str]) -> None:
+    """Look the tokens up in the lexicon now, so that a decision that meets them need not."""
+    for token in tokens:
+        if token not in _HIT_CACHE:
+            _token_hits(token)
 
 
 def clear_feature_caches() -> None:

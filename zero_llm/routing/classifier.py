@@ -34,6 +34,7 @@ from zero_llm.routing.features import (
     extract,
     learn_tokens,
     token_features,
+    trained_words,
 )
 
 __all__ = ["CLASSES", "SHIPPED_WEIGHTS", "Model", "Prediction", "classify", "load_model"]
@@ -93,11 +94,10 @@ class Model:
                 "python -m zero_llm.routing.train"
             )
         self.temperature = float(data["temperature"])
-        self.bias: Vector = _vector(data["bias"])
-        self.dense: tuple[Vector, ...] = tuple(_vector(row) for row in data["dense"])
-        self._bias = _relative(self.bias)
-        self._dense = tuple(_relative(row) for row in self.dense)
-        winners = [_strict_winner(row) for row in self.dense]
+        dense_rows = [_vector(row) for row in data["dense"]]
+        self._bias = _relative(_vector(data["bias"]))
+        self._dense = tuple(_relative(row) for row in dense_rows)
+        winners = [_strict_winner(row) for row in dense_rows]
         # Per class: the structure features whose weights favour it (index, kind, and the
         # words a reason shows for it when it has no words of its own).
         self.signal_kinds = tuple(
@@ -125,7 +125,7 @@ class Model:
         self._token_weights = _TokenWeights(self._features)
         # Every word met in training is scored now (about 6,000; some 15 ms), so that a
         # decision pays for a word only when it is new to the model, not new to the process.
-        words = [f[1:-1] for f in features if f[0] == "<" and f[-1] == ">"]
+        words = trained_words(features)
         self._token_weights.learn(words)
         learn_tokens(words)
 

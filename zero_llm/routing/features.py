@@ -36,6 +36,7 @@ __all__ = [
     "scan_window",
     "sparse_counts",
     "token_features",
+    "trained_words",
 ]
 
 SCAN_LIMIT = 384
@@ -246,28 +247,22 @@ def clear_feature_caches() -> None:
     _HIT_CACHE.clear()
 
 
-(
-    _FENCE,
-    _STACK_TRACE,
-    _ERROR_NAME_KIND,
-    _CODE_SYNTAX,
-    _CODE_TERM,
-    _TICKER,
-    _TICKER_PAIR,
-    _CURRENCY_PAIR,
-    _MARKET_TERM,
-    _ANALYSIS_PHRASE,
-    _MARKET_ENTITY,
-    _NUMBER_KIND,
-    _PERCENT_KIND,
-    _HEBREW_KIND,
-    _ENGLISH_KIND,
-    _MIXED_LANGUAGE,
-    _SHORT_TEXT,
-    _QUESTION,
-) = range(len(DENSE_KINDS))
-"""Positions in the evidence vector, in ``DENSE_KINDS`` order."""
 _INDEX = {kind: i for i, kind in enumerate(DENSE_KINDS)}
+# Positions in the evidence vector of the kinds ``extract`` sets by name.
+_FENCE = _INDEX["code-fence"]
+_STACK_TRACE = _INDEX["stack-trace"]
+_ERROR_NAME_KIND = _INDEX["error-name"]
+_CODE_SYNTAX = _INDEX["code-syntax"]
+_TICKER = _INDEX["ticker"]
+_TICKER_PAIR = _INDEX["ticker-pair"]
+_CURRENCY_PAIR = _INDEX["currency-pair"]
+_NUMBER_KIND = _INDEX["number"]
+_PERCENT_KIND = _INDEX["percent"]
+_HEBREW_KIND = _INDEX["hebrew"]
+_ENGLISH_KIND = _INDEX["english"]
+_MIXED_LANGUAGE = _INDEX["mixed-language"]
+_SHORT_TEXT = _INDEX["short-text"]
+_QUESTION = _INDEX["question"]
 _TRACE_GATE = re.compile(
     r'traceback \(most recent call last\)|file "|\n\s+at |exception in thread|panicked at|'
     r"segmentation fault|error: |exception: "
@@ -385,6 +380,11 @@ def token_features(token: str) -> tuple[str, ...]:
     if length == 2:
         return (marked, marked[:3], marked[-3:])
     return (marked,)
+
+
+def trained_words(features: Iterable[str]) -> list[str]:
+    """The words among sparse features (``token_features`` marks a word ``<word>``)."""
+    return [f[1:-1] for f in features if f[0] == "<" and f[-1] == ">"]
 
 
 def sparse_counts(tokens: tuple[str, ...]) -> dict[str, float]:

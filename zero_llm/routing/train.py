@@ -29,6 +29,7 @@ from zero_llm.routing.dataset import Example, load_split
 from zero_llm.routing.features import (
     DENSE_KINDS,
     SPARSE_FEATURES,
+    Evidence,
     extract,
     sparse_counts,
     token_features,
@@ -44,17 +45,26 @@ DENSE_L2 = 1e-4
 FOLDS = 5
 
 
-def _vocabulary(examples: list[Example]) -> dict[str, int]:
-    """Feature -> column for every sparse feature of ``examples``, in order of appearance."""
+Read = tuple[Evidence, int]
+"""One training prompt as read once: its evidence and its class index."""
+
+
+def _read(examples: list[Example]) -> list[Read]:
+    """Extract each prompt's evidence once, for every fold that uses it."""
+    return [(extract(e.text), CLASSES.index(e.task)) for e in examples]
+
+
+def _vocabulary(rows: list[Read]) -> dict[str, int]:
+    """Feature -> column for every sparse feature of ``rows``, in order of appearance."""
     columns: dict[str, int] = {}
-    for example in examples:
-        for token in extract(example.text).tokens:
+    for evidence, _ in rows:
+        for token in evidence.tokens:
             for feature in token_features(token):
                 columns.setdefault(feature, len(columns))
     return columns
 
 
-def _design(examples: list[Example], columns: dict[str, int]) -> tuple[Any, ...]:
+def _design(rows: list[Read], columns: dict[str, int]) -> tuple[Any, ...]:
     """Sparse rows (row ids, columns, values), the dense matrix, the labels and the width.
 
     A text's features are those of its distinct words (a repeated word counts once), scaled
@@ -63,24 +73,23 @@ def _design(examples: list[Example], columns: dict[str, int]) -> tuple[Any, ...]
     """
     import numpy as np
 
-    rows: list[int] = []
+    row_ids: list[int] = []
     cols: list[int] = []
     vals: list[float] = []
-    dense = np.zeros((len(examples), len(DENSE_KINDS)))
-    for i, example in enumerate(examples):
-        evidence = extract(example.text)
+    dense = np.zeros((len(rows), len(DENSE_KINDS)))
+    for i, (evidence, _) in enumerate(rows):
         words = tuple(dict.fromkeys(evidence.tokens))
         norm = 1.0 / math.sqrt(len(words)) if words else 0.0
         for feature, count in sparse_counts(words).items():
             column = columns.get(feature)
             if column is not None:
-                rows.append(i)
+                row_ids.append(i)
                 cols.append(column)
                 vals.append(count * norm)
         dense[i] = evidence.dense
-    labels = np.array([CLASSES.index(e.task) for e in examples])
+    labels = np.array([label for _, label in rows])
     return (
-        np.array(rows, dtype=int),
+        np.array(row_ids, dtype=int),
         np.array(cols, dtype=int),
         np.array(vals),
         dense,
@@ -154,29 +163,30 @@ def _temperature(scores: Any, labels: Any) -> float:
     return best
 
 
-def _subset(examples: list[Example], keep: set[int]) -> list[Example]:
-    return [e for i, e in enumerate(examples) if i in keep]
+def _subset(rows: list[Read], keep: set[int]) -> list[Read]:
+    return [row for i, row in enumerate(rows) if i in keep]
 
 
 def train(examples: list[Example], *, steps: int = STEPS) -> dict[str, Any]:
     """Fit the model on ``examples``; return the weights file's content."""
     import numpy as np
 
+    read = _read(examples)
     order = list(range(len(examples)))
     random.Random(SEED).shuffle(order)
     folds = [set(order[f::FOLDS]) for f in range(FOLDS)]
     held_scores: list[Any] = []
     held_labels: list[Any] = []
     for fold in folds:
-        rest = _subset(examples, set(range(len(examples))) - fold)
+        rest = _subset(read, set(range(len(read))) - fold)
         vocabulary = _vocabulary(rest)
         weights = _fit(_design(rest, vocabulary), steps)
-        held = _design(_subset(examples, fold), vocabulary)
+        held = _design(_subset(read, fold), vocabulary)
         held_scores.append(_scores(held, weights))
         held_labels.append(held[4])
     temperature = _temperature(np.vstack(held_scores), np.concatenate(held_labels))
-    vocabulary = _vocabulary(examples)
-    sparse_w, dense_w, bias = _fit(_design(examples, vocabulary), steps)
+    vocabulary = _vocabulary(read)
+    sparse_w, dense_w, bias = _fit(_design(read, vocabulary), steps)
     scale = float(np.abs(sparse_w).max()) / 32767 or 1.0
     packed = array("h", np.round(sparse_w / scale).astype(np.int16).ravel().tolist())
     return {

@@ -178,6 +178,39 @@ class _LoopClients:
 
     api: ollama.AsyncClient
     http: httpx.AsyncClient
+    closer: AsyncGenerator[None, None] | None = None
+    """Closes both clients when the loop shuts down (see ``_close_with_loop``)."""
+
+    async def aclose(self) -> None:
+        """Close both clients' connections."""
+        await self.api.close()
+        await self.http.aclose()
+
+
+async def _closer(clients: _LoopClients) -> AsyncGenerator[None, None]:
+    """Suspended for the life of a loop; its ``finally`` closes the loop's clients."""
+    try:
+        yield
+    finally:
+        await clients.aclose()
+
+
+def _close_with_loop(clients: _LoopClients) -> None:
+    """Have the running loop close ``clients`` when it shuts down.
+
+    ``asyncio.run`` (and ``asyncio.Runner``) close every suspended async generator of the
+    loop with ``loop.shutdown_asyncgens()`` while the loop still runs; a generator started
+    here and kept suspended is so closed, and its ``finally`` closes the connections.
+    Without it each ``asyncio.run`` left one connection per client open for good.
+    """
+    closer = _closer(clients)
+    step = closer.__anext__()  # registers the generator with the running loop
+    try:
+        step.send(None)  # runs to the ``yield``: it awaits nothing before it
+    except StopIteration:
+        clients.closer = closer
+    else:  # pragma: no cover - the generator awaits nothing before its yield
+        raise RuntimeError("the loop-closing generator did not stop at its yield")
 
 
 class OllamaBackend:
@@ -218,6 +251,7 @@ class OllamaBackend:
                     **kwargs,
                 ),
             )
+            _close_with_loop(found)
             self._clients[loop] = found
         return found
 
@@ -233,9 +267,12 @@ class OllamaBackend:
     async def aclose(self) -> None:
         """Close the running loop's HTTP connections to Ollama."""
         clients = self._clients.pop(asyncio.get_running_loop(), None)
-        if clients is not None:
-            await clients.api.close()
-            await clients.http.aclose()
+        if clients is None:
+            return
+        if clients.closer is not None:
+            await clients.closer.aclose()  # its ``finally`` closes the clients
+        else:
+            await clients.aclose()
 
     @contextlib.contextmanager
     def _translated(self, model: str | None, *, pull: bool = False) -> Iterator[None]:

@@ -41,6 +41,7 @@ from zero_llm.errors import (
     ContextOverflowError,
     ModelNotFoundError,
     OllamaError,
+    OllamaServerError,
     OllamaTimeoutError,
     StreamInterruptedError,
     ToolsNotSupportedError,
@@ -588,6 +589,7 @@ class QueryEngine:
             what = f"an answer within {timeouts.response:g}s (timeouts.response)"
         limit = first
         tool_index = 0
+        done = False
         try:
             while True:
                 # The deadline wraps each wait only, never a yield: a slow consumer is not a
@@ -596,7 +598,14 @@ class QueryEngine:
                     async with asyncio.timeout_at(limit):
                         part = await anext(parts)
                 except StopAsyncIteration:
+                    if not done:  # Ollama ends every answer with done: true; this one broke
+                        raise OllamaServerError(
+                            f"the answer of {spec.name} ended without Ollama's final "
+                            "`done: true` line: it is incomplete",
+                            model=spec.name,
+                        ) from None
                     return
+                done = bool(part.get("done"))
                 trace.mark_first_token()
                 chunk = chunk_from_part(part, first_tool_index=tool_index)
                 tool_index += len(chunk.tool_call_chunks)

@@ -42,6 +42,13 @@ CASES = [
     Case("cut after 3 chunks", lambda e: e.faults.cut_stream_after(3), StreamInterruptedError, 1),
     Case("malformed line", lambda e: e.faults.malformed_line_after(3), StreamInterruptedError, 1),
     Case("error line", lambda e: e.faults.error_line_after(3), StreamInterruptedError, 1),
+    Case("no done, no chunk", lambda e: e.faults.end_without_done_after(0), 2, 1),
+    Case(
+        "no done after 3 chunks",
+        lambda e: e.faults.end_without_done_after(3),
+        StreamInterruptedError,
+        1,
+    ),
     Case("slow load", lambda e: e.faults.slow_load(0.2), 1, 1),
     Case("model missing", lambda e: e.set_present("llama3.1:8b", False), 1, 1),
 ]

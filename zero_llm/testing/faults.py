@@ -23,6 +23,7 @@ FaultKind = Literal[
     "error_line",
     "slow_load",
     "bad_json",
+    "no_done",
 ]
 
 MODEL_PATHS: tuple[str, ...] = ("/api/chat", "/api/generate", "/api/embed")
@@ -97,6 +98,10 @@ class Faults:
     ) -> Faults:
         """Send an ``{"error": ...}`` line after ``chunks`` chunks and end the stream."""
         return self._arm(Fault("error_line", times, after_chunks=chunks, message=message))
+
+    def end_without_done_after(self, chunks: int, times: int = 1) -> Faults:
+        """End the next streams cleanly after ``chunks`` chunks, never sending ``done: true``."""
+        return self._arm(Fault("no_done", times, after_chunks=chunks))
 
     def slow_load(self, seconds: float, times: int = 1) -> Faults:
         """Make the next model loads take ``seconds`` of real time."""

@@ -636,7 +636,7 @@ class EmulatorApp:
     ) -> web.StreamResponse:
         fault: Fault | None = None
         if path is not None:
-            fault = self.state.faults.take(path, ("cut", "malformed", "error_line"))
+            fault = self.state.faults.take(path, ("cut", "malformed", "error_line", "no_done"))
         response = web.StreamResponse(status=200, headers={"Content-Type": "application/x-ndjson"})
         response.enable_chunked_encoding()
         await response.prepare(request)
@@ -658,6 +658,8 @@ class EmulatorApp:
                     if request.transport is not None:
                         request.transport.abort()
                     return
+                if fault.kind == "no_done":
+                    break
                 if fault.kind == "malformed":
                     await response.write(NOT_JSON_LINE)
                     fault = None

@@ -326,7 +326,7 @@ class ModelManager:
     def usage(self) -> UsageLedger:
         """The usage ledger: one record per model call, read back and summarized."""
         if self._usage is None:
-            self._usage = UsageLedger(self.database)
+            self._usage = UsageLedger(self.database, key=self.settings.history_encryption_key())
         return self._usage
 
     @property

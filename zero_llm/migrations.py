@@ -159,10 +159,34 @@ def _0003_usage_outcome_and_private_sessions(connection: Connection) -> None:
     )
 
 
+def _0004_key_check(connection: Connection) -> None:
+    """The history key's check value, and the state of a key rotation in progress.
+
+    One row (``name`` 'history') once a key has been used: ``check_value`` is a known text
+    sealed with the database's key (NULL while the database is plain), ``rotating_to`` the
+    check value of the key a rotation is moving to, and ``progress`` how far it got
+    (JSON: the last row id done per table). The rows earlier versions sealed only in part
+    (clear ``extra`` fields, clear usage error text) are sealed by ``zero_llm.history.keys``
+    the first time a key is used: that needs the key, which a schema migration never has.
+    """
+    frozen = MetaData()
+    Table(
+        "zl_keys",
+        frozen,
+        Column("name", String(50), primary_key=True),
+        Column("check_value", Text, nullable=True),
+        Column("rotating_to", Text, nullable=True),
+        Column("progress", Text, nullable=False, default="{}"),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+    )
+    frozen.create_all(connection, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_sessions_and_messages", _0001_sessions_and_messages),
     Migration("0002_usage_ledger", _0002_usage_ledger),
     Migration("0003_usage_outcome_and_private_sessions", _0003_usage_outcome_and_private_sessions),
+    Migration("0004_key_check", _0004_key_check),
 ]
 """Every migration, in the order it is applied (append only; never edit a shipped one)."""
 

@@ -29,7 +29,7 @@ from sqlalchemy import (
 
 from zero_llm.requests import SESSION_ID_LENGTH
 
-__all__ = ["metadata", "zl_messages", "zl_migrations", "zl_sessions", "zl_usage"]
+__all__ = ["metadata", "zl_keys", "zl_messages", "zl_migrations", "zl_sessions", "zl_usage"]
 
 metadata = MetaData()
 
@@ -127,3 +127,15 @@ zl_usage = Table(
     Index("zl_usage_model_created", "model", "created_at"),
     Index("zl_usage_session", "session_id"),
 )
+
+
+zl_keys = Table(
+    "zl_keys",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("check_value", Text, nullable=True),
+    Column("rotating_to", Text, nullable=True),
+    Column("progress", Text, nullable=False, default="{}"),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+"""The history key's check value and the state of a rotation (see ``zero_llm.history.keys``)."""

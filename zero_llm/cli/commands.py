@@ -61,4 +61,5 @@ for command in (
 ):
     app.command()(command)
 app.add_typer(history.sessions_app, name="sessions")
+app.add_typer(history.history_app, name="history")
 app.add_typer(resident.resident_app, name="resident")

@@ -1,4 +1,4 @@
-"""The record commands: ``sessions list|show|delete|export`` and ``usage``.
+"""The record commands: ``sessions list|show|delete|export``, ``usage``, ``history rotate-key``.
 
 In: session ids, grouping and time filters. Out: conversations and usage summaries as
 tables readable at 80 columns, or JSON (``--json``) for scripts.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -27,9 +28,10 @@ if TYPE_CHECKING:
     from zero_llm.history import StoredMessage
     from zero_llm.manager import ModelManager
 
-__all__ = ["parse_since", "sessions_app", "usage"]
+__all__ = ["history_app", "parse_since", "sessions_app", "usage"]
 
 sessions_app = typer.Typer(help="Remembered conversations.", no_args_is_help=True)
+history_app = typer.Typer(help="The history database itself: its key.", no_args_is_help=True)
 SessionArgument = Annotated[str, typer.Argument(help="Session id.")]
 
 
@@ -164,3 +166,44 @@ def usage(
             "?" if x.tokens_per_second is None else f"{x.tokens_per_second:.0f}",
         )
     print_table(rows)
+
+
+@history_app.command("rotate-key")
+def rotate_key(
+    new_key_file: Annotated[
+        Path,
+        typer.Option(
+            "--new-key-file",
+            help="A private (mode 600) file holding the new key (zero_llm.history.generate_key).",
+        ),
+    ],
+) -> None:
+    """Re-encrypt the whole history in place with a new key (the current one from settings).
+
+    A plain history is encrypted for the first time the same way. Crash-safe: each batch
+    commits with its progress mark; if it stops, run it again with the same keys to finish.
+    """
+    from zero_llm.errors import ZeroLLMError
+    from zero_llm.history.crypto import load_key
+    from zero_llm.history.keys import rotate_key as rotate
+
+    try:
+        new_key = load_key(None, new_key_file)
+    except ZeroLLMError as exc:
+        raise fail(str(exc)) from None
+    if not new_key:
+        raise fail(f"the key file {new_key_file} is empty")
+
+    def show(table_name: str, done: int) -> None:
+        say(f"re-sealed {done} rows (now {table_name})", err=True, style="dim")
+
+    async def body(manager: ModelManager) -> int:
+        old_key = manager.settings.history_encryption_key()
+        database = manager.database
+        return await database.call(rotate(database, old_key, new_key, show))
+
+    rows = run_with_manager(body)
+    say(
+        f"the history is now sealed with the key in {new_key_file} ({rows} rows re-sealed); "
+        f"point ZERO_LLM_HISTORY_KEY or history_key_file at it"
+    )

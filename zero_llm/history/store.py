@@ -12,8 +12,8 @@ Every SQLAlchemy error leaves as a ``StorageError``; a failed write stores nothi
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,7 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zero_llm.database import Database, now, on_database_loop, utc
 from zero_llm.errors import InvalidRequestError
-from zero_llm.history.crypto import TextCipher
+from zero_llm.history.crypto import ENCRYPTED_PREFIX, TextCipher
+from zero_llm.history.keys import KeyGuard
 from zero_llm.requests import check_session_id, check_text
 from zero_llm.schema import zl_messages
 from zero_llm.schema import zl_sessions as sessions_table
@@ -184,8 +185,10 @@ class HistoryStore:
     Args:
         url: an async SQLAlchemy URL (``sqlite+aiosqlite:///path.sqlite3`` or
             ``postgresql+asyncpg://user@host/db``), or a ``Database`` shared with others.
-        key: a Fernet key to encrypt at rest message text and reasoning, session titles
-            and session metadata (None: plain).
+        key: a Fernet key to encrypt at rest every text a message carries (content,
+            reasoning, tool-call arguments, names, artifacts), session titles and metadata,
+            and the error text of usage records written with a turn (None: plain). The
+            database keeps the key's check value: another key, or none, cannot write.
         busy_timeout: seconds a SQLite writer waits for another to finish.
     """
 
@@ -195,11 +198,16 @@ class HistoryStore:
         self.database = url if isinstance(url, Database) else Database.for_url(url, busy_timeout)
         self.url = self.database.url
         self._cipher = TextCipher(key)
+        self._guard = KeyGuard(self.database, self._cipher)
 
-    def _transaction(
-        self, *, read_only: bool = False
-    ) -> AbstractAsyncContextManager[AsyncConnection]:
-        return self.database.transaction(read_only=read_only)
+    @asynccontextmanager
+    async def _transaction(
+        self, *, read_only: bool = False, for_writing: bool = False
+    ) -> AsyncIterator[AsyncConnection]:
+        """A transaction, once the store's key is known to be the database's own."""
+        await self._guard.ensure(writing=for_writing or not read_only)
+        async with self.database.transaction(read_only=read_only) as connection:
+            yield connection
 
     async def close(self) -> None:
         """Close the running loop's connection pool."""
@@ -228,7 +236,7 @@ class HistoryStore:
         if not messages:
             if usage is not None:
                 async with self._transaction() as connection:
-                    await insert_usage(connection, [usage])
+                    await insert_usage(connection, [usage], self._cipher)
             return []
         for new in messages:
             if new.message.type not in ROLES:
@@ -264,7 +272,7 @@ class HistoryStore:
                 )
             )
             if usage is not None:
-                await insert_usage(connection, [usage])
+                await insert_usage(connection, [usage], self._cipher)
         return [v["seq"] for v in values]
 
     def _row(self, new: NewMessage) -> dict[str, Any]:
@@ -273,6 +281,9 @@ class HistoryStore:
         text = content if isinstance(content, str) else json.dumps(content)
         if not isinstance(content, str):
             data["content_json"] = True
+        extra = json.dumps({k: v for k, v in data.items() if v not in (None, {}, [])}, default=str)
+        if extra != "{}":  # tool-call arguments, names, artifacts: sealed like the content
+            extra = self._cipher.seal(extra)
         return {
             "role": new.message.type,
             "content": self._cipher.seal(text),
@@ -282,9 +293,7 @@ class HistoryStore:
             "task": new.task,
             "token_count": new.token_count,
             "complete": new.complete,
-            "extra": json.dumps(
-                {k: v for k, v in data.items() if v not in (None, {}, [])}, default=str
-            ),
+            "extra": extra,
         }
 
     async def _lock_session(
@@ -333,6 +342,8 @@ class HistoryStore:
             created_at,
             extra_text,
         ) = row
+        if extra_text and extra_text.startswith(ENCRYPTED_PREFIX):
+            extra_text = self._cipher.open(extra_text, True)
         extra = json.loads(extra_text) if extra_text and extra_text != "{}" else {}
         content = self._cipher.open(content, encrypted)
         if extra.pop("content_json", False):
@@ -355,7 +366,10 @@ class HistoryStore:
     async def window(self, session_id: str, max_tokens: int) -> list[StoredMessage]:
         """The newest complete messages whose stored token counts fit ``max_tokens``, in order.
 
-        One range scan over the running token sum: the session is never read whole.
+        One range scan over the running token sum: the session is never read whole. The
+        window is read to answer a turn that will then be stored, so a store that may not
+        write to this database (no key, or another key) is refused here, before the model
+        is asked.
         """
         session_id = check_session_id(session_id)
         if max_tokens <= 0:
@@ -369,7 +383,7 @@ class HistoryStore:
             .where(m.c.complete.is_(True))
             .order_by(m.c.seq)
         )
-        async with self._transaction(read_only=True) as connection:
+        async with self._transaction(read_only=True, for_writing=True) as connection:
             rows = (await connection.execute(query)).all()
         return [self._stored(row) for row in rows]
 

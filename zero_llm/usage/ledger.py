@@ -8,8 +8,11 @@ Writing is idempotent per ``request_id``: a record stored twice is stored once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -19,11 +22,48 @@ from zero_llm.errors import InvalidRequestError
 from zero_llm.schema import zl_usage
 from zero_llm.usage.record import GroupBy, UsageRecord, UsageSummary, summarize
 
-__all__ = ["UsageLedger", "insert_usage"]
+if TYPE_CHECKING:
+    from zero_llm.history.crypto import TextCipher
+
+__all__ = ["UsageLedger", "insert_usage", "seal_usage_row"]
+
+SEALED_PLACEHOLDER = "[encrypted]"
+"""What a reader without the history key sees in place of sealed usage text."""
+USAGE_TEXT_FIELDS = ("error", "fallback_note")
+USAGE_STEP_FIELDS = ("retries", "fallbacks")
 
 
-async def insert_usage(connection: AsyncConnection, records: Sequence[UsageRecord]) -> None:
-    """Insert usage rows on an open transaction, skipping request ids already stored."""
+def seal_usage_row(row: dict[str, Any], seal: Callable[[str], str]) -> dict[str, Any]:
+    """A ``zl_usage`` row with its free text (errors Ollama may echo prompts in) mapped.
+
+    ``seal`` maps one text to its stored (or read) form: the error, the fallback note and
+    the ``message`` of each retry and fallback step. The rest (models, counts, durations,
+    error types) stays readable for summaries.
+    """
+    out = dict(row)
+    for name in USAGE_TEXT_FIELDS:
+        if out.get(name):
+            out[name] = seal(out[name])
+    for name in USAGE_STEP_FIELDS:
+        raw = out.get(name)
+        if raw and raw != "[]":
+            steps = json.loads(raw)
+            for step in steps:
+                if isinstance(step, dict) and isinstance(step.get("message"), str):
+                    step["message"] = seal(step["message"])
+            out[name] = json.dumps(steps)
+    return out
+
+
+async def insert_usage(
+    connection: AsyncConnection,
+    records: Sequence[UsageRecord],
+    cipher: TextCipher | None = None,
+) -> None:
+    """Insert usage rows on an open transaction, skipping request ids already stored.
+
+    With a ``cipher`` holding a key, the rows' free text is sealed (``seal_usage_row``).
+    """
     if not records:
         return
     if connection.dialect.name == "postgresql":
@@ -31,21 +71,49 @@ async def insert_usage(connection: AsyncConnection, records: Sequence[UsageRecor
     else:
         from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
     statement = upsert(zl_usage).on_conflict_do_nothing(index_elements=[zl_usage.c.request_id])
-    await connection.execute(statement, [r.to_row() for r in records])
+    rows = [r.to_row() for r in records]
+    if cipher is not None and cipher.enabled:
+        rows = [seal_usage_row(row, cipher.seal) for row in rows]
+    await connection.execute(statement, rows)
 
 
 class UsageLedger:
     """The ``zl_usage`` table: write records, read them back, summarize them."""
 
-    def __init__(self, database: Database | str) -> None:
+    def __init__(self, database: Database | str, *, key: str | None = None) -> None:
+        from zero_llm.history.crypto import TextCipher
+        from zero_llm.history.keys import KeyGuard
+
         self.database = database if isinstance(database, Database) else Database.for_url(database)
+        self._cipher = TextCipher(key)
+        self._guard = KeyGuard(self.database, self._cipher)
+
+    @asynccontextmanager
+    async def _transaction(self, *, read_only: bool = False) -> AsyncIterator[AsyncConnection]:
+        await self._guard.ensure(writing=not read_only)
+        async with self.database.transaction(read_only=read_only) as connection:
+            yield connection
+
+    def _opened(self, row: Any) -> UsageRecord:
+        """A record read back, its sealed text opened (or a placeholder without the key)."""
+        from zero_llm.history.crypto import ENCRYPTED_PREFIX
+
+        values = dict(row._mapping)
+        cipher = self._cipher
+
+        def reveal(text: str) -> str:
+            if not text.startswith(ENCRYPTED_PREFIX):
+                return text
+            return cipher.open_sealed(text) if cipher.enabled else SEALED_PLACEHOLDER
+
+        return UsageRecord.from_row(_Row(seal_usage_row(values, reveal)))
 
     @on_database_loop
     async def write(self, records: Sequence[UsageRecord]) -> None:
         """Insert records in one transaction (a record already stored is left as it is)."""
         if records:
-            async with self.database.transaction() as connection:
-                await insert_usage(connection, records)
+            async with self._transaction() as connection:
+                await insert_usage(connection, records, self._cipher)
 
     @on_database_loop
     async def records(
@@ -74,9 +142,9 @@ class UsageLedger:
         if until is not None:
             query = query.where(u.c.created_at < until)
         query = query.order_by(u.c.created_at, u.c.id).limit(limit)
-        async with self.database.transaction(read_only=True) as connection:
+        async with self._transaction(read_only=True) as connection:
             rows = (await connection.execute(query)).all()
-        return [UsageRecord.from_row(row) for row in rows]
+        return [self._opened(row) for row in rows]
 
     async def summary(
         self,
@@ -93,3 +161,10 @@ class UsageLedger:
             model=model, task=task, session_id=session_id, since=since, until=until
         )
         return summarize(records, by)
+
+
+class _Row:
+    """Attribute access over a dict, as ``UsageRecord.from_row`` reads a row."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)

@@ -385,3 +385,27 @@ def test_two_terminals_are_answered_at_once_and_a_stop_lets_them_finish(
         "[llama3.1:8b] You said: two\n",
     ]
     assert time.monotonic() - started < 2 * 1.5 + 2  # side by side, not one after the other
+
+
+def test_a_question_the_resident_began_is_never_asked_twice(
+    shell: Shell, emulator: OllamaEmulator
+) -> None:
+    assert shell.run("ask", "--task", "quick", "warm up").returncode == 0
+    [resident] = shell.statuses()
+    emulator.faults.stall_before_first_chunk(20)
+    asked = len(emulator.requests_to("/api/chat"))
+    client = subprocess.Popen(
+        [sys.executable, "-c", CLI, "ask", "--no-stream", "--session", "s1", "killed mid-way"],
+        env=shell.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_until(lambda: len(emulator.requests_to("/api/chat")) > asked, 20)
+    os.kill(resident["pid"], signal.SIGKILL)  # the turn may or may not be stored by now
+    out, err = client.communicate(timeout=30)
+    assert client.returncode == 1, (out, err)
+    assert "may already be stored" in err and "zero-llm sessions show s1" in err
+    time.sleep(0.5)  # a resend would reach the emulator at once
+    assert len(emulator.requests_to("/api/chat")) == asked + 1  # asked once, not twice

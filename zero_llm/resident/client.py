@@ -272,37 +272,58 @@ def _styled(text: str, style: str | None, stream: IO[str]) -> str:
     return text
 
 
-def _relay(conn: socket.socket, stdout: IO[str], stderr: IO[str]) -> int | None:
-    """Print the resident's events; the exit code, or None if it closed before any event."""
-    events = 0
+def _relay(conn: socket.socket, stdout: IO[str], stderr: IO[str]) -> tuple[bool, int | None]:
+    """Print the resident's events: (it accepted the question, the exit code or None).
+
+    No exit code means the process closed before its last event.
+    """
+    accepted = False
     with conn.makefile("r", encoding="utf-8") as reader:
         for line in reader:
             try:
                 event = json.loads(line)
             except ValueError:  # a line cut short: the process ended mid-write
                 break
-            events += 1
+            if "accepted" in event:
+                accepted = True
             if "out" in event:
                 stdout.write(event["out"])
                 stdout.flush()
             elif "err" in event:
                 stderr.write(_styled(event["err"], event.get("style"), stderr) + "\n")
                 stderr.flush()
-            elif "exit" in event:
-                return int(event["exit"])
-    if events == 0:
-        return None
-    stderr.write("error: the resident zero-llm process stopped before its answer ended\n")
-    return 1
+            if "exit" in event:
+                return True, int(event["exit"])
+    return accepted, None
+
+
+def where_to_look(request: AskRequest) -> str:
+    """How to see whether a question whose answer was cut off was stored after all."""
+    if request.session is not None:
+        return f"see `zero-llm sessions show {request.session}`"
+    return "see `zero-llm usage --since 10m`"
 
 
 def _ask_resident(request: AskRequest) -> int:
+    """Ask the resident process; ask again only if it provably never began the question.
+
+    The process says ``accepted`` before any work on a question. A connection closed
+    before that may be answered anew (the process was leaving, or died reading it);
+    after it, the answer may already be stored, so the question is never sent twice.
+    """
     key = resident_key()
     for _ in range(2):  # a resident process may close just as it is reached: once more
         with call_resident({"ask": request.to_wire()}, key) as conn:
-            code = _relay(conn, sys.stdout, sys.stderr)
+            accepted, code = _relay(conn, sys.stdout, sys.stderr)
         if code is not None:
             return code
+        if accepted:
+            sys.stderr.write(
+                "error: the resident zero-llm process stopped before its answer ended; "
+                "the answer may already be stored (not asked again, so as not to ask "
+                f"twice): {where_to_look(request)}\n"
+            )
+            return 1
     raise ResidentUnavailableError("the resident process closed the connection twice")
 
 

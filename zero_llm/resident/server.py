@@ -4,7 +4,8 @@
 
 In: one JSON line per connection: ``{"ask": request}``, ``{"status": true}`` or
 ``{"stop": true}``. Out: JSON lines of events: ``{"out": text}`` for stdout, ``{"err":
-line, "style": ...}`` for stderr, and a last ``{"exit": code}``. The answer is made by the
+line, "style": ...}`` for stderr, and a last ``{"exit": code}``; an ``ask`` is first
+answered ``{"accepted": true}``, before any work on it. The answer is made by the
 same code as the in-process command (``zero_llm.cli.ask.answer_request``) with one
 ``ModelManager`` per ``--host``, kept between questions, so each ask finds its client,
 its model facts and its encodings ready. The process leaves after ``resident_idle_s``
@@ -176,6 +177,11 @@ class ResidentServer:
         if message.get("protocol") != PROTOCOL:
             writer.write(_event(err="error: client and resident process differ", exit=1))
         elif request is not None:
+            # Said before any work: a client that did not read it may ask again, knowing
+            # the question was never begun (the kernel delivers what was written even
+            # if this process dies right after).
+            writer.write(_event(accepted=True))
+            await writer.drain()
             self.asks += 1
             code = await self._answer_until_hangup(reader, writer, request)
             if code is not None and not writer.transport.is_closing():

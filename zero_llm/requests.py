@@ -69,6 +69,8 @@ def check_optional_name(value: Any, what: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise InvalidRequestError(f"{what} must be a string or None, got {type(value).__name__}")
+    if "\x00" in value:
+        raise InvalidRequestError(f"{what} contains a NUL character")
     return check_text(value, what).strip()
 
 

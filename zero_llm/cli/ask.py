@@ -38,7 +38,9 @@ __all__ = [
     "chat",
     "demo",
     "route",
+    "storage_problems",
     "stream_answer",
+    "warn_unstored",
 ]
 
 SessionOption = Annotated[
@@ -85,6 +87,22 @@ async def stream_answer(
     return answer
 
 
+def storage_problems(manager: ModelManager, answer: Answer) -> list[str]:
+    """What of an answered call could not be stored: its turn, its usage record."""
+    problems = []
+    if answer.trace.history_error:
+        problems.append(f"the turn was not stored: {answer.trace.history_error}")
+    if manager.settings.usage_ledger and manager.usage_recorder.lost(answer.trace.request_id):
+        problems.append("its usage record was not stored (see the log for why)")
+    return problems
+
+
+def warn_unstored(problems: list[str], output: Output) -> None:
+    """One warning line per storage problem of an answer shown anyway."""
+    for problem in problems:
+        output.err(f"warning: the answer above was shown but {problem}", "yellow")
+
+
 async def answer_request(manager: ModelManager, request: AskRequest, output: Output) -> Answer:
     """Answer one ``ask`` to ``output``: the streamed text and status lines, or one JSON."""
     answer = await stream_answer(
@@ -101,6 +119,11 @@ async def answer_request(manager: ModelManager, request: AskRequest, output: Out
         output.out(json_text({"answer": answer.text, **answer.trace.metadata()}) + "\n")
     else:
         report_answer(answer, output)
+    problems = storage_problems(manager, answer)
+    if problems:  # the answer stands, but the command must not say all went well
+        from zero_llm.errors import StorageError
+
+        raise StorageError("; ".join(f"the answer above was shown but {p}" for p in problems))
     return answer
 
 
@@ -164,8 +187,10 @@ def chat(
     from zero_llm.errors import ZeroLLMError
 
     session_id = session or datetime.now().strftime("chat-%Y%m%d-%H%M%S")
+    unstored = 0
 
     async def talk(manager: ModelManager) -> None:
+        nonlocal unstored
         task: str | None = None
         model: str | None = None
         say(f"session {session_id}: /task NAME, /model NAME, /model auto, /exit", err=True)
@@ -200,8 +225,13 @@ def chat(
                 say(f"error: {type(exc).__name__}: {exc}", err=True, style="red")
                 continue
             report_answer(answer)
+            problems = storage_problems(manager, answer)
+            warn_unstored(problems, TERMINAL)
+            unstored += bool(problems)
 
     run_with_manager(talk, host)
+    if unstored:
+        raise fail(f"{unstored} turn(s) of session {session_id} were not stored (see above)")
     say(f"bye (session {session_id} is kept)", err=True)
 
 
@@ -264,5 +294,12 @@ def demo(
 def _demo_ask(manager: ModelManager, text: str) -> None:
     decision = manager.route(text)
     say(f"route: {decision.model} ({decision.reason})", err=True, style="dim")
-    answer = run_with_manager(lambda m: stream_answer(m, text), manager=manager)
+    async def asked(manager: ModelManager) -> tuple[Answer, list[str]]:
+        answer = await stream_answer(manager, text)
+        return answer, storage_problems(manager, answer)
+
+    answer, problems = run_with_manager(asked, manager=manager)
     report_answer(answer)
+    if problems:
+        warn_unstored(problems, TERMINAL)
+        raise typer.Exit(1)

@@ -279,15 +279,22 @@ class HistoryStore:
         data = message_to_dict(new.message)["data"]
         content = data.pop("content")
         text = content if isinstance(content, str) else json.dumps(content)
-        if not isinstance(content, str):
+        if not isinstance(content, str) or "\x00" in text:
+            # JSON spells NUL as \u0000: PostgreSQL's text cannot hold the character itself,
+            # and both backends must store (and give back) the same text.
+            text = json.dumps(content) if "\x00" in text else text
             data["content_json"] = True
+        reasoning = new.reasoning
+        if reasoning and "\x00" in reasoning:
+            reasoning = json.dumps(reasoning)
+            data["reasoning_json"] = True
         extra = json.dumps({k: v for k, v in data.items() if v not in (None, {}, [])}, default=str)
         if extra != "{}":  # tool-call arguments, names, artifacts: sealed like the content
             extra = self._cipher.seal(extra)
         return {
             "role": new.message.type,
             "content": self._cipher.seal(text),
-            "reasoning": self._cipher.seal(new.reasoning) if new.reasoning else None,
+            "reasoning": self._cipher.seal(reasoning) if reasoning else None,
             "encrypted": self._cipher.enabled,
             "model": new.model,
             "task": new.task,
@@ -348,12 +355,15 @@ class HistoryStore:
         content = self._cipher.open(content, encrypted)
         if extra.pop("content_json", False):
             content = json.loads(content)
+        reasoning = self._cipher.open(reasoning, encrypted) if reasoning else None
+        if extra.pop("reasoning_json", False) and reasoning is not None:
+            reasoning = json.loads(reasoning)
         return StoredMessage(
             session_id,
             int(seq),
             role,
             content,
-            self._cipher.open(reasoning, encrypted) if reasoning else None,
+            reasoning,
             model,
             task,
             int(token_count),

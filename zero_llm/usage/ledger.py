@@ -71,7 +71,10 @@ async def insert_usage(
     else:
         from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
     statement = upsert(zl_usage).on_conflict_do_nothing(index_elements=[zl_usage.c.request_id])
-    rows = [r.to_row() for r in records]
+    rows = [
+        {k: v.replace("\x00", "\ufffd") if isinstance(v, str) else v for k, v in r.to_row().items()}
+        for r in records
+    ]  # PostgreSQL's text cannot hold NUL (an error may echo a prompt that had one)
     if cipher is not None and cipher.enabled:
         rows = [seal_usage_row(row, cipher.seal) for row in rows]
     await connection.execute(statement, rows)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import collections
 import concurrent.futures
 import logging
 import os
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 
 EXIT_FLUSH_TIMEOUT = 10.0
 """Seconds the interpreter's exit waits for the last usage records to be written."""
+
+LOST_KEPT = 1000
+"""How many request ids of unwritten records a recorder remembers (for ``lost``)."""
 
 _recorders: weakref.WeakSet[UsageRecorder] = weakref.WeakSet()
 _exit_hook_lock = threading.Lock()
@@ -76,8 +80,14 @@ class UsageRecorder(AsyncCallbackHandler):
         self._writes: set[concurrent.futures.Future[None]] = set()
         self.written = 0
         self.failed = 0
+        self._lost: collections.OrderedDict[str, None] = collections.OrderedDict()
         _recorders.add(self)
         _register_exit_hook()
+
+    def lost(self, request_id: str) -> bool:
+        """Whether the record of ``request_id`` could not be written (the newest 1,000 kept)."""
+        with self._lock:
+            return request_id in self._lost
 
     @property
     def failed_writes(self) -> int:
@@ -132,6 +142,11 @@ class UsageRecorder(AsyncCallbackHandler):
             await self.ledger.write(batch)
         except ZeroLLMError as exc:
             self.failed += len(batch)
+            with self._lock:
+                for record in batch:
+                    self._lost[record.request_id] = None
+                while len(self._lost) > LOST_KEPT:
+                    self._lost.popitem(last=False)
             log.error(
                 "could not record the usage of %d call(s) (%s): %s; %d unrecorded so far",
                 len(batch),

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them
     from zero_llm.catalog import ModelSpec
     from zero_llm.chat_model import ZeroChatModel
     from zero_llm.errors import (
+        AnswerTooLongError,
         ConfigurationError,
         ContextOverflowError,
         InvalidRequestError,
@@ -53,6 +54,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "Answer": "zero_llm.answer",
     "AnswerStream": "zero_llm.answer",
+    "AnswerTooLongError": "zero_llm.errors",
     "CallTrace": "zero_llm.answer",
     "ConfigurationError": "zero_llm.errors",
     "ContextOverflowError": "zero_llm.errors",
@@ -92,6 +94,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "Answer",
     "AnswerStream",
+    "AnswerTooLongError",
     "CallTrace",
     "ConfigurationError",
     "ContextOverflowError",

@@ -22,11 +22,13 @@ Every query path drives this: ``ModelManager.query_model`` and ``ask``, ``ZeroCh
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.callbacks import AsyncCallbackManager
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, SystemMessage
@@ -42,6 +44,7 @@ from zero_llm.requests import QueryRequest
 from zero_llm.routing.router import RouteDecision, route
 from zero_llm.routing.second_stage import ask_quick_model
 from zero_llm.settings import ZeroLLMSettings
+from zero_llm.tokens import EstimatingCounter, TokenCounter
 from zero_llm.usage import USAGE_EVENT, UsageRecord, UsageRecorder
 
 __all__ = [
@@ -55,6 +58,10 @@ log = logging.getLogger(__name__)
 
 HISTORY_LOAD_SLACK = 4
 """Stored counts come from whichever model answered then: load a quarter more."""
+OFF_LOOP_CHARS = 50_000
+"""Texts longer than this are counted in a worker thread, never on the shared event loop."""
+
+T = TypeVar("T")
 
 
 def response_metadata(trace: CallTrace) -> dict[str, Any]:
@@ -253,7 +260,7 @@ class QueryCore:
         trace.finish()
         for side in side_calls:
             await self._record_usage(side, request, observer)
-        record = self._usage_record(trace)
+        record = await self._usage_record(trace, request)
         written = False
         if request.session_id is not None:  # the turn and its usage record: one transaction
             whole = add_ai_message_chunks(*answer) if answer else None
@@ -363,7 +370,12 @@ class QueryCore:
         )
         new = request.new_messages()
         profile = self.engine.profile_of(trace.model or trace.requested_model)
-        counts = profile.counter.count_messages([*new, reply]) if profile else [0] * (len(new) + 1)
+        counts = [0] * (len(new) + 1)
+        if profile is not None:
+            size = sum(len(m.text) for m in (*new, reply))
+            counts = await self._count_in_time(
+                lambda c: c.count_messages([*new, reply]), profile.counter, size, request, trace
+            )
         task = trace.route.task if trace.route else None
         rows = [NewMessage(m, c, task=task) for m, c in zip(new, counts, strict=False)]
         rows.append(
@@ -380,12 +392,48 @@ class QueryCore:
         return True
 
     # ---------------------------------------------------------------- usage
-    def _usage_record(self, trace: CallTrace) -> UsageRecord:
+    async def _count_in_time(
+        self,
+        count: Callable[[TokenCounter], T],
+        counter: TokenCounter,
+        size: int,
+        request: QueryRequest,
+        trace: CallTrace,
+    ) -> T:
+        """A count after the answer, within the call's deadline and off the event loop.
+
+        A short text is counted at once. A long one (up to ``max_answer_chars``) is
+        counted in a worker thread, so other calls on the loop go on meanwhile; if what
+        is left of the call's total deadline runs out first, an estimate stands in.
+        """
+        if size < OFF_LOOP_CHARS:
+            return count(counter)
+        sampling = request.sampling
+        total = (sampling.timeout if sampling else None) or self.settings.timeouts.total
+        left = max(total - (time.perf_counter() - trace.started), 0.0)
+        try:
+            async with asyncio.timeout(left):
+                return await asyncio.to_thread(count, counter)
+        except TimeoutError:
+            log.warning(
+                "counting %d characters of request %s passed its deadline: estimated",
+                size,
+                trace.request_id,
+            )
+            return await asyncio.to_thread(count, EstimatingCounter(counter.overhead))
+
+    async def _usage_record(self, trace: CallTrace, request: QueryRequest) -> UsageRecord:
         """The usage record of a finished call."""
         profile = self.engine.profile_of(trace.model or trace.requested_model)
         thinking = None
-        if trace.thinking:
-            thinking = profile.counter.count_text(trace.thinking) if profile else None
+        if trace.thinking and profile is not None:
+            thinking = await self._count_in_time(
+                lambda c: c.count_text(trace.thinking),
+                profile.counter,
+                len(trace.thinking),
+                request,
+                trace,
+            )
         elif (role := self.catalog.find_role(trace.requested_model)) is not None:
             thinking = 0 if self.catalog.models[role].think else None
         return UsageRecord.from_trace(trace, thinking, log_content=self.settings.log_content)
@@ -404,7 +452,7 @@ class QueryCore:
         ``record``: the call's record when made already; ``written``: it was stored with
         the turn (not written again).
         """
-        record = record or self._usage_record(trace)
+        record = record or await self._usage_record(trace, request)
         if log.isEnabledFor(logging.INFO):
             text = ""
             if self.settings.log_content:

@@ -38,6 +38,7 @@ from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage, S
 from zero_llm.answer import CallTrace, FallbackStep, RetryStep
 from zero_llm.catalog import Catalog, ModelSpec
 from zero_llm.errors import (
+    AnswerTooLongError,
     ContextOverflowError,
     ModelNotFoundError,
     OllamaError,
@@ -590,6 +591,7 @@ class QueryEngine:
         limit = first
         tool_index = 0
         done = False
+        size = 0
         try:
             while True:
                 # The deadline wraps each wait only, never a yield: a slow consumer is not a
@@ -608,6 +610,15 @@ class QueryEngine:
                 done = bool(part.get("done"))
                 trace.mark_first_token()
                 chunk = chunk_from_part(part, first_tool_index=tool_index)
+                size += _answer_size(chunk)
+                if size > self.settings.max_answer_chars:
+                    raise AnswerTooLongError(
+                        f"the answer of {spec.name} grew past {self.settings.max_answer_chars} "
+                        "characters (max_answer_chars): cut off, not stored",
+                        model=spec.name,
+                    )
+                if loop.time() > deadline:  # chunks always ready never wait, so never time out
+                    raise TimeoutError
                 tool_index += len(chunk.tool_call_chunks)
                 if chunk.response_metadata:
                     trace.absorb_metadata(chunk.response_metadata)
@@ -644,6 +655,17 @@ async def _by_deadline(deadline: float, spec: ModelSpec, what: str) -> AsyncIter
         raise OllamaTimeoutError(
             f"{what}: past the call's total deadline (timeouts.total)", model=spec.name
         ) from exc
+
+
+def _answer_size(chunk: AIMessageChunk) -> int:
+    """Characters a chunk adds to the answer: text, thinking, tool-call names and arguments."""
+    size = len(chunk.content) if isinstance(chunk.content, str) else len(str(chunk.content))
+    reasoning = chunk.additional_kwargs.get("reasoning_content")
+    if isinstance(reasoning, str):
+        size += len(reasoning)
+    for call in chunk.tool_call_chunks:
+        size += len(call.get("args") or "") + len(call.get("name") or "")
+    return size
 
 
 def _first(*values: Any) -> Any:

@@ -18,7 +18,8 @@ at the boundary with ``raise ... from exc`` so that callers catch one family::
     │   ├── ModelNotFoundError        the model is not present in Ollama: pull it (also LookupError)
     │   ├── OllamaRequestError        Ollama refused the request (4xx other than 404/429)
     │   │   └── ToolsNotSupportedError    tools sent to a model without the tools capability
-    │   └── StreamInterruptedError    a stream broke after text was yielded (has partial_text)
+    │   ├── StreamInterruptedError    a stream broke after text was yielded (has partial_text)
+    │   └── AnswerTooLongError        an answer past max_answer_chars: cut off, never stored
     ├── ContextOverflowError          even the system prompt and the question exceed the window
     ├── StructuredOutputError         an answer is not the JSON its schema asks for, even repaired
     ├── SyncCallInEventLoopError      a sync method called inside a running loop: await its twin
@@ -31,6 +32,7 @@ transient error itself is raised, with ``attempts`` set on it.
 from __future__ import annotations
 
 __all__ = [
+    "AnswerTooLongError",
     "ConfigurationError",
     "ContextOverflowError",
     "InvalidRequestError",
@@ -131,6 +133,10 @@ class OllamaRequestError(OllamaError):
 
 class ToolsNotSupportedError(OllamaRequestError):
     """Tools were sent to a model that lacks Ollama's ``tools`` capability (a 400)."""
+
+
+class AnswerTooLongError(OllamaError):
+    """The model's answer grew past ``max_answer_chars``; it was cut off and not stored."""
 
 
 class StreamInterruptedError(OllamaError):

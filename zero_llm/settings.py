@@ -247,6 +247,10 @@ class ZeroLLMSettings(BaseSettings):
     (``ZERO_LLM_HISTORY_KEY``); None: plain text."""
     history_key_file: Path | None = None
     """A file holding that key, read when ``history_key`` is not set."""
+    max_answer_chars: int = Field(default=8 * 2**20, ge=1024)
+    """The longest answer taken from a model, in characters (text, thinking and tool-call
+    arguments together); past it the call fails with ``AnswerTooLongError`` and nothing is
+    stored. The default is generous: a 128K-token window cannot produce a sixteenth of it."""
     usage_ledger: bool = True
     """Write one usage record per model call to the ``zl_usage`` table (same database)."""
     usage_flush_interval: float = Field(default=0.5, ge=0.0, le=60.0)

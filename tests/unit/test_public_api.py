@@ -12,6 +12,7 @@ import zero_llm.errors as errors
 PINNED = [
     "Answer",
     "AnswerStream",
+    "AnswerTooLongError",
     "CallTrace",
     "ConfigurationError",
     "ContextOverflowError",

@@ -37,6 +37,7 @@ Models not in the plan are assumed to fit beside anything (their size is unknown
 from __future__ import annotations
 
 import asyncio
+import heapq
 import itertools
 import threading
 import time
@@ -49,6 +50,9 @@ from typing import Any
 from zero_llm.memory_plan.planner import MemoryPlan
 
 __all__ = ["KeepAlivePolicy", "ResidencyScheduler", "SchedulerState", "Ticket"]
+
+WAKE_SLACK_S = 0.001
+"""A wake-up due within this many seconds counts as due (timers fire a hair early)."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,9 @@ class ResidencyScheduler:
         self._chained: set[str] = set()
         self._last_owner: dict[str, str] = {}
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_due: float | None = None
+        self._wake_heap: list[float] = []
+        self._wakes: set[float] = set()
         self.keep_alive = keep_alive or KeepAlivePolicy()
         self._clock = clock
         self._resident: set[str] = set()
@@ -345,7 +352,7 @@ class ResidencyScheduler:
         when both models are in loops (two agents taking turns on one GPU) is the load
         held: a program that moves on from one model to another is never kept waiting.
         Holding lasts ``linger`` seconds after that answer, and never once ``head`` has
-        waited ``max_swap_wait``. A timer re-checks when it ends.
+        waited ``max_swap_wait``. A timer of its own re-checks when it ends.
         """
         if self.linger <= 0 or now - head.arrived >= self.max_swap_wait:
             return False
@@ -368,10 +375,42 @@ class ResidencyScheduler:
         return True
 
     def _wake_at(self, delay: float) -> None:
-        """Dispatch again after ``delay`` seconds (one pending timer at a time)."""
+        """Dispatch again after ``delay`` seconds, keeping every other wake-up too.
+
+        Each held waiter has its own deadline; one timer replaced by the next would let a
+        later deadline push an earlier one back, and that waiter would wait past its
+        bound with the GPU idle. So the deadlines go on a heap and one loop timer is
+        armed for the earliest; when it fires, the next is armed.
+        """
+        due = self._clock() + max(delay, 0.0)
+        if due in self._wakes:
+            return
+        heapq.heappush(self._wake_heap, due)
+        self._wakes.add(due)
+        self._arm()
+
+    def _arm(self) -> None:
+        """Arm the loop timer for the earliest pending wake-up (if not armed for it already)."""
+        if not self._wake_heap:
+            return
+        first = self._wake_heap[0]
+        if self._timer is not None and self._timer_due is not None and self._timer_due <= first:
+            return
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = asyncio.get_running_loop().call_later(max(delay, 0.0), self._dispatch)
+        loop = asyncio.get_running_loop()
+        self._timer_due = first
+        self._timer = loop.call_later(max(first - self._clock(), 0.0), self._on_timer)
+
+    def _on_timer(self) -> None:
+        """The earliest wake-up is due: drop what is due, dispatch, arm for the next."""
+        with self._mutex:
+            self._timer, self._timer_due = None, None
+            now = self._clock()
+            while self._wake_heap and self._wake_heap[0] <= now + WAKE_SLACK_S:
+                self._wakes.discard(heapq.heappop(self._wake_heap))
+            self._dispatch_locked()
+            self._arm()
 
     def _dispatch(self) -> None:
         """Start every request the rules allow now."""

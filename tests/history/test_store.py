@@ -324,3 +324,24 @@ def test_a_fresh_file_another_process_is_writing_is_opened_not_refused(tmp_path:
     store.append("s", [NewMessage(HumanMessage("after the wait"), 1)])
     assert [m.content for m in store.messages("s")] == ["after the wait"]
     other.close()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        ({"max_age": timedelta(days=-1)}, "max_age"),
+        ({"max_age": 3600}, "max_age"),
+        ({"max_messages": -1}, "max_messages"),
+        ({"max_messages": 2.5}, "max_messages"),
+        ({"max_messages": True}, "max_messages"),
+    ],
+)
+async def test_invalid_retention_arguments_are_refused_and_delete_nothing(
+    tmp_path: Path, arguments: dict[str, object], named: str
+) -> None:
+    store = HistoryStore(f"sqlite+aiosqlite:///{tmp_path / 'h.sqlite3'}")
+    await store.append("s", [NewMessage(HumanMessage("keep me"), 2)])
+    with pytest.raises(InvalidRequestError, match=named):
+        await store.apply_retention(**arguments)  # type: ignore[arg-type]
+    assert [m.content for m in await store.messages("s")] == ["keep me"]
+    await store.close()

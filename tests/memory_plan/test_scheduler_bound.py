@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.memory_plan.models import CODER, DEEPSEEK, GiB, LLAMA, qwen2_info
+from tests.memory_plan.models import CODER, DEEPSEEK, LLAMA, GiB, qwen2_info
 from zero_llm.memory_plan import ModelDemand, ModelFacts, ResidencyScheduler, plan_memory
 
 QWQ = ModelFacts.from_model_info("qwq:32b", qwen2_info(32768), 19851336000)

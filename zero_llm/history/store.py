@@ -554,8 +554,19 @@ class HistoryStore:
         Sessions not updated for ``max_age`` go whole; in the others, messages past the
         newest ``max_messages`` go. Returns how many messages were deleted.
         """
-        if max_messages is not None and max_messages < 0:
-            raise InvalidRequestError("max_messages cannot be negative")
+        if max_age is not None and (
+            not isinstance(max_age, timedelta) or max_age < timedelta(0)
+        ):
+            raise InvalidRequestError(
+                f"max_age must be a timedelta of zero or more, got {max_age!r} (a negative "
+                "age would put the cut-off in the future and delete every session)"
+            )
+        if max_messages is not None and (
+            isinstance(max_messages, bool) or not isinstance(max_messages, int) or max_messages < 0
+        ):
+            raise InvalidRequestError(
+                f"max_messages must be a whole number of zero or more, got {max_messages!r}"
+            )
         deleted = 0
         m, s = zl_messages, sessions_table
         async with self._transaction() as connection:

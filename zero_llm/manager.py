@@ -293,6 +293,11 @@ class ModelManager:
         """Ask one model: the whole answer (``str``), or with ``stream`` an async text stream."""
         if not isinstance(stream, bool):
             raise InvalidRequestError(f"stream must be True or False, got {stream!r}")
+        if not isinstance(model_name, str):  # None would silently route instead
+            raise InvalidRequestError(
+                f"model_name must be a model name, alias or role, got {model_name!r}; "
+                "to let zero_llm choose, use ask()"
+            )
         request = make_request(input_text, context, model=model_name, session_id=session_id)
         return await self._answer(request, stream)
 

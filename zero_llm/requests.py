@@ -7,6 +7,7 @@ messages, or an ``InvalidRequestError`` naming what was wrong. Pure functions.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -23,6 +24,7 @@ __all__ = [
     "SamplingOverrides",
     "check_messages",
     "check_text",
+    "check_tools",
     "make_request",
     "parse_runnable_input",
     "request_from_messages",
@@ -90,8 +92,11 @@ class SamplingOverrides:
         """Refuse values that cannot work, naming them."""
         for name in ("temperature", "timeout"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int | float) or value < 0):
-                raise InvalidRequestError(f"{name} must be a number >= 0, got {value!r}")
+            if value is None:
+                continue
+            usable = isinstance(value, int | float) and not isinstance(value, bool)
+            if not usable or not math.isfinite(value) or value < 0:
+                raise InvalidRequestError(f"{name} must be a finite number >= 0, got {value!r}")
         for name in ("max_tokens", "max_retries"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 0):
@@ -223,10 +228,48 @@ def request_from_messages(
         model=check_optional_name(model, "model"),
         session_id=None if session_id is None else check_session_id(session_id),
         format=_check_format(format),
-        tools=tuple(tools),
+        tools=check_tools(tools),
         stop=tuple(stop) if stop else None,
         sampling=sampling,
     )
+
+
+MAX_TOOLS = 128
+"""The most tools one request may carry."""
+
+
+def check_tools(tools: Any) -> tuple[dict[str, Any], ...]:
+    """Tool schemas as Ollama takes them (``{"type": "function", "function": {...}}``).
+
+    Raises InvalidRequestError naming the tool and what is wrong with it, before anything
+    is sent (Ollama's client would fail on them with a bare validation error).
+    """
+    if not isinstance(tools, list | tuple):
+        raise InvalidRequestError(f"tools must be a list, got {type(tools).__name__}")
+    if len(tools) > MAX_TOOLS:
+        raise InvalidRequestError(f"{len(tools)} tools in one request; at most {MAX_TOOLS}")
+    for index, tool in enumerate(tools):
+        where = f"tool {index}"
+        if not isinstance(tool, dict):
+            raise InvalidRequestError(f"{where} must be a dict, got {type(tool).__name__}")
+        function = tool.get("function")
+        if tool.get("type", "function") != "function" or not isinstance(function, dict):
+            raise InvalidRequestError(
+                f"{where} must be {{'type': 'function', 'function': {{...}}}}"
+            )
+        name = function.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidRequestError(f"{where} has no function name")
+        if not isinstance(function.get("description", ""), str):
+            raise InvalidRequestError(f"tool {name!r}: description must be a string")
+        parameters = function.get("parameters", {})
+        if not isinstance(parameters, dict):
+            raise InvalidRequestError(
+                f"tool {name!r}: parameters must be a JSON schema object, got {parameters!r:.40}"
+            )
+        if not isinstance(parameters.get("properties", {}), dict):
+            raise InvalidRequestError(f"tool {name!r}: parameters.properties must be an object")
+    return tuple(tools)
 
 
 def parse_runnable_input(value: Any) -> QueryRequest:

@@ -77,6 +77,8 @@ METADATA_MAX_DEPTH = 32
 """How deeply session metadata may nest (dicts and lists)."""
 METADATA_MAX_BYTES = 64 * 1024
 """The most bytes session metadata may take as JSON."""
+TITLE_MAX_CHARS = 1000
+"""The longest session title."""
 
 
 def check_metadata(metadata: Any) -> dict[str, Any]:
@@ -104,8 +106,8 @@ def check_metadata(metadata: Any) -> dict[str, Any]:
                 children = list(value)
             stack.extend((child, depth + 1) for child in children)
     try:
-        text = json.dumps(metadata, default=str)
-    except (TypeError, ValueError) as exc:
+        text = json.dumps(metadata, default=str, allow_nan=False)
+    except (TypeError, ValueError) as exc:  # NaN and infinities are not JSON either
         raise InvalidRequestError(f"metadata is not JSON-serializable: {exc}") from exc
     if len(text.encode()) > METADATA_MAX_BYTES:
         raise InvalidRequestError(
@@ -489,6 +491,10 @@ class HistoryStore:
             check_text(title, "title", allow_empty=True)
             if "\x00" in title:
                 raise InvalidRequestError("title cannot contain NUL characters")
+            if len(title) > TITLE_MAX_CHARS:
+                raise InvalidRequestError(
+                    f"title has {len(title)} characters; at most {TITLE_MAX_CHARS}"
+                )
         if metadata is not None:
             metadata = check_metadata(metadata)
         async with self._transaction() as connection:

@@ -13,6 +13,7 @@ import json
 
 import httpx
 import ollama
+import pydantic
 
 from zero_llm.errors import (
     ContextOverflowError,
@@ -90,6 +91,10 @@ def translate_error(
             "or point OLLAMA_HOST at it",
             model=model,
         )
+    if isinstance(exc, pydantic.ValidationError):  # the ollama client's models refused it
+        return OllamaServerError(
+            f"Ollama{where} sent an answer of the wrong shape: {_first_line(exc)}", model=model
+        )
     if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
         return OllamaServerError(f"Ollama{where} sent a malformed line: {exc}", model=model)
     if isinstance(exc, httpx.HTTPError):
@@ -113,3 +118,8 @@ def translate_pull_error(exc: BaseException, *, model: str, host: str = "") -> Z
                 status_code=status,
             )
     return translate_error(exc, model=model, host=host)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an error's text (pydantic's run to many)."""
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

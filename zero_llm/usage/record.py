@@ -12,10 +12,11 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from zero_llm.answer import CallTrace
 from zero_llm.database import utc
+from zero_llm.errors import InvalidRequestError
 from zero_llm.routing.router import RouteDecision
 
 __all__ = [
@@ -230,6 +231,10 @@ def _percentile(values: Sequence[float], q: float) -> float | None:
 
 def summarize(records: Iterable[UsageRecord], by: GroupBy | None = None) -> list[UsageSummary]:
     """Aggregate records, all together or grouped by model, task or session."""
+    if by not in (None, *get_args(GroupBy)):
+        raise InvalidRequestError(
+            f"cannot group usage by {by!r}: by model, task or session (or None: all together)"
+        )
     groups: dict[str | None, list[UsageRecord]] = {}
     for record in records:
         if by is None:

@@ -8,7 +8,7 @@ to the full CLI; if no resident process can be had, the question is answered in 
 
 One resident process serves one *setting*: its key hashes the interpreter, the package's
 files, the working directory, the ``ZERO_LLM_*``/``OLLAMA_HOST``/``HOME``/``PYTHONPATH``
-environment and the config file's path and stamp, so a changed setting starts a new one.
+environment and the config file's path and content, so a changed setting starts a new one.
 Its socket lives in a directory only this user can enter (``$XDG_RUNTIME_DIR/zero-llm-UID``
 or ``/tmp/zero-llm-UID``).
 """
@@ -55,6 +55,8 @@ MAX_RESIDENT = 4
 START_TIMEOUT_S = 30.0
 """How long a client waits for a resident process it started to listen."""
 _KEY_ENV = ("OLLAMA_HOST", "HOME", "PYTHONPATH")
+_CONFIG_LIMIT = 1 << 20
+"""The most bytes of the config file read for the key (a settings file is far smaller)."""
 _TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
 _FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
 _STYLES = {"dim": "\x1b[2m", "red": "\x1b[31m", "yellow": "\x1b[33m", "green": "\x1b[32m"}
@@ -106,9 +108,9 @@ def resident_key() -> str:
     from zero_llm import __version__
 
     config = _config_path()
-    try:
-        found = os.stat(config)
-        config_stamp: list[int] | None = [found.st_mtime_ns, found.st_size]
+    try:  # the content itself: an edit of the same size within one mtime tick still counts
+        with open(config, "rb") as file:
+            config_stamp: str | None = hashlib.sha256(file.read(_CONFIG_LIMIT)).hexdigest()
     except OSError:
         config_stamp = None
     env = sorted(

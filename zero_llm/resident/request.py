@@ -61,8 +61,23 @@ class AskRequest:
         return {name: getattr(self, name) for name in self.__slots__}
 
     @classmethod
-    def from_wire(cls, data: dict[str, Any]) -> AskRequest:
-        """Rebuild a request from ``to_wire``'s dict (unknown keys are an error)."""
+    def from_wire(cls, data: Any) -> AskRequest:
+        """Rebuild a request from ``to_wire``'s dict; ``ValueError`` naming a bad field.
+
+        Unknown keys, a missing question and a field of the wrong type are refused here,
+        before anything is asked (a ``"stream": "no"`` was answered, and then its usage
+        record was refused by the database).
+        """
+        if not isinstance(data, dict):
+            raise ValueError(f"an ask must be a JSON object, got {type(data).__name__}")
+        unknown = set(data) - set(cls.__slots__)
+        if unknown:
+            raise ValueError(f"unknown fields {sorted(unknown)}")
+        for name, kinds in _WIRE_TYPES.items():
+            if name in data and not isinstance(data[name], kinds):
+                raise ValueError(f"{name} has the wrong type ({type(data[name]).__name__})")
+        if "question" not in data:
+            raise ValueError("the ask has no question")
         return cls(**data)
 
     def __eq__(self, other: object) -> bool:
@@ -75,6 +90,19 @@ class AskRequest:
         """The fields, as a constructor call."""
         fields = ", ".join(f"{k}={v!r}" for k, v in self.to_wire().items())
         return f"AskRequest({fields})"
+
+
+_WIRE_TYPES: dict[str, type | tuple[type, ...]] = {
+    "question": str,
+    "system": str,
+    "task": (str, type(None)),
+    "model": (str, type(None)),
+    "session": (str, type(None)),
+    "stream": bool,
+    "as_json": bool,
+    "host": (str, type(None)),
+}
+"""The type each field of an ask must have on the wire."""
 
 
 def join_context(*parts: str) -> str:

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 STOP_GRACE_S = 10.0
 """How long a leaving process waits for the questions it is answering."""
+MAX_MANAGERS = 8
+"""Most managers (one per ``--host``) a resident process keeps."""
 REQUEST_LIMIT = 64 * 1024 * 1024
 """The longest request line (question, piped text and all) the process reads, in bytes."""
 
@@ -77,6 +79,7 @@ class ResidentServer:
         self.settings = settings
         self.idle_s = settings.resident_idle_s if isinstance(settings, ZeroLLMSettings) else 1.0
         self.managers: dict[str | None, ModelManager] = {}
+        self.using: dict[str | None, int] = {}
         self.active = 0
         self.answering = 0
         self.asks = 0
@@ -98,7 +101,20 @@ class ResidentServer:
                 if host
                 else ModelManager(self.settings)
             )
+        self.managers[host] = self.managers.pop(host)  # the most recently used goes last
         return self.managers[host]
+
+    async def forget_extra_managers(self) -> None:
+        """Close the least recently used ``--host`` managers past ``MAX_MANAGERS``.
+
+        Each distinct ``--host`` gets a manager of its own; without a bound, a client
+        naming many hosts would grow the process without end. The settings' own manager
+        stays, and so does any manager answering a question now.
+        """
+        extra = len(self.managers) - MAX_MANAGERS
+        idle = [h for h in self.managers if h is not None and not self.using.get(h)]
+        for host in idle[: max(extra, 0)]:
+            await self.managers.pop(host).aclose()
 
     def store_identity(self) -> tuple[int, int] | None:
         """The SQLite history file's (device, inode), or None (absent, or not SQLite)."""
@@ -133,6 +149,7 @@ class ResidentServer:
         except ZeroLLMError as exc:
             output.err(f"error: {exc}", "red")
             return 1
+        self.using[request.host] = self.using.get(request.host, 0) + 1
         try:
             await answer_request(manager, request, output)
             self.store_seen = self.store_identity()
@@ -143,6 +160,9 @@ class ResidentServer:
             log.exception("resident: the ask failed")
             output.err(f"error: unexpected {type(exc).__name__}: {exc} (see {self.log_path})")
             return 1
+        finally:
+            self.using[request.host] -= 1
+            await self.forget_extra_managers()
         return 0
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -154,6 +174,10 @@ class ResidentServer:
         try:
             try:
                 message = json.loads(await reader.readline() or b"{}")
+                if not isinstance(message, dict):
+                    raise ValueError(f"a request is a JSON object, got {type(message).__name__}")
+                if not {"ask", "status", "stop"} & set(message):
+                    raise ValueError("it names no command (ask, status or stop)")
                 request = AskRequest.from_wire(message["ask"]) if "ask" in message else None
             except (ValueError, TypeError) as exc:  # over REQUEST_LIMIT, not JSON, bad fields
                 log.warning("resident: refused a request: %s", exc)

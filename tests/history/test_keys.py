@@ -261,3 +261,15 @@ def test_rotate_key_command_encrypts_a_plain_history(
             await keyed.close()
 
     assert SECRET in asyncio.run(read_back())
+
+
+async def test_a_plain_writer_started_before_the_key_is_refused_after(history_url: str) -> None:
+    plain = HistoryStore(history_url)
+    await plain.append("early", [NewMessage(HumanMessage("before any key"), 2)])
+    keyed = HistoryStore(history_url, key=generate_key())
+    await keyed.sessions()  # the first use of a key: everything sealed, check value stored
+    with pytest.raises(StorageError, match="encrypted"):
+        await plain.append("late", [NewMessage(HumanMessage("would be in clear"), 2)])
+    assert [s.id for s in await keyed.sessions()] == ["early"]
+    for store in (plain, keyed):
+        await store.close()

@@ -91,6 +91,30 @@ class KeyGuard:
         self.cipher = cipher
         self._reads_ok = False
         self._writes_ok = False
+        self._verified: str | None = None
+
+    async def check_write(self, connection: AsyncConnection) -> None:
+        """Inside a writing transaction: the database is still as ``ensure`` found it.
+
+        Another process may have encrypted or begun rotating the database since this store
+        checked; a write would then be plain text, or sealed with a retired key. One read
+        of one row, in the writing transaction itself, so no such change slips between.
+        """
+        state = await _read_state(connection)
+        if state.rotating_to is not None:
+            raise StorageError(UNFINISHED)
+        if state.check_value == self._verified:
+            return
+        if state.check_value is None:
+            if self.cipher.enabled:  # the key's check value was removed: check anew
+                self._reads_ok = self._writes_ok = False
+                raise StorageError("the history key state changed; try again")
+            return
+        if not self.cipher.enabled:
+            raise StorageError(NO_KEY)
+        if not self.cipher.matches(state.check_value):
+            raise StorageError(WRONG_KEY)
+        self._verified = state.check_value
 
     async def ensure(self, *, writing: bool) -> None:
         """Refuse (``StorageError``) a key that is not the database's; seal on first use.
@@ -119,6 +143,8 @@ class KeyGuard:
             return
         elif not self.cipher.matches(state.check_value):
             raise StorageError(WRONG_KEY)
+        else:
+            self._verified = state.check_value
         self._reads_ok = self._writes_ok = True
 
     async def _first_use(self) -> None:

@@ -209,6 +209,8 @@ class HistoryStore:
         """A transaction, once the store's key is known to be the database's own."""
         await self._guard.ensure(writing=for_writing or not read_only)
         async with self.database.transaction(read_only=read_only) as connection:
+            if not read_only:  # and the database is still as that check found it
+                await self._guard.check_write(connection)
             yield connection
 
     async def close(self) -> None:

@@ -95,6 +95,8 @@ class UsageLedger:
     async def _transaction(self, *, read_only: bool = False) -> AsyncIterator[AsyncConnection]:
         await self._guard.ensure(writing=not read_only)
         async with self.database.transaction(read_only=read_only) as connection:
+            if not read_only:  # and the database is still as that check found it
+                await self._guard.check_write(connection)
             yield connection
 
     def _opened(self, row: Any) -> UsageRecord:

@@ -127,3 +127,44 @@ def test_no_request_waits_past_the_bound_while_the_gpu_is_idle(
             f"{model} waited {admitted - arrived:.2f}s (bound {bound}s) with the GPU idle "
             f"{idle:.2f}s of it"
         )
+
+
+AGENT_LOOPS = st.lists(
+    st.tuples(
+        st.sampled_from([DS, CO, QW, QUICK]),
+        st.floats(min_value=0.0, max_value=0.3),  # when the agent starts
+        st.integers(min_value=2, max_value=6),  # how many calls it makes, one after another
+        st.floats(min_value=0.0, max_value=0.05),  # how long each call holds the GPU
+    ),
+    min_size=3,
+    max_size=4,
+)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(agents=AGENT_LOOPS)
+def test_agents_in_loops_never_keep_a_waiter_past_its_bound_on_an_idle_gpu(
+    agents: list[tuple[str, float, int, float]],
+) -> None:
+    bound = 0.3
+    slack = 0.12
+
+    async def agent(gpu: Gpu, model: str, start: float, calls: int, seconds: float) -> None:
+        await asyncio.sleep(start)
+        for _ in range(calls):  # asks again right after each answer: a loop
+            await gpu.call(model, seconds)
+
+    async def run() -> Gpu:
+        gpu = Gpu(four_models(linger=1.0, max_swap_wait=bound))
+        await asyncio.wait_for(asyncio.gather(*(agent(gpu, *spec) for spec in agents)), 30)
+        return gpu
+
+    gpu = asyncio.run(run())
+    for model, arrived, admitted in gpu.waits:
+        if admitted - arrived <= bound:
+            continue
+        idle = gpu.idle_within(arrived + bound, admitted)
+        assert idle <= LOAD_S + slack, (
+            f"{model} waited {admitted - arrived:.2f}s (bound {bound}s) with the GPU idle "
+            f"{idle:.2f}s of it"
+        )

@@ -273,3 +273,19 @@ async def test_a_plain_writer_started_before_the_key_is_refused_after(history_ur
     assert [s.id for s in await keyed.sessions()] == ["early"]
     for store in (plain, keyed):
         await store.close()
+
+
+def test_doctor_fails_a_missing_or_wrong_key_for_an_encrypted_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'history.sqlite3'}"
+    monkeypatch.setenv("ZERO_LLM_HISTORY_URL", url)
+    monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")  # nothing there: a fast fail
+    store = asyncio.run(filled(url, generate_key(), 1))
+    asyncio.run(store.close())
+    runner = CliRunner()
+    keyless = runner.invoke(app, ["doctor"], catch_exceptions=False)
+    assert keyless.exit_code == 1 and "may not write" in keyless.output
+    monkeypatch.setenv("ZERO_LLM_HISTORY_KEY", generate_key())
+    wrong = runner.invoke(app, ["doctor"], catch_exceptions=False)
+    assert wrong.exit_code == 1 and "not the one" in wrong.output

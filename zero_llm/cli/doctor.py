@@ -71,6 +71,7 @@ async def _checks(manager: ModelManager) -> list[Check]:
         checks.append(await _memory_check(manager))
     try:
         await manager.history.sessions(limit=1)
+        await manager.history.check_writable()  # the key is the database's own
     except ZeroLLMError as exc:
         checks.append(
             Check(
@@ -78,7 +79,8 @@ async def _checks(manager: ModelManager) -> list[Check]:
                 "fail",
                 f"the history database {mask_url(settings.history_database_url)} does not "
                 f"open: {exc}",
-                "check history_url, or that the home directory is writable",
+                "check history_url, that the home directory is writable, and that the "
+                "history key is the one the database was encrypted with",
             )
         )
     else:

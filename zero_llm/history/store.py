@@ -217,6 +217,15 @@ class HistoryStore:
         """Close the running loop's connection pool."""
         await self.database.close()
 
+    @on_database_loop
+    async def check_writable(self) -> None:
+        """Raise ``StorageError`` if this store may not write to its database.
+
+        That is when its key is not the database's, it has none for an encrypted one, or
+        a key rotation is unfinished.
+        """
+        await self._guard.ensure(writing=True)
+
     @property
     def encrypted(self) -> bool:
         """Whether new text is encrypted at rest."""

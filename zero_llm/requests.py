@@ -18,6 +18,8 @@ from langchain_core.prompt_values import PromptValue
 from zero_llm.errors import InvalidRequestError
 
 SESSION_ID_LENGTH = 255
+NAME_LENGTHS = {"task": 100, "model": 200}
+"""The longest task and model names (as long as the history's columns for them)."""
 
 __all__ = [
     "QueryRequest",
@@ -73,6 +75,9 @@ def check_optional_name(value: Any, what: str) -> str | None:
         raise InvalidRequestError(f"{what} must be a string or None, got {type(value).__name__}")
     if "\x00" in value:
         raise InvalidRequestError(f"{what} contains a NUL character")
+    limit = NAME_LENGTHS.get(what, 200)
+    if len(value.strip()) > limit:  # the history's columns: PostgreSQL refuses longer ones
+        raise InvalidRequestError(f"{what} is longer than {limit} characters")
     return check_text(value, what).strip()
 
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from tests.cli.test_resident import Shell, shell  # noqa: F401  (the resident's fixture)
 from tests.conftest import fast_settings
-from zero_llm import ModelManager
+from zero_llm import InvalidRequestError, ModelManager
 from zero_llm.cli import app
 from zero_llm.history import HistoryStore, NewMessage
 from zero_llm.testing import OllamaEmulator
@@ -105,4 +105,16 @@ async def test_a_question_with_nul_is_answered_and_stored_on_both_backends(
     assert answer.trace.history_error is None
     stored = await manager.history.messages("nul")
     assert [m.content for m in stored] == ["a\x00b", str(answer)]
+    await manager.aclose()
+
+
+async def test_names_longer_than_their_columns_are_refused_on_both_backends(
+    emulator: OllamaEmulator, history_url: str, tmp_path: Path
+) -> None:
+    manager = ModelManager(fast_settings(emulator.base_url, home=tmp_path, history_url=history_url))
+    with pytest.raises(InvalidRequestError, match="task is longer"):
+        await manager.ask("hello", task="t" * 101, session_id="s")
+    assert emulator.requests_to("/api/chat") == []  # refused before asking
+    answer = await manager.ask("hello", task="t" * 100, session_id="s")
+    assert answer.trace.history_error is None
     await manager.aclose()

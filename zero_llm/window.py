@@ -9,7 +9,8 @@ What is kept, in this order of priority:
 
 1. the leading system messages;
 2. the **task**: the newest human message, the one the current step works on (in a
-   single-question agent run it is the run's first human message);
+   single-question agent run it is the run's first human message; when the conversation
+   ends with a human message, that message is the task);
 3. the **current unit**: the last message, or, when the conversation ends in a tool
    round, that whole round (the AI message with tool calls and all its tool results);
 4. as many earlier units as fit, newest first, each whole: a tool round is kept or
@@ -110,10 +111,14 @@ def fit_messages(
     while head_end < len(messages) - 1 and isinstance(messages[head_end], SystemMessage):
         head_end += 1
     units = [(s + head_end, e + head_end) for s, e in tool_units(messages[head_end:])]
-    task = next(
-        (u for u in reversed(units[:-1]) if isinstance(messages[u[0]], HumanMessage)),
-        None,
-    )
+    current = units[-1]
+    task = None  # the newest human message, unless the current unit is that message
+    if not isinstance(messages[current[0]], HumanMessage):
+        task = next(
+            (u for u in reversed(units[:-1]) if isinstance(messages[u[0]], HumanMessage)),
+            None,
+        )
+
     droppable = [u for u in units[:-1] if u != task]  # oldest first
 
     def assemble(dropped: int) -> list[BaseMessage]:

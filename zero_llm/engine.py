@@ -50,6 +50,7 @@ from zero_llm.errors import (
 from zero_llm.ollama.client import ModelFacts, OllamaBackend, ProgressCallback
 from zero_llm.ollama.hosts import HostPool, HostState
 from zero_llm.ollama.messages import chunk_from_part, to_ollama_messages
+from zero_llm.ollama.options import check_options
 from zero_llm.ollama.translate import translate_error
 from zero_llm.prompt.shape import prompt_shape
 from zero_llm.requests import SamplingOverrides
@@ -576,7 +577,7 @@ class QueryEngine:
             spec.name,
             to_ollama_messages(messages),
             stream=call.stream,
-            options=options,
+            options=check_options(options),
             keep_alive=keep_alive,
             tools=call.tools,
             think=True if spec.think else None,

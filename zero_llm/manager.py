@@ -22,7 +22,7 @@ from zero_llm.errors import InvalidRequestError, ModelNotFoundError
 from zero_llm.history import HistoryStore, SyncHistoryStore
 from zero_llm.ollama.client import LoadedModel, ProgressCallback, PullProgress
 from zero_llm.ollama.hosts import HostPool
-from zero_llm.requests import QueryRequest, check_text, make_request, request_from_messages
+from zero_llm.requests import QueryRequest, check_optional_name, check_text, make_request
 from zero_llm.routing.router import RouteDecision, route
 from zero_llm.settings import ZeroLLMSettings, load_settings
 from zero_llm.sync_bridge import SyncBridge, shared_bridge
@@ -239,14 +239,22 @@ class ModelManager:
         vocabulary) once the model's facts are known; the first count of a model asks
         ``/api/show`` once. ``model`` or ``task`` pick the model; else it is routed.
         """
-        from langchain_core.messages import HumanMessage
+        from langchain_core.messages import BaseMessage, HumanMessage
         from langchain_core.utils.function_calling import convert_to_openai_tool
 
-        request = request_from_messages(
-            [HumanMessage(messages)] if isinstance(messages, str) else list(messages),
-            task=None if model is not None else task,
-            model=model,
-            tools=[convert_to_openai_tool(t) for t in tools or ()],
+        prompt = [HumanMessage(messages)] if isinstance(messages, str) else list(messages)
+        for index, message in enumerate(prompt):
+            if not isinstance(message, BaseMessage):
+                raise InvalidRequestError(
+                    f"message {index} is a {type(message).__name__}, not a LangChain message"
+                )
+        if not prompt:
+            return 0
+        request = QueryRequest(
+            prompt=tuple(prompt),
+            task=None if model is not None else check_optional_name(task, "task"),
+            model=check_optional_name(model, "model"),
+            tools=tuple(convert_to_openai_tool(t) for t in tools or ()),
         )
         spec, _ = await self.core.decide(request)
         profile = await self.engine.profile_for(spec)

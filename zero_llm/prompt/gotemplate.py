@@ -29,6 +29,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from zero_llm.errors import ZeroLLMError
@@ -771,7 +772,7 @@ class Template:
             rest = command.args[1:]
             if name in ("and", "or"):
                 args: list[Callable[[], Any]] = [
-                    (lambda o=o: self._operand(o, dot, scope)) for o in rest  # type: ignore[misc]
+                    partial(self._operand, o, dot, scope) for o in rest
                 ]
                 if has_piped:
                     args.append(lambda: piped)

@@ -14,6 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from zero_llm.testing.prompts import (
+    DEEPSEEK_R1_TEMPLATE,
+    LLAMA31_TEMPLATE,
+    QWEN25_CODER_TEMPLATE,
+    QWEN_SYSTEM,
+)
+
 __all__ = [
     "DEFAULT_EMULATED_MODELS",
     "EmulatedModel",
@@ -45,6 +52,10 @@ class RegexTokenizer:
     def count(self, text: str) -> int:
         """Count the tokens of a text."""
         return len(self._pattern.findall(text))
+
+    def count_prompt(self, prompt: str) -> int:
+        """Count a rendered prompt (no special tokens, no BOS in the stand-in)."""
+        return self.count(prompt)
 
     def vocabulary(self) -> dict[str, Any] | None:
         """Return the ``tokenizer.ggml.*`` arrays, or None when there is no real vocabulary."""
@@ -79,14 +90,21 @@ class EmulatedModel:
     value_length: int | None = None
     """Per-head value size; None: as ``key_length``."""
     template: str = "{{ .Prompt }}"
+    """Its Go template (``/api/show`` ``template``), rendered over each request."""
+    system: str = ""
+    """Its default system prompt (``/api/show`` ``system``), added when a chat has none."""
+    parameters: tuple[tuple[str, Any], ...] = ()
+    """Its Modelfile parameters in order, e.g. ``(("stop", "<|eot_id|>"),)``."""
+    file_type: int = 15
+    """``general.file_type`` (15: Q4_K_M)."""
     present: bool = True
     """False: not on disk yet, but ``/api/pull`` can fetch it."""
     vocabulary: str | None = None
     """The real vocabulary it counts with ("llama3", "qwen2"); None: the regex stand-in."""
     message_overhead: int = 4
-    """Tokens its chat template adds around each message."""
+    """Tokens a stand-in model adds per message beyond its rendered template (0 for real ones)."""
     prompt_overhead: int = 1
-    """Tokens its chat template adds once per prompt (begin marker, answer header)."""
+    """Tokens a stand-in model adds per prompt beyond its rendered template (0 for real ones)."""
     tokenizer: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -141,6 +159,12 @@ class EmulatedModel:
             "tokenizer.ggml.token_type": None,
             "tokenizer.ggml.merges": None,
         }
+        tokenizer = self.tokenizer
+        if hasattr(tokenizer, "bos_token_id"):
+            info["tokenizer.ggml.bos_token_id"] = tokenizer.bos_token_id
+            info["tokenizer.ggml.eos_token_id"] = tokenizer.eos_token_id
+            info["tokenizer.ggml.add_bos_token"] = tokenizer.add_bos_token
+        info["general.file_type"] = self.file_type
         if self.key_length is not None:
             info[f"{arch}.attention.key_length"] = self.key_length
             info[f"{arch}.attention.value_length"] = self.value_length or self.key_length
@@ -161,17 +185,10 @@ class EmulatedModel:
         return 2 * self.kv_elements_per_token
 
 
-LLAMA3_TEMPLATE = (
-    "{{- range .Messages }}<|start_header_id|>{{ .Role }}<|end_header_id|>\n\n"
-    "{{ .Content }}<|eot_id|>{{ end }}<|start_header_id|>assistant<|end_header_id|>\n\n"
-)
-CHATML_TEMPLATE = (
-    "{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}"
-    "<|im_start|>assistant\n"
-)
-DEEPSEEK_TEMPLATE = (
-    '{{- range .Messages }}{{ if eq .Role "user" }}<\uff5cUser\uff5c>{{ .Content }}'
-    "{{ else }}<\uff5cAssistant\uff5c>{{ .Content }}{{ end }}{{ end }}<\uff5cAssistant\uff5c>"
+LLAMA31_STOPS = ("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>")
+DEEPSEEK_R1_STOPS = tuple(
+    f"<\uff5c{word}\uff5c>"
+    for word in ("begin\u2581of\u2581sentence", "end\u2581of\u2581sentence", "User", "Assistant")
 )
 
 
@@ -189,9 +206,14 @@ def _default_models() -> list[EmulatedModel]:
             embedding_length=5120,
             tokenizer_pre="deepseek-r1-qwen",
             vocabulary="qwen2",
-            message_overhead=2,
-            prompt_overhead=2,
-            template=DEEPSEEK_TEMPLATE,
+            message_overhead=0,
+            prompt_overhead=0,
+            template=DEEPSEEK_R1_TEMPLATE,
+            parameters=(
+                *(("stop", s) for s in DEEPSEEK_R1_STOPS),
+                ("temperature", 0.6),
+                ("top_p", 0.95),
+            ),
             load_seconds=12.0,
             tokens_per_second=25.0,
             block_count=64,
@@ -210,9 +232,10 @@ def _default_models() -> list[EmulatedModel]:
             embedding_length=4096,
             tokenizer_pre="llama-bpe",
             vocabulary="llama3",
-            message_overhead=5,
-            prompt_overhead=5,
-            template=LLAMA3_TEMPLATE,
+            message_overhead=0,
+            prompt_overhead=0,
+            template=LLAMA31_TEMPLATE,
+            parameters=tuple(("stop", s) for s in LLAMA31_STOPS),
             load_seconds=3.0,
             tokens_per_second=60.0,
             block_count=32,
@@ -231,9 +254,10 @@ def _default_models() -> list[EmulatedModel]:
             embedding_length=5120,
             tokenizer_pre="qwen2",
             vocabulary="qwen2",
-            message_overhead=5,
-            prompt_overhead=3,
-            template=CHATML_TEMPLATE,
+            message_overhead=0,
+            prompt_overhead=0,
+            template=QWEN25_CODER_TEMPLATE,
+            system=QWEN_SYSTEM,
             load_seconds=12.0,
             tokens_per_second=25.0,
             block_count=64,
@@ -250,6 +274,7 @@ def _default_models() -> list[EmulatedModel]:
             size=274302450,
             capabilities=("embedding",),
             quantization_level="F16",
+            file_type=1,
             embedding_length=768,
             load_seconds=0.5,
             tokens_per_second=5000.0,

@@ -333,42 +333,111 @@ def embedding_for(text: str, dimensions: int) -> list[float]:
 
 
 def instance_of_schema(schema: Any, seed_text: str) -> Any:
-    """Build a small value that validates against a JSON schema (for ``format``)."""
+    """Build a small value that validates against a JSON schema (for ``format`` and tool args).
+
+    Deterministic: ``$ref`` into ``$defs``/``definitions`` followed; ``const``, then the first
+    ``enum`` value; ``anyOf``/``oneOf``: the first option; ``allOf``: the options merged; an
+    object gets every property (required ones included, nested objects and arrays built the
+    same way) and a string for a required name without a property schema; an array
+    ``max(1, minItems)`` items (at most ``maxItems``); numbers the middle of their bounds
+    (exclusive bounds kept out, ``multipleOf`` respected); strings the gist of the seed text
+    fitted to ``minLength``/``maxLength``, or a valid ``date``, ``date-time``, ``time``,
+    ``email``, ``uri`` or ``uuid`` for those formats. A ``pattern`` is not followed.
+    """
     if not isinstance(schema, dict):
         return {"answer": _gist(seed_text, 12)}
-    defs = schema.get("$defs") or schema.get("definitions") or {}
+    defs = {**(schema.get("definitions") or {}), **(schema.get("$defs") or {})}
 
-    def build(node: dict[str, Any]) -> Any:
-        if "$ref" in node:
-            return build(defs.get(node["$ref"].rsplit("/", 1)[-1], {}))
-        if "enum" in node:
-            return node["enum"][0]
+    def resolve(node: Any) -> dict[str, Any]:
+        while isinstance(node, dict) and isinstance(node.get("$ref"), str):
+            node = defs.get(node["$ref"].rsplit("/", 1)[-1], {})
+        return node if isinstance(node, dict) else {}
+
+    def merged(node: dict[str, Any]) -> dict[str, Any]:
+        if not node.get("allOf"):
+            return node
+        out = {k: v for k, v in node.items() if k != "allOf"}
+        for part in node["allOf"]:
+            part = merged(resolve(part))
+            props = {**(out.get("properties") or {}), **(part.get("properties") or {})}
+            required = [*(out.get("required") or []), *(part.get("required") or [])]
+            out = {**part, **out, "properties": props, "required": required}
+        return out
+
+    def build(raw: Any) -> Any:
+        node = merged(resolve(raw))
         if "const" in node:
             return node["const"]
-        for key in ("anyOf", "oneOf", "allOf"):
+        if isinstance(node.get("enum"), list) and node["enum"]:
+            return node["enum"][0]
+        for key in ("anyOf", "oneOf"):
             if node.get(key):
                 return build(node[key][0])
-        kind = node.get("type", "object")
+        kind = node.get("type")
         if isinstance(kind, list):
             kind = next((k for k in kind if k != "null"), "null")
+        if kind is None:
+            kind = "object" if "properties" in node else "array" if "items" in node else "string"
         if kind == "object":
-            props = node.get("properties", {})
-            return {name: build(sub) for name, sub in props.items()}
+            props = node.get("properties") or {}
+            value = {name: build(sub) for name, sub in props.items()}
+            for name in node.get("required") or []:
+                value.setdefault(name, _gist(seed_text, 8) or "text")
+            return value
         if kind == "array":
             count = max(1, int(node.get("minItems", 1)))
+            if "maxItems" in node:
+                count = min(count, int(node["maxItems"]))
             return [build(node.get("items", {"type": "string"})) for _ in range(count)]
         if kind in ("number", "integer"):
-            low = node.get("minimum", node.get("exclusiveMinimum", 0))
-            high = node.get("maximum", node.get("exclusiveMaximum", low + 1))
-            value = (low + high) / 2
-            return int(value) if kind == "integer" else value
+            return _number_in(node, kind == "integer")
         if kind == "boolean":
             return True
         if kind == "null":
             return None
-        return _gist(seed_text, 8) or "text"
+        return _string_for(node, seed_text)
 
     return build(schema)
+
+
+def _number_in(node: dict[str, Any], integer: bool) -> int | float:
+    lowest, highest = (
+        node.get("minimum", node.get("exclusiveMinimum")),
+        node.get("maximum", node.get("exclusiveMaximum")),
+    )
+    low = float(lowest) if lowest is not None else None
+    high = float(highest) if highest is not None else None
+    if low is None:
+        low = high - 10 if high is not None else 0.0
+    if high is None:
+        high = low + 10
+    middle = (low + high) / 2
+    step = node.get("multipleOf") or (1 if integer else None)
+    if not step:
+        return middle
+    value = math.ceil(middle / step) * step
+    if value > high or ("exclusiveMaximum" in node and value >= high):
+        value = math.floor(middle / step) * step
+    return int(value) if integer else float(value)
+
+
+_FORMATS = {
+    "date": "2026-01-01",
+    "date-time": "2026-01-01T00:00:00Z",
+    "time": "00:00:00Z",
+    "email": "user@example.com",
+    "uri": "https://example.com/",
+    "uuid": "00000000-0000-4000-8000-000000000000",
+}
+
+
+def _string_for(node: dict[str, Any], seed_text: str) -> str:
+    if node.get("format") in _FORMATS:
+        return _FORMATS[node["format"]]
+    text = _gist(seed_text, 8) or "text"
+    if node.get("maxLength") is not None:
+        text = text[: int(node["maxLength"])]
+    return text.ljust(int(node.get("minLength", 0)), "x")
 
 
 _QUOTED_KEY = re.compile(r"(?<!\w)'([^'\n]+)'(?!\w)|\"([^\"\n]+)\"")

@@ -140,3 +140,50 @@ def test_structured_output_on_a_thinking_model_constrains_only_the_content(
     )
     assert response.message.thinking
     jsonschema.validate(json.loads(response.message.content or ""), SCHEMAS[0])
+
+
+TOOL_OR_ANSWER = {
+    "anyOf": [
+        {
+            "type": "object",
+            "properties": {
+                "tool_calls": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "name": {"enum": ["get_price", "get_news"]},
+                            "arguments": {"type": "object"},
+                        },
+                        "required": ["name", "arguments"],
+                    },
+                }
+            },
+            "required": ["tool_calls"],
+        },
+        {
+            "type": "object",
+            "properties": {"final_answer": {"type": "string"}},
+            "required": ["final_answer"],
+        },
+    ]
+}
+
+
+def test_a_tool_or_answer_schema_calls_the_named_tool_then_answers(
+    emulator: OllamaEmulator,
+) -> None:
+    client = ollama.Client(host=emulator.base_url)
+
+    def ask(messages: list[dict[str, Any]]) -> dict[str, Any]:
+        response = client.chat(model="deepseek-r1:32b", messages=messages, format=TOOL_OR_ANSWER)
+        value: dict[str, Any] = json.loads(response.message.content or "")
+        jsonschema.validate(value, TOOL_OR_ANSWER)
+        return value
+
+    task = {"role": "user", "content": "Why is AAPL moving? use get_news"}
+    assert ask([task])["tool_calls"][0]["name"] == "get_news"
+    assert "final_answer" in ask([{"role": "user", "content": "How are you?"}])
+    result = {"role": "tool", "content": "AAPL: record quarter", "tool_name": "get_news"}
+    assert "final_answer" in ask([task, {"role": "assistant", "content": "{}"}, result])

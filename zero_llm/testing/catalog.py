@@ -335,8 +335,13 @@ def embedding_for(text: str, dimensions: int) -> list[float]:
 def instance_of_schema(schema: Any, seed_text: str) -> Any:
     """Build a small value that validates against a JSON schema (for ``format`` and tool args).
 
-    Deterministic: ``$ref`` into ``$defs``/``definitions`` followed; ``const``, then the first
-    ``enum`` value; ``anyOf``/``oneOf``: the first option; ``allOf``: the options merged; an
+    Deterministic, and led by the text as the tool rule is: ``$ref`` into ``$defs``/
+    ``definitions`` followed; ``const``; an ``enum``: the first of its values the seed text
+    names (a whole word, any case), else its first value; ``anyOf``/``oneOf``: the first option
+    with an enum or const string the seed text names, else the first option holding no enum or
+    const string at all (a free answer), else the first option; so a schema offering "calls to
+    these tools" or "a final answer" calls a tool the text names and otherwise answers;
+    ``allOf``: the options merged; an
     object gets every property (required ones included, nested objects and arrays built the
     same way) and a string for a required name without a property schema; an array
     ``max(1, minItems)`` items (at most ``maxItems``); numbers the middle of their bounds
@@ -364,15 +369,37 @@ def instance_of_schema(schema: Any, seed_text: str) -> Any:
             out = {**part, **out, "properties": props, "required": required}
         return out
 
+    def names(raw: Any, depth: int = 0) -> list[str]:
+        """The enum and const strings anywhere inside a schema."""
+        node = resolve(raw)
+        if depth > 8 or not node:
+            return []
+        found = [v for v in node.get("enum") or [] if isinstance(v, str)]
+        if isinstance(node.get("const"), str):
+            found.append(node["const"])
+        children = [*(node.get("properties") or {}).values(), node.get("items")]
+        for key in ("anyOf", "oneOf", "allOf"):
+            children += node.get(key) or []
+        for child in children:
+            if isinstance(child, dict):
+                found += names(child, depth + 1)
+        return found
+
+    def choose(options: list[Any]) -> Any:
+        named = [o for o in options if any(_named(v, seed_text) for v in names(o))]
+        if named:
+            return named[0]
+        return next((o for o in options if not names(o)), options[0])
+
     def build(raw: Any) -> Any:
         node = merged(resolve(raw))
         if "const" in node:
             return node["const"]
         if isinstance(node.get("enum"), list) and node["enum"]:
-            return node["enum"][0]
+            return _named_first(node["enum"], seed_text)
         for key in ("anyOf", "oneOf"):
             if node.get(key):
-                return build(node[key][0])
+                return build(choose(node[key]))
         kind = node.get("type")
         if isinstance(kind, list):
             kind = next((k for k in kind if k != "null"), "null")
@@ -398,6 +425,21 @@ def instance_of_schema(schema: Any, seed_text: str) -> Any:
         return _string_for(node, seed_text)
 
     return build(schema)
+
+
+def _named(value: str, text: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(value)}(?!\w)", text, re.IGNORECASE) is not None
+
+
+def _named_first(values: list[Any], text: str) -> Any:
+    """The value the text names first (a whole word, any case), else the first value."""
+    found = [
+        (position.start(), i)
+        for i, value in enumerate(values)
+        if isinstance(value, str)
+        and (position := re.search(rf"(?<!\w){re.escape(value)}(?!\w)", text, re.IGNORECASE))
+    ]
+    return values[min(found)[1]] if found else values[0]
 
 
 def _number_in(node: dict[str, Any], integer: bool) -> int | float:
@@ -453,9 +495,18 @@ def json_mode_object(seed_text: str) -> dict[str, str]:
 
 
 def structured_answer(format_: Any, messages: Sequence[dict[str, Any]]) -> str:
-    """The answer text for a request with ``format``: JSON fitting the schema, or JSON mode."""
+    """The answer text for a request with ``format``: JSON fitting the schema, or JSON mode.
+
+    The schema's seed text is the last message's content, or, after tool results, those
+    results: so a tool-or-answer schema answers once the tools have spoken.
+    """
     last = next((m for m in reversed(messages) if m.get("role") == "user"), None)
     seed = str(last.get("content") or "") if last else ""
     if format_ == "json":
         return json.dumps(json_mode_object(seed), ensure_ascii=False)
-    return json.dumps(instance_of_schema(format_, seed), ensure_ascii=False)
+    trailing: list[str] = []
+    for m in reversed(messages):
+        if m.get("role") != "tool":
+            break
+        trailing.insert(0, str(m.get("content") or ""))
+    return json.dumps(instance_of_schema(format_, "\n".join(trailing) or seed), ensure_ascii=False)

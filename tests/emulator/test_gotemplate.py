@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from zero_llm.testing.gotemplate import GoTemplate, GoValue, TemplateError, go_json
+from zero_llm.testing.prompts import tool_value
 
 
 def render(source: str, data: Any = None) -> str:
@@ -79,3 +80,23 @@ def test_broken_templates_fail_like_go(source: str) -> None:
 )
 def test_go_json_writes_what_go_json_marshal_writes(value: Any, expected: str) -> None:
     assert go_json(value) == expected
+
+
+def test_ollamas_to_typescript_type_reads_a_tool_property() -> None:
+    tool = tool_value(
+        {
+            "type": "function",
+            "function": {
+                "name": "f",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"a": {"type": "integer"}, "b": {"type": ["string", "null"]}},
+                },
+            },
+        }
+    )
+    source = (
+        "{{ range $k, $v := .Function.Parameters.Properties }}"
+        "{{ $k }}:{{ toTypeScriptType $v }};{{ end }}"
+    )
+    assert GoTemplate(source).execute(tool) == "a:number;b:string | null;"

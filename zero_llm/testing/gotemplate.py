@@ -545,8 +545,8 @@ def _type_script(value: Any) -> str:
     if any_of:
         return " | ".join(_type_script(v) for v in any_of)
     kinds = value.fields.get("Type") or []
-    if isinstance(kinds, GoValue):
-        kinds = kinds.fields.get("types") or []
+    if isinstance(kinds, str):
+        kinds = [kinds]
     if not kinds:
         return "any"
     names = {

@@ -72,6 +72,7 @@ __all__ = [
     "render_messages",
     "strip_thinking",
     "tool_json",
+    "tool_value",
 ]
 
 QWEN_SYSTEM = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
@@ -360,7 +361,8 @@ def _go_struct(struct: Struct) -> GoValue:
     return GoValue(fields, text=go_json(struct))
 
 
-def _tool_value(tool: dict[str, Any]) -> GoValue:
+def tool_value(tool: dict[str, Any]) -> GoValue:
+    """A request's tool as a template sees it (``api.Tool``: fields, and its JSON as text)."""
     return _go_struct(_tool_struct(tool))
 
 
@@ -427,7 +429,7 @@ def render_messages(
         data = {
             "System": system,
             "Messages": [_message_value(m) for m in collated],
-            "Tools": [_tool_value(t) for t in tools] if tools else None,
+            "Tools": [tool_value(t) for t in tools] if tools else None,
             "Response": "",
             **think_values,
         }

@@ -179,3 +179,22 @@ def test_a_128k_token_conversation_is_counted_well_under_a_second() -> None:
     elapsed = time.perf_counter() - started
     assert tokens > 128_000
     assert elapsed < 1.0, f"{elapsed:.2f}s"
+
+
+def test_truncation_keeps_the_system_and_the_newest_turns_that_fit(
+    emulator: OllamaEmulator,
+) -> None:
+    words = "market data point " * 60
+    messages = [{"role": "system", "content": "Be brief."}]
+    for i in range(6):
+        messages.append({"role": "user" if i % 2 == 0 else "assistant", "content": f"{i} {words}"})
+    messages.append({"role": "user", "content": "So what now?"})
+    qwen = emulator.state.models["qwen2.5-coder:32b"]
+    kept = [messages[0], *messages[-3:]]
+    window = count_prompt(qwen, kept) + 5  # the last three turns fit, four do not
+    assert count_prompt(qwen, [messages[0], *messages[-4:]]) > window
+    response = ollama.Client(host=emulator.base_url).chat(
+        model="qwen2.5-coder:32b", messages=messages, options={"num_ctx": window}
+    )
+    one, two = reference_counts("qwen2.5-coder:32b", rendered_prompt(qwen, kept))
+    assert response.prompt_eval_count == one == two

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 import jsonschema
 import ollama
 import pytest
 from langchain.agents import create_agent
+from langchain.agents.structured_output import ToolStrategy
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import tool
 from langchain_ollama import ChatOllama
+from pydantic import BaseModel
 
 from zero_llm.testing import OllamaEmulator
 from zero_llm.testing.catalog import instance_of_schema
@@ -187,3 +189,20 @@ def test_a_tool_or_answer_schema_calls_the_named_tool_then_answers(
     assert "final_answer" in ask([{"role": "user", "content": "How are you?"}])
     result = {"role": "tool", "content": "AAPL: record quarter", "tool_name": "get_news"}
     assert "final_answer" in ask([task, {"role": "assistant", "content": "{}"}, result])
+
+
+class TradeSignal(BaseModel):
+    """A trading signal."""
+
+    signal: Literal["buy", "sell", "hold"]
+    ticker: str
+
+
+def test_a_tool_strategy_agent_gets_a_valid_structured_response(
+    emulator: OllamaEmulator,
+) -> None:
+    model = ChatOllama(model="qwen2.5-coder:32b", base_url=emulator.base_url)
+    agent = create_agent(model=model, tools=[], response_format=ToolStrategy(TradeSignal))
+    result = agent.invoke({"messages": [("user", "A trade signal for 'AAPL': hold or sell?")]})
+    assert result["structured_response"] == TradeSignal(signal="hold", ticker="AAPL")
+    assert len(result["messages"]) == 3  # the question, the call, its tool message: no retries

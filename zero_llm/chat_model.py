@@ -152,6 +152,26 @@ class ZeroChatModel(BaseChatModel):
             params["ls_model_name"] = self.manager.catalog.models[role].name if role else name
         return params
 
+    # -------------------------------------------------------------- counting
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Tokens the prompt of ``messages`` (and ``tools``) takes for this model's calls.
+
+        Exact for the model the call would go to (its template, default system prompt and
+        vocabulary), offline once that model's facts are known, so
+        ``trim_messages(..., token_counter=chat_model)`` works.
+        """
+        return self.manager.bridge.run(
+            self.manager.count_tokens(messages, model=self.model, task=self.task, tools=tools)
+        )
+
+    def get_num_tokens(self, text: str) -> int:
+        """Tokens of ``text`` in the vocabulary of the model a call would go to."""
+        return self.manager.bridge.run(
+            self.manager.count_text_tokens(text, model=self.model, task=self.task)
+        )
+
     # ----------------------------------------------------------------- tools
     def bind_tools(
         self,

@@ -333,7 +333,9 @@ class QueryCore:
             return request.messages()
         profile = self.engine.profile_of(spec.name)
         if profile is not None:
-            room = profile.budget.prompt_tokens - profile.counter.count_prompt(request.messages())
+            room = profile.budget.prompt_tokens - profile.counter.count_prompt(
+                request.messages(), request.tools
+            )
         else:
             room = self.engine.window_for(spec, None)
         if room <= 0:

@@ -50,7 +50,9 @@ from zero_llm.errors import (
 from zero_llm.ollama.client import ModelFacts, OllamaBackend, ProgressCallback
 from zero_llm.ollama.hosts import HostPool, HostState
 from zero_llm.ollama.messages import chunk_from_part, to_ollama_messages
+from zero_llm.ollama.options import check_options
 from zero_llm.ollama.translate import translate_error
+from zero_llm.prompt.shape import prompt_shape
 from zero_llm.requests import SamplingOverrides
 from zero_llm.residency import Residency
 from zero_llm.retry import RetryPolicy
@@ -221,8 +223,9 @@ class QueryEngine:
         self, spec: ModelSpec, facts: ModelFacts, backend: OllamaBackend
     ) -> TokenCounter:
         overhead = overhead_for_template(facts.template)
+        shape = prompt_shape(spec, facts)
         if not self.settings.window.exact_counts:
-            return EstimatingCounter(overhead)
+            return EstimatingCounter(overhead, shape)
         digest = await backend.digest(spec.name)
         saved = self.settings.home.expanduser() / "encodings"
         encoding = await asyncio.to_thread(cached_encoding, digest, saved) if digest else None
@@ -234,10 +237,10 @@ class QueryEngine:
                 )
             except UnsupportedVocabularyError as exc:
                 log.info("counting %s by estimate: %s", spec.name, exc)
-                return EstimatingCounter(overhead)
+                return EstimatingCounter(overhead, shape)
             if digest:
                 await asyncio.to_thread(remember_encoding, digest, encoding, saved)
-        return ExactCounter(encoding, overhead)
+        return ExactCounter(encoding, overhead, shape)
 
     def _lock_for(self, name: str) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
@@ -359,7 +362,7 @@ class QueryEngine:
                         model=spec.name,
                     )
                 trace.num_ctx = profile.num_ctx
-                fitted = fit_messages(messages, profile.counter, profile.budget)
+                fitted = fit_messages(messages, profile.counter, profile.budget, call.tools)
                 if fitted.dropped and self.settings.window.summarize_dropped:
                     fitted = await self._summarized(messages, profile)
                 trace.prompt_tokens_counted = fitted.prompt_tokens
@@ -574,7 +577,7 @@ class QueryEngine:
             spec.name,
             to_ollama_messages(messages),
             stream=call.stream,
-            options=options,
+            options=check_options(options),
             keep_alive=keep_alive,
             tools=call.tools,
             think=True if spec.think else None,

@@ -7,6 +7,7 @@ messages, or an ``InvalidRequestError`` naming what was wrong. Pure functions.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -15,6 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.prompt_values import PromptValue
 
 from zero_llm.errors import InvalidRequestError
+from zero_llm.ollama.options import check_stop
 
 SESSION_ID_LENGTH = 255
 
@@ -88,8 +90,10 @@ class SamplingOverrides:
         """Refuse values that cannot work, naming them."""
         for name in ("temperature", "timeout"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int | float) or value < 0):
-                raise InvalidRequestError(f"{name} must be a number >= 0, got {value!r}")
+            if value is not None and (
+                not isinstance(value, int | float) or not math.isfinite(value) or value < 0
+            ):
+                raise InvalidRequestError(f"{name} must be a finite number >= 0, got {value!r}")
         for name in ("max_tokens", "max_retries"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 0):
@@ -211,7 +215,7 @@ def request_from_messages(
     session_id: Any = None,
     format: Any = None,
     tools: Sequence[dict[str, Any]] = (),
-    stop: Sequence[str] | None = None,
+    stop: Sequence[str] | str | None = None,
     sampling: SamplingOverrides | None = None,
 ) -> QueryRequest:
     """Check a message list (any LangChain conversation, tool results included) as a request."""
@@ -222,7 +226,7 @@ def request_from_messages(
         session_id=None if session_id is None else check_session_id(session_id),
         format=_check_format(format),
         tools=tuple(tools),
-        stop=tuple(stop) if stop else None,
+        stop=tuple(checked) if (checked := check_stop(stop)) else None,
         sampling=sampling,
     )
 

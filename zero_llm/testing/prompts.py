@@ -6,9 +6,10 @@ zero_llm package (the emulator is the package's independent witness):
 Templates, default system prompts and parameters of the models as the Ollama library serves them:
 
 - ``LLAMA31_TEMPLATE``: ``library/llama3.1:8b``, verbatim from the registry templates recorded in
-  huggingface/huggingface.js ``packages/ollama-utils/src/chat-template-automap.ts`` (generated
-  from the Ollama registry's template blobs). Parameters: ``stop`` ``<|start_header_id|>``,
-  ``<|end_header_id|>``, ``<|eot_id|>`` (same source). No default system prompt.
+  huggingface/huggingface.js ``packages/ollama-utils/src/chat-template-automap.ts`` (commit
+  007948d5; generated from the Ollama registry's template blobs). Parameters: ``stop``
+  ``<|start_header_id|>``, ``<|end_header_id|>``, ``<|eot_id|>`` (same source). No default
+  system prompt.
 - ``QWEN25_CODER_TEMPLATE``: the same file's ``library/qwen2.5-coder:1.5b`` entry; the file holds no
   entry for the 32b tag, and the qwen2.5-coder tags share one template (the closest primary
   source). The same file records no parameters for it, so none are served. Default system

@@ -183,6 +183,12 @@ def _name(tool: dict[str, Any]) -> str:
     return str(tool["function"]["name"])
 
 
+def pair_value(param: str, text: str, schema: dict[str, Any]) -> Any:
+    """The value a ``param=value`` pair in the text gives a parameter, converted; else None."""
+    raw = _pair_value(param, text)
+    return None if raw is None else _convert(raw, schema)
+
+
 def _call(tool: dict[str, Any], text: str, index: int) -> dict[str, Any]:
     name = _name(tool)
     parameters = tool["function"].get("parameters") or {}

@@ -66,9 +66,7 @@ async def test_a_routed_trading_agent_is_answered_by_r1_from_first_step_to_last(
 ) -> None:
     agent = create_agent(model=manager.chat_model(), tools=[get_price])  # routed
     question = "Should I buy NVDA after earnings? check the price with ticker=NVDA"
-    call, result, final = _assert_one_loop(
-        _messages(await agent.ainvoke({"messages": [question]}))
-    )
+    call, _, final = _assert_one_loop(_messages(await agent.ainvoke({"messages": [question]})))
     assert call.tool_calls[0]["name"] == "get_price"
     assert call.tool_calls[0]["args"] == {"ticker": "NVDA"}
     for step in (call, final):

@@ -439,8 +439,10 @@ def _named(value: str, text: str) -> bool:
 
 
 def _picks(value: str, text: str) -> bool:
-    """Whether the text names an option's value, or, as the tool rule reads a tool's name,
-    one of its distinctive words (``get_price`` for "what is the price ...")."""
+    """Whether the text names a value, whole or by a distinctive word of it.
+
+    The tool rule reads tool names this way: ``get_price`` for "what is the price ...".
+    """
     from zero_llm.testing.tools import distinctive_words
 
     return _named(value, text) or any(_named(w, text) for w in distinctive_words(value))

@@ -343,8 +343,9 @@ def instance_of_schema(schema: Any, seed_text: str) -> Any:
     const string at all (a free answer), else the first option; so a schema offering "calls to
     these tools" or "a final answer" calls a tool the text names and otherwise answers;
     ``allOf``: the options merged; an
-    object gets every property (a ``name=value`` pair in the text gives its value, as in
-    the tool rule) (required ones included, nested objects and arrays built the
+    object gets every property (a ``name=value`` pair in the text gives its value, and the
+    ``arguments`` of a ``{"name": <tool>, "arguments": ...}`` call are filled by the tool
+    rule) (required ones included, nested objects and arrays built the
     same way) and a string for a required name without a property schema; an array
     ``max(1, minItems)`` items (at most ``maxItems``); numbers the middle of their bounds
     (exclusive bounds kept out, ``multipleOf`` respected); strings the gist of the seed text
@@ -408,11 +409,17 @@ def instance_of_schema(schema: Any, seed_text: str) -> Any:
         if kind is None:
             kind = "object" if "properties" in node else "array" if "items" in node else "string"
         if kind == "object":
-            from zero_llm.testing.tools import pair_value
+            from zero_llm.testing.tools import arguments_for, pair_value
 
             props = node.get("properties") or {}
             value = {}
             for name, sub in props.items():  # a ``name=value`` pair in the text wins
+                called = value.get("name")
+                if name == "arguments" and isinstance(called, str):
+                    # a tool call's shape ({"name": <tool>, "arguments": {...}}): the
+                    # arguments as the tool rule fills them
+                    value[name] = arguments_for(called, merged(resolve(sub)), seed_text)
+                    continue
                 given = pair_value(name, seed_text, merged(resolve(sub)))
                 value[name] = build(sub) if given is None else given
             for name in node.get("required") or []:

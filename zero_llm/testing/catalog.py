@@ -412,7 +412,7 @@ def instance_of_schema(schema: Any, seed_text: str) -> Any:
             from zero_llm.testing.tools import arguments_for, pair_value
 
             props = node.get("properties") or {}
-            value = {}
+            value: dict[str, Any] = {}
             for name, sub in props.items():  # a ``name=value`` pair in the text wins
                 called = value.get("name")
                 if name == "arguments" and isinstance(called, str):

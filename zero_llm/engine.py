@@ -364,7 +364,7 @@ class QueryEngine:
                 trace.num_ctx = profile.num_ctx
                 fitted = fit_messages(messages, profile.counter, profile.budget, call.tools)
                 if fitted.dropped and self.settings.window.summarize_dropped:
-                    fitted = await self._summarized(messages, profile)
+                    fitted = await self._summarized(messages, profile, call.tools)
                 trace.prompt_tokens_counted = fitted.prompt_tokens
                 trace.dropped_messages = fitted.dropped
                 trace.cut_message = fitted.cut
@@ -472,6 +472,7 @@ class QueryEngine:
         self,
         messages: Sequence[BaseMessage],
         profile: ModelProfile,
+        tools: Sequence[dict[str, Any]] = (),
     ) -> FitResult:
         """Fit with room for a summary, and replace the dropped turns by that summary.
 
@@ -482,7 +483,7 @@ class QueryEngine:
         base = profile.budget
         room = window.summary_tokens + profile.counter.overhead.per_message + 16
         narrower = WindowBudget(base.num_ctx, base.answer_reserve + room, base.safety_margin)
-        fitted = fit_messages(messages, profile.counter, narrower)
+        fitted = fit_messages(messages, profile.counter, narrower, tools)
         kept = {id(m) for m in fitted.messages}
         head = [m for m in fitted.messages[:-1] if isinstance(m, SystemMessage)]
         dropped = [m for m in messages[len(head) : -1] if id(m) not in kept]
@@ -503,7 +504,7 @@ class QueryEngine:
         final = [*head, note, *fitted.messages[len(head) :]]
         return FitResult(
             messages=final,
-            prompt_tokens=fitted.prompt_tokens + profile.counter.count_message(note),
+            prompt_tokens=profile.counter.count_prompt(final, tools),
             dropped=fitted.dropped,
             cut=fitted.cut,
             budget=base.prompt_tokens,

@@ -14,7 +14,9 @@ What is kept, in this order of priority:
 3. the **current unit**: the last message, or, when the conversation ends in a tool
    round, that whole round (the AI message with tool calls and all its tool results);
 4. as many earlier units as fit, newest first, each whole: a tool round is kept or
-   dropped with all its results; plain messages one by one, oldest dropped first.
+   dropped with all its results; plain messages one by one, oldest dropped first, and an
+   AI answer is never kept without the message before it (what is kept of a plain chat
+   starts on a human message, as ``trim_messages(start_on="human")`` keeps it).
 
 When 1-3 alone do not fit, tool results among them are cut in the middle, largest first,
 with a visible marker (``CUT_MARKER``) naming the tokens cut; head and tail are exact
@@ -92,6 +94,12 @@ def tool_units(messages: Sequence[BaseMessage]) -> list[tuple[int, int]]:
     return units
 
 
+def _plain_answer(messages: Sequence[BaseMessage], unit: tuple[int, int]) -> bool:
+    """Whether a unit is one AI answer without tool calls."""
+    message = messages[unit[0]]
+    return unit[1] - unit[0] == 1 and isinstance(message, AIMessage) and not message.tool_calls
+
+
 def fit_messages(
     messages: Sequence[BaseMessage],
     counter: TokenCounter,
@@ -137,6 +145,9 @@ def fit_messages(
         else:
             low = middle + 1
     if best is not None:
+        while best < len(droppable) and _plain_answer(messages, droppable[best]):
+            best += 1  # an answer whose question was dropped goes with it
+        best_count = counter.count_prompt(assemble(best), tools)
         gone = droppable[:best]
         return FitResult(
             assemble(best),

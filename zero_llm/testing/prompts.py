@@ -323,8 +323,9 @@ def _function_struct(function: dict[str, Any]) -> Struct:
     )
     out = Struct()
     out["name"] = str(function.get("name") or "")
-    if isinstance(function.get("description"), str) and function["description"]:
-        out["description"] = function["description"]
+    # templateToolFunction's description has no omitempty: an empty one is written
+    description = function.get("description")
+    out["description"] = description if isinstance(description, str) else ""
     out["parameters"] = parameters
     return out
 
@@ -362,9 +363,46 @@ def _go_struct(struct: Struct) -> GoValue:
     return GoValue(fields, text=go_json(struct))
 
 
+def _function_value(function: Struct) -> GoValue:
+    """``templateToolFunction``, which has no ``String()``: ``fmt`` prints it as a struct.
+
+    ``{{ .Function }}`` is ``{name description {type <nil> <nil> [required] {props}}}``;
+    only its ``Properties`` (``templateProperties``) print as JSON.
+    """
+    params = function["parameters"]
+    properties = params.get("properties")
+    props_value = GoValue(
+        {k: _go_struct(v) for k, v in (properties or {}).items()},
+        text=go_json(properties) if properties is not None else "{}",
+        is_map=True,
+    )
+    parameters = GoValue(
+        {
+            "Type": params.get("type") or "",
+            "Defs": params.get("$defs"),
+            "Items": params.get("items"),
+            "Required": list(params.get("required") or []),
+            "Properties": props_value,
+        }
+    )
+    return GoValue(
+        {
+            "Name": function["name"],
+            "Description": function["description"],
+            "Parameters": parameters,
+        }
+    )
+
+
 def tool_value(tool: dict[str, Any]) -> GoValue:
-    """A request's tool as a template sees it (``api.Tool``: fields, and its JSON as text)."""
-    return _go_struct(_tool_struct(tool))
+    """A request's tool as a template sees it (``templateTool``: fields; its JSON as text).
+
+    As Ollama serves tools to templates since ollama/ollama #13525 (January 2026).
+    """
+    struct = _tool_struct(tool)
+    value = _go_struct(struct)
+    value.fields["Function"] = _function_value(struct["function"])
+    return value
 
 
 def _message_value(message: dict[str, Any]) -> GoValue:

@@ -35,7 +35,7 @@ from zero_llm.routing.features import (
     token_features,
 )
 
-__all__ = ["main", "train"]
+__all__ = ["cross_validate", "main", "train"]
 
 SEED = 11
 STEPS = 400
@@ -43,6 +43,9 @@ LEARNING_RATE = 0.05
 SPARSE_L2 = 3e-6
 DENSE_L2 = 1e-4
 FOLDS = 5
+WRITER_WEIGHT = 2.0
+"""Each prompt of a later writer's folder (the hard kinds) counts this many times in the loss:
+cross-validation on the training split chose 2 (writers held out: 88.5% against 88.1% for 1)."""
 
 
 Read = tuple[Evidence, int]
@@ -98,12 +101,17 @@ def _design(rows: list[Read], columns: dict[str, int]) -> tuple[Any, ...]:
     )
 
 
-def _fit(design: tuple[Any, ...], steps: int = STEPS) -> tuple[Any, Any, Any]:
-    """Fit (sparse weights, dense weights, bias) by full-batch Adam."""
+def _fit(
+    design: tuple[Any, ...], steps: int = STEPS, sample_weight: Any = None
+) -> tuple[Any, Any, Any]:
+    """Fit (sparse weights, dense weights, bias) by full-batch Adam (prompts weighted as given)."""
     import numpy as np
 
     rows, cols, vals, dense, labels, width = design
     n, k = len(labels), len(CLASSES)
+    if sample_weight is None:
+        sample_weight = np.ones(n)
+    sample_weight = sample_weight[:, None] * (n / sample_weight.sum())
     onehot = np.eye(k)[labels]
     params = [np.zeros((width, k)), np.zeros((dense.shape[1], k)), np.zeros(k)]
     moments = [np.zeros_like(p) for p in params]
@@ -114,7 +122,7 @@ def _fit(design: tuple[Any, ...], steps: int = STEPS) -> tuple[Any, Any, Any]:
         scores -= scores.max(axis=1, keepdims=True)
         probs = np.exp(scores)
         probs /= probs.sum(axis=1, keepdims=True)
-        error = (probs - onehot) / n
+        error = (probs - onehot) * sample_weight / n
         grad_sparse = np.stack(
             [np.bincount(cols, vals * error[rows, c], width) for c in range(k)], axis=1
         )
@@ -167,6 +175,19 @@ def _subset(rows: list[Read], keep: set[int]) -> list[Read]:
     return [row for i, row in enumerate(rows) if i in keep]
 
 
+def _weights(examples: list[Example], keep: set[int] | None = None) -> Any:
+    """Each kept prompt's weight in the loss (``WRITER_WEIGHT`` for a later writer's), in order."""
+    import numpy as np
+
+    return np.array(
+        [
+            WRITER_WEIGHT if e.source else 1.0
+            for i, e in enumerate(examples)
+            if keep is None or i in keep
+        ]
+    )
+
+
 def train(examples: list[Example], *, steps: int = STEPS) -> dict[str, Any]:
     """Fit the model on ``examples``; return the weights file's content."""
     import numpy as np
@@ -178,15 +199,16 @@ def train(examples: list[Example], *, steps: int = STEPS) -> dict[str, Any]:
     held_scores: list[Any] = []
     held_labels: list[Any] = []
     for fold in folds:
-        rest = _subset(read, set(range(len(read))) - fold)
+        kept = set(range(len(read))) - fold
+        rest = _subset(read, kept)
         vocabulary = _vocabulary(rest)
-        weights = _fit(_design(rest, vocabulary), steps)
+        weights = _fit(_design(rest, vocabulary), steps, _weights(examples, kept))
         held = _design(_subset(read, fold), vocabulary)
         held_scores.append(_scores(held, weights))
         held_labels.append(held[4])
     temperature = _temperature(np.vstack(held_scores), np.concatenate(held_labels))
     vocabulary = _vocabulary(read)
-    sparse_w, dense_w, bias = _fit(_design(read, vocabulary), steps)
+    sparse_w, dense_w, bias = _fit(_design(read, vocabulary), steps, _weights(examples))
     scale = float(np.abs(sparse_w).max()) / 32767 or 1.0
     packed = array("h", np.round(sparse_w / scale).astype(np.int16).ravel().tolist())
     return {
@@ -206,13 +228,78 @@ def train(examples: list[Example], *, steps: int = STEPS) -> dict[str, Any]:
     }
 
 
+def cross_validate(
+    examples: list[Example], *, seeds: tuple[int, ...] = (SEED,), steps: int = STEPS
+) -> dict[str, dict[str, tuple[int, int]]]:
+    """Out-of-fold (right, total) per label, language and source: ``FOLDS`` folds per seed.
+
+    Besides the folds, each writer's folder (``Example.source``) is held out whole once while
+    the model learns from everything else: a writer the model never read, as a blind set is.
+    This is how features and settings are chosen; the validation splits are never used for it.
+    """
+    import numpy as np
+
+    read = _read(examples)
+    tally: dict[str, dict[str, list[int]]] = {}
+
+    def count(table: str, key: str, right: bool) -> None:
+        cell = tally.setdefault(table, {}).setdefault(key, [0, 0])
+        cell[0] += right
+        cell[1] += 1
+
+    def held_out(train_ids: set[int], test_ids: set[int], table: str) -> None:
+        vocabulary = _vocabulary(_subset(read, train_ids))
+        weights = _fit(
+            _design(_subset(read, train_ids), vocabulary), steps, _weights(examples, train_ids)
+        )
+        held = _design(_subset(read, test_ids), vocabulary)
+        predicted = np.argmax(_scores(held, weights), axis=1)
+        for i, guess in zip(sorted(test_ids), predicted, strict=True):
+            example, right = examples[i], int(guess) == read[i][1]
+            if table == "folds":
+                count("overall", "all", right)
+                count("label", example.task, right)
+                count("language", example.language, right)
+                count("source", example.source or "-", right)
+            else:
+                count(table, f"{example.source} {example.task}", right)
+                count(table, f"{example.source} {example.language}", right)
+                count(table, f"{example.source} all", right)
+
+    everything = set(range(len(read)))
+    for seed in seeds:
+        order = list(range(len(read)))
+        random.Random(seed).shuffle(order)
+        for f in range(FOLDS):
+            fold = set(order[f::FOLDS])
+            held_out(everything - fold, fold, "folds")
+    for source in sorted({e.source for e in examples} - {""}):
+        ids = {i for i, e in enumerate(examples) if e.source == source}
+        held_out(everything - ids, ids, "writer held out")
+    return {t: {k: (v[0], v[1]) for k, v in rows.items()} for t, rows in tally.items()}
+
+
+def _print_cross_validation(results: dict[str, dict[str, tuple[int, int]]]) -> None:
+    for table, rows in results.items():
+        print(table)  # noqa: T201 - a command's output
+        for key, (right, total) in sorted(rows.items()):
+            print(f"  {key:28s} {right / total:6.1%}  ({right}/{total})")  # noqa: T201
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Train on the training split and write the weights file."""
+    """Train on the training split and write the weights file (or cross-validate with --cv)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name(WEIGHTS_FILE))
     parser.add_argument("--steps", type=int, default=STEPS)
+    parser.add_argument(
+        "--cv", type=int, default=0, metavar="SEEDS", help="cross-validate with this many seeds"
+    )
     args = parser.parse_args(argv)
     examples = load_split("train")
+    if args.cv:
+        seeds = tuple(SEED + k for k in range(args.cv))
+        _print_cross_validation(cross_validate(examples, seeds=seeds, steps=args.steps))
+        return
     weights = train(examples, steps=args.steps)
     args.out.write_text(json.dumps(weights, ensure_ascii=False) + "\n", encoding="utf-8")
     print(  # noqa: T201 - a command's output

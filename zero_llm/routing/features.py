@@ -260,10 +260,10 @@ def _lexicon_hits(tokens: tuple[str, ...]) -> dict[str, list[tuple[int, str]]]:
 
 
 SENSE_REACH = 8
-"""A market or code word this many tokens or fewer from an everyday word is read beside it."""
-SENSE_MARK = True
-SENSE_MARKER = "~"
-"""Appended to a market or code word read beside everyday words: its weight is learned apart."""
+"""A market or code word this many tokens or fewer from an everyday word is read beside it.
+
+Marking such a word so that its weight is learned apart from the word's usual one was measured
+too: no better on writers held out of training (93.0% against 92.8%), so only the counts stay."""
 _EVERYDAY_KINDS = ("everyday", "prose-task", "agent-tool")
 _MARKET_KINDS = ("market-term", "market-entity", "analysis-phrase")
 _CODE_KINDS = ("code-term", "ops-term")
@@ -411,11 +411,7 @@ def extract(text: str) -> Evidence:
         code = _beside(found, _CODE_KINDS, near)
         if code:
             values[_CODE_BESIDE] = log1p(len(code))
-        if SENSE_MARK and (market or code):  # a word in another sense is another feature
-            marked = market | code
-            tokens = tuple(
-                token + SENSE_MARKER if i in marked else token for i, token in enumerate(tokens)
-            )
+
 
     tickers = [t.upper() for t in _DOLLAR_TICKER.findall(window)] if "$" in window else []
     english = _LATIN.search(window) is not None
@@ -466,8 +462,6 @@ def token_features(token: str) -> tuple[str, ...]:
     less.
     """
     marked = f"<{token}>"
-    if token[-1] == SENSE_MARKER:  # a word in its everyday sense: the word alone
-        return (marked,)
     length = len(token)
     if length > 3:
         return (marked, token[:3], token[-3:])

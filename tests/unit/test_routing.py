@@ -518,3 +518,8 @@ def test_money_arithmetic_needs_a_number() -> None:
 def test_hard_kinds(text: str, task: str) -> None:
     decided, reason = classify_text(text)
     assert decided == task, reason
+
+
+def test_every_pivot_keeps_a_word_of_the_gate() -> None:
+    for pivot in features.PIVOTS:
+        assert features._PIVOT_GATE.intersection(features._TOKEN.findall(pivot)), pivot

@@ -456,6 +456,11 @@ def extract(text: str) -> Evidence:
     return Evidence(tokens, tuple(values), words)
 
 
+NEUTRAL_WORDS = frozenset(("please", "pls", "plz", "\u05d1\u05d1\u05e7\u05e9\u05d4"))
+"""Politeness that asks nothing (please, בבקשה): no features of their own. Their stems matched
+code words ("ase" of database, release) and the follow-ups "in go please" made them code."""
+
+
 def token_features(token: str) -> tuple[str, ...]:
     """The sparse features of one token: the word (``<word>``), its first and last three letters.
 
@@ -467,6 +472,8 @@ def token_features(token: str) -> tuple[str, ...]:
     for these, 93.5-94.0% for the two marked 3-grams at each end, and an unseen word costs
     less.
     """
+    if token in NEUTRAL_WORDS:
+        return ()
     marked = f"<{token}>"
     length = len(token)
     if length > 3:

@@ -12,7 +12,8 @@ def main() -> None:
     print("=== per-call overhead, streaming relay, concurrency, router, construction")
     asyncio.run(overhead.main())
     print("\n=== routing classifier")
-    routing.report("validation")
+    for split in routing.SPLITS:
+        routing.report(split)
     print("\n=== one 24 GiB GPU, three models, three agents (memory plan and residency)")
     asyncio.run(residency.main())
     print("\n=== window fitting")

@@ -190,3 +190,49 @@ async def test_fifty_agents_at_once(manager: ModelManager) -> None:
         tool_result = next(m for m in result["messages"] if isinstance(m, ToolMessage))
         assert tool_result.content == f"T{i} last traded at 123.45"
         assert f"T{i}" in str(result["messages"][-1].content)
+
+
+@tool
+def get_news(ticker: str) -> str:
+    """Today's news about a ticker."""
+    return f"{ticker}: record data-center sales; see get_options for positioning"
+
+
+@tool
+def get_options(ticker: str) -> str:
+    """The options market's positioning on a ticker."""
+    return f"{ticker}: call skew rising"
+
+
+@tool
+def get_quote(ticker: str) -> str:
+    """The last traded price of a stock ticker, and where to read more."""
+    return f"{ticker} last traded at 123.45; see get_news for why"
+
+
+@pytest.mark.parametrize("pinned", [False, True])
+async def test_a_trading_analyst_over_three_rounds(
+    manager: ModelManager, emulator: OllamaEmulator, pinned: bool
+) -> None:
+    chat = manager.chat_model(model="deepseek-r1:32b") if pinned else manager.chat_model()
+    agent = create_agent(model=chat, tools=[get_quote, get_news, get_options])
+    question = "Should I buy NVDA after earnings? check the quote with ticker=NVDA"
+    result = await agent.ainvoke({"messages": [question]})
+    steps = [m for m in result["messages"] if isinstance(m, AIMessage)]
+    called = [c["name"] for m in steps for c in m.tool_calls]
+    assert called == ["get_quote", "get_news", "get_options"]  # three rounds, in order
+    assert not steps[-1].tool_calls and "NVDA" in str(steps[-1].content)
+    assert {m.response_metadata["model_name"] for m in steps} == {"deepseek-r1:32b"}
+    assert all(m.response_metadata["conversation_role"] == "reasoning" for m in steps)
+    bodies = chat_bodies(emulator)
+    assert len(bodies) == 4 and {b["model"] for b in bodies} == {"deepseek-r1:32b"}
+    assert all(not b.get("tools") for b in bodies)  # tools through format, never natively
+    # every step sent the task and every earlier round, whole
+    for body, rounds in zip(bodies, range(4), strict=True):
+        texts = [m["content"] for m in body["messages"]]
+        assert question in texts
+        assert sum(t.startswith("[tool result]") for t in texts) == rounds
+    total = sum(m.usage_metadata["total_tokens"] for m in steps if m.usage_metadata)
+    await manager.flush_usage()
+    records = await manager.usage.records()
+    assert total == sum(r.prompt_tokens + r.output_tokens for r in records)

@@ -368,6 +368,8 @@ class QueryEngine:
                 trace.prompt_tokens_counted = fitted.prompt_tokens
                 trace.dropped_messages = fitted.dropped
                 trace.cut_message = fitted.cut
+                trace.dropped_rounds = fitted.dropped_rounds
+                trace.cut_messages = len(fitted.cut_messages)
                 async with AsyncExitStack() as admitted:
                     keep_alive = await self._admit(admitted, host, spec, trace, deadline)
                     async for chunk in self._one_call(

@@ -283,7 +283,12 @@ class ModelManager:
 
     # -------------------------------------------------------------- queries
     def chat_model(
-        self, task: str | None = None, model: str | None = None, session_id: str | None = None
+        self,
+        task: str | None = None,
+        model: str | None = None,
+        session_id: str | None = None,
+        *,
+        session_from_thread: bool = False,
     ) -> ZeroChatModel:
         """A LangChain chat model on this manager's core, for agents (see ``ZeroChatModel``)."""
         from zero_llm.chat_model import ZeroChatModel
@@ -292,7 +297,13 @@ class ModelManager:
             check_text(task, "task")
         if model is not None:
             self.spec(model)
-        return ZeroChatModel(self, task=task, model=model, session_id=session_id)
+        return ZeroChatModel(
+            self,
+            task=task,
+            model=model,
+            session_id=session_id,
+            session_from_thread=session_from_thread,
+        )
 
     @property
     def history(self) -> HistoryStore:

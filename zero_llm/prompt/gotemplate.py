@@ -29,6 +29,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from zero_llm.errors import ZeroLLMError
@@ -252,6 +253,17 @@ class _Branch(_Node):
     pipe: _Pipe
     body: list[_Node]
     otherwise: list[_Node] | None
+    memo: _MemoPlan | None = None
+
+
+@dataclass(frozen=True)
+class _MemoPlan:
+    """A range body that depends only on its element, being last and root fields (``env``).
+
+    Its output per element can then be reused from one rendering to the next.
+    """
+
+    env: tuple[str, ...]
 
 
 @dataclass
@@ -630,6 +642,8 @@ class Template:
     nodes: list[_Node]
     functions: Mapping[str, Function]
     source: str
+    memo: dict[Any, str] | None = None
+    """Rendered range bodies by (range, element, last, environment), when planned."""
 
     def execute(self, data: Any) -> str:
         """Render the template over ``data`` as Go's ``Execute`` would."""
@@ -728,6 +742,34 @@ class Template:
                 self._run(node.otherwise, dot, scope, out)
             return
         base = len(scope)
+        memo = node.memo
+        if memo is not None and isinstance(value, list | tuple) and self.memo is not None:
+            root = scope[0][1]
+            env = tuple(_memo_identity(_fields(root, (name,))) for name in memo.env)
+            last = len(items) - 1
+            for key, element in items:
+                element_key = getattr(element, "memo_key", None)
+                if element_key is None:
+                    break
+                cache_key = (id(node), element_key(), key == last, env)
+                text = self.memo.get(cache_key)
+                if text is None:
+                    del scope[base:]
+                    if len(pipe.declare) == 1:
+                        scope.append((pipe.declare[0], element))
+                    elif len(pipe.declare) == 2:
+                        scope.append((pipe.declare[0], key))
+                        scope.append((pipe.declare[1], element))
+                    part: list[str] = []
+                    self._run(node.body, element, scope, part)  # no break/continue: planned
+                    text = "".join(part)
+                    if len(self.memo) >= MEMO_LIMIT:
+                        self.memo.clear()
+                    self.memo[cache_key] = text
+                out.append(text)
+            else:
+                return
+            del out[len(out) - key :]  # an element without a key: render the plain way
         for key, element in items:
             del scope[base:]
             if len(pipe.declare) == 1:
@@ -771,7 +813,7 @@ class Template:
             rest = command.args[1:]
             if name in ("and", "or"):
                 args: list[Callable[[], Any]] = [
-                    (lambda o=o: self._operand(o, dot, scope)) for o in rest  # type: ignore[misc]
+                    partial(self._operand, o, dot, scope) for o in rest
                 ]
                 if has_piped:
                     args.append(lambda: piped)
@@ -834,8 +876,181 @@ def _fields(value: Any, chain: Sequence[str]) -> Any:
     return value
 
 
+MEMO_LIMIT = 50_000
+"""Most rendered range bodies a template keeps (emptied when full)."""
+MEMO_ENV = frozenset({"Tools", "Think", "IsThinkSet", "ThinkLevel", "System", "Response"})
+"""Root fields a memoized range body may read (they join the memo key)."""
+COMPARISONS = frozenset({"eq", "ne", "lt", "le", "gt", "ge"})
+
+
+def _memo_identity(value: Any) -> Any:
+    """A hashable stand-in for a root value in a memo key."""
+    stringer = getattr(value, "go_string", None)
+    if stringer is not None:
+        return stringer()
+    if isinstance(value, list | dict):
+        return go_print(value)
+    return value
+
+
+def _plan_ranges(nodes: list[_Node], pure: frozenset[str], dot_is_root: bool = True) -> None:
+    """Mark the ranges whose body output can be memoized per element (see ``_MemoPlan``)."""
+    for node in nodes:
+        if isinstance(node, _Branch):
+            if node.kind == "range" and node.otherwise is None:
+                node.memo = _memo_plan(node, pure, dot_is_root)
+            inner_root = dot_is_root and node.kind == "if"
+            _plan_ranges(node.body, pure, inner_root)
+            if node.otherwise:
+                _plan_ranges(node.otherwise, pure, dot_is_root)
+
+
+def _is_root_messages(operand: _Operand) -> bool:
+    """Whether the operand is ``$.Messages``."""
+    return (
+        operand.kind == "chained"
+        and operand.value.kind == "variable"
+        and operand.value.value == "$"
+        and operand.chain == ("Messages",)
+    )
+
+
+def _memo_plan(node: _Branch, pure: frozenset[str], dot_is_root: bool) -> _MemoPlan | None:
+    """A plan when the body reads only its element, ``$last``-style tests and root fields.
+
+    The one use of the index allowed is Ollama's idiom for "the last message":
+    ``len (slice $.Messages $i)`` compared with the literal 1.
+    """
+    commands = node.pipe.commands
+    ranged = commands[0].args if len(commands) == 1 and len(commands[0].args) == 1 else []
+    over_messages = bool(ranged) and (
+        (ranged[0].kind == "field" and ranged[0].chain == ("Messages",) and dot_is_root)
+        or _is_root_messages(ranged[0])
+    )
+    declared = list(node.pipe.declare)
+    index_var = declared[0] if len(declared) == 2 and over_messages else None
+    element_var = declared[-1] if declared else None
+    env: set[str] = set()
+    local: set[str] = set()
+
+    def is_remaining(operand: _Operand) -> bool:
+        # (len (slice $.Messages $i)): how many elements are left from this one on
+        if operand.kind != "pipe" or len(operand.value.commands) != 1:
+            return False
+        args = operand.value.commands[0].args
+        if len(args) != 2 or args[0].kind != "ident" or args[0].value != "len":
+            return False
+        inner = args[1]
+        if inner.kind != "pipe" or len(inner.value.commands) != 1:
+            return False
+        sargs = inner.value.commands[0].args
+        return (
+            len(sargs) == 3
+            and sargs[0].kind == "ident"
+            and sargs[0].value == "slice"
+            and _is_root_messages(sargs[1])
+            and sargs[2].kind == "variable"
+            and sargs[2].value == index_var
+        )
+
+    def operand_ok(operand: _Operand) -> bool:
+        kind = operand.kind
+        if kind in ("literal", "dot", "field"):
+            return True
+        if kind == "variable":
+            name = str(operand.value)
+            return name == element_var or name in local
+        if kind == "chained":
+            base = operand.value
+            if base.kind == "variable" and base.value == "$":
+                if operand.chain[0] in MEMO_ENV:
+                    env.add(operand.chain[0])
+                    return True
+                return False
+            return operand_ok(base)
+        if kind == "ident":
+            return str(operand.value) in pure
+        if kind == "pipe":
+            return pipe_ok(operand.value)
+        return False
+
+    def pipe_ok(pipe: _Pipe) -> bool:
+        for command in pipe.commands:
+            args = command.args
+            head = args[0]
+            if head.kind == "ident":
+                if str(head.value) not in pure:
+                    return False
+                rest = args[1:]
+                if str(head.value) in COMPARISONS and len(rest) == 2:
+                    one = [a for a in rest if a.kind == "literal" and a.value == 1]
+                    other = [a for a in rest if not (a.kind == "literal" and a.value == 1)]
+                    if len(one) == 1 and len(other) == 1 and is_remaining(other[0]):
+                        continue  # compared with 1: depends on being the last one only
+                if not all(operand_ok(a) for a in rest):
+                    return False
+            elif not all(operand_ok(a) for a in args):
+                return False
+        local.update(pipe.declare)
+        return True
+
+    def body_ok(nodes: list[_Node]) -> bool:
+        for child in nodes:
+            if isinstance(child, _ActionNode):
+                if not pipe_ok(child.pipe):
+                    return False
+            elif isinstance(child, _Branch):
+                if child.kind == "range" and child.pipe.declare:
+                    local.update(child.pipe.declare)
+                if not pipe_ok(child.pipe) or not body_ok(child.body):
+                    return False
+                if child.otherwise and not body_ok(child.otherwise):
+                    return False
+            elif isinstance(child, _Control) and not _inside_range(child, node.body):
+                return False
+        return True
+
+    if not body_ok(node.body):
+        return None
+    return _MemoPlan(tuple(sorted(env)))
+
+
+def _inside_range(control: _Control, nodes: list[_Node]) -> bool:
+    """Whether ``break``/``continue`` belongs to a range nested in ``nodes`` (not the outer)."""
+    for child in nodes:
+        if isinstance(child, _Branch):
+            for inner in (child.body, child.otherwise or []):
+                if child.kind == "range" and _contains(inner, control):
+                    return True
+                if child.kind != "range" and _inside_range(control, inner):
+                    return True
+    return False
+
+
+def _contains(nodes: list[_Node], target: _Node) -> bool:
+    for child in nodes:
+        if child is target:
+            return True
+        if isinstance(child, _Branch) and (
+            _contains(child.body, target) or _contains(child.otherwise or [], target)
+        ):
+            return True
+    return False
+
+
+IMPURE = frozenset({"currentDate", "yesterdayDate", "call"})
+
+
 def parse_template(source: str, functions: Mapping[str, Function] | None = None) -> Template:
-    """Parse a Go template (``TemplateError`` when it uses what this interpreter lacks)."""
+    """Parse a Go template (``TemplateError`` when it uses what this interpreter lacks).
+
+    Ranges whose body's output depends only on the element, on whether it is the last,
+    and on a few root fields are planned for memoization: a prompt rendered again with
+    more messages renders only what is new.
+    """
     pieces = _split_template(source)
     nodes, _ = _Parser(pieces).parse_list()
-    return Template(nodes, dict(functions or {}), source)
+    functions = dict(functions or {})
+    pure = frozenset({*BUILTINS, *functions, "and", "or"} - IMPURE)
+    _plan_ranges(nodes, pure)
+    return Template(nodes, functions, source, memo={})

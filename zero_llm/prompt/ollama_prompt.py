@@ -25,6 +25,7 @@ range over ``.Messages`` (Ollama's legacy prompt/response path) are refused with
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -190,9 +191,19 @@ class Tool(GoStruct, GoJSON):
 class Tools(list[Tool]):
     """``templateTools``: its ``String()`` is the JSON array."""
 
+    _text: str | None = None
+
     def go_string(self) -> str:
-        """The tools as a JSON array."""
-        return go_json(list(self))
+        """The tools as a JSON array (written once)."""
+        if self._text is None:
+            self._text = go_json(list(self))
+        return self._text
+
+
+@lru_cache(maxsize=256)
+def _tools_of(schemas: str) -> Tools:
+    """The template's tools for the tool schemas (as JSON text), converted once."""
+    return Tools(_tool(t) for t in json.loads(schemas))
 
 
 def _tool(raw: Mapping[str, Any]) -> Tool:
@@ -256,6 +267,22 @@ class Message(GoStruct):
     ToolCallID: str
 
     go_fields = ("Role", "Content", "Thinking", "Images", "ToolCalls", "ToolName", "ToolCallID")
+
+    def memo_key(self) -> tuple[Any, ...]:
+        """Everything a template can read of the message, hashable (for render memos)."""
+        calls = tuple(
+            (c.ID, c.Function.Index, c.Function.Name, c.Function.Arguments.go_string())
+            for c in self.ToolCalls
+        )
+        return (
+            self.Role,
+            self.Content,
+            self.Thinking,
+            tuple(self.Images),
+            calls,
+            self.ToolName,
+            self.ToolCallID,
+        )
 
 
 def _tool_calls(raw: Any) -> list[ToolCall]:
@@ -421,7 +448,7 @@ class ChatTemplate:
                 )
                 for m in collated
             ],
-            "Tools": Tools(_tool(t) for t in tools) if tools else None,
+            "Tools": _tools_of(json.dumps(tools, sort_keys=True, default=str)) if tools else None,
             "Response": "",
             "Think": think_on,
             "ThinkLevel": think if isinstance(think, str) else "",

@@ -338,11 +338,14 @@ def instance_of_schema(schema: Any, seed_text: str) -> Any:
     Deterministic, and led by the text as the tool rule is: ``$ref`` into ``$defs``/
     ``definitions`` followed; ``const``; an ``enum``: the first of its values the seed text
     names (a whole word, any case), else its first value; ``anyOf``/``oneOf``: the first option
-    with an enum or const string the seed text names, else the first option holding no enum or
+    with an enum or const string the seed text names (whole, or a distinctive word of it as
+    the tool rule reads tool names), else the first option holding no enum or
     const string at all (a free answer), else the first option; so a schema offering "calls to
     these tools" or "a final answer" calls a tool the text names and otherwise answers;
     ``allOf``: the options merged; an
-    object gets every property (required ones included, nested objects and arrays built the
+    object gets every property (a ``name=value`` pair in the text gives its value, and the
+    ``arguments`` of a ``{"name": <tool>, "arguments": ...}`` call are filled by the tool
+    rule) (required ones included, nested objects and arrays built the
     same way) and a string for a required name without a property schema; an array
     ``max(1, minItems)`` items (at most ``maxItems``); numbers the middle of their bounds
     (exclusive bounds kept out, ``multipleOf`` respected); strings the gist of the seed text
@@ -386,7 +389,7 @@ def instance_of_schema(schema: Any, seed_text: str) -> Any:
         return found
 
     def choose(options: list[Any]) -> Any:
-        named = [o for o in options if any(_named(v, seed_text) for v in names(o))]
+        named = [o for o in options if any(_picks(v, seed_text) for v in names(o))]
         if named:
             return named[0]
         return next((o for o in options if not names(o)), options[0])
@@ -406,8 +409,19 @@ def instance_of_schema(schema: Any, seed_text: str) -> Any:
         if kind is None:
             kind = "object" if "properties" in node else "array" if "items" in node else "string"
         if kind == "object":
+            from zero_llm.testing.tools import arguments_for, pair_value
+
             props = node.get("properties") or {}
-            value = {name: build(sub) for name, sub in props.items()}
+            value: dict[str, Any] = {}
+            for name, sub in props.items():  # a ``name=value`` pair in the text wins
+                called = value.get("name")
+                if name == "arguments" and isinstance(called, str):
+                    # a tool call's shape ({"name": <tool>, "arguments": {...}}): the
+                    # arguments as the tool rule fills them
+                    value[name] = arguments_for(called, merged(resolve(sub)), seed_text)
+                    continue
+                given = pair_value(name, seed_text, merged(resolve(sub)))
+                value[name] = build(sub) if given is None else given
             for name in node.get("required") or []:
                 value.setdefault(name, _gist(seed_text, 8) or "text")
             return value
@@ -429,6 +443,16 @@ def instance_of_schema(schema: Any, seed_text: str) -> Any:
 
 def _named(value: str, text: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(value)}(?!\w)", text, re.IGNORECASE) is not None
+
+
+def _picks(value: str, text: str) -> bool:
+    """Whether the text names a value, whole or by a distinctive word of it.
+
+    The tool rule reads tool names this way: ``get_price`` for "what is the price ...".
+    """
+    from zero_llm.testing.tools import distinctive_words
+
+    return _named(value, text) or any(_named(w, text) for w in distinctive_words(value))
 
 
 def _named_first(values: list[Any], text: str) -> Any:

@@ -183,9 +183,24 @@ def _name(tool: dict[str, Any]) -> str:
     return str(tool["function"]["name"])
 
 
+def pair_value(param: str, text: str, schema: dict[str, Any]) -> Any:
+    """The value a ``param=value`` pair in the text gives a parameter, converted; else None."""
+    raw = _pair_value(param, text)
+    return None if raw is None else _convert(raw, schema)
+
+
 def _call(tool: dict[str, Any], text: str, index: int) -> dict[str, Any]:
     name = _name(tool)
-    parameters = tool["function"].get("parameters") or {}
+    arguments = arguments_for(name, tool["function"].get("parameters") or {}, text)
+    digest = hashlib.sha256(f"{index}:{name}:{text}".encode()).hexdigest()[:8]
+    return {
+        "id": f"call_{digest}",
+        "function": {"index": index, "name": name, "arguments": arguments},
+    }
+
+
+def arguments_for(name: str, parameters: dict[str, Any], text: str) -> dict[str, Any]:
+    """A call's arguments by rule 3: pairs, then ``name(v1, ...)``, enums, quotes, schema."""
     properties: dict[str, Any] = parameters.get("properties") or {}
     required = [p for p in properties if p in (parameters.get("required") or [])]
     defs = parameters.get("$defs") or parameters.get("defs") or {}
@@ -209,11 +224,7 @@ def _call(tool: dict[str, Any], text: str, index: int) -> dict[str, Any]:
         if value is None:
             value = instance_of_schema({**schema, "$defs": defs} if defs else schema, text)
         arguments[param] = value
-    digest = hashlib.sha256(f"{index}:{name}:{text}".encode()).hexdigest()[:8]
-    return {
-        "id": f"call_{digest}",
-        "function": {"index": index, "name": name, "arguments": arguments},
-    }
+    return arguments
 
 
 def _named_enum_value(enum: list[Any], text: str) -> Any:

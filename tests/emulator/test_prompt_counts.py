@@ -202,3 +202,15 @@ def test_truncation_keeps_the_system_and_the_newest_turns_that_fit(
     )
     one, two = reference_counts("qwen2.5-coder:32b", rendered_prompt(qwen, kept))
     assert response.prompt_eval_count == one == two
+
+
+def test_fill_in_the_middle_counts_the_insert_prompt(emulator: OllamaEmulator) -> None:
+    client = ollama.Client(host=emulator.base_url)
+    response = client.generate(model="qwen2.5-coder:32b", prompt="def add(a, b):", suffix="\n")
+    prompt = "<|fim_prefix|>def add(a, b):<|fim_suffix|>\n<|fim_middle|>"
+    one, two = reference_counts("qwen2.5-coder:32b", prompt)
+    assert response.prompt_eval_count == one == two
+    with pytest.raises(ollama.ResponseError) as refused:
+        client.generate(model="llama3.1:8b", prompt="def add(a, b):", suffix="\n")
+    assert refused.value.status_code == 400
+    assert refused.value.error == "registry.ollama.ai/library/llama3.1:8b does not support insert"

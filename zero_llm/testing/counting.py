@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from zero_llm.testing.prompts import chat_messages, render_messages
+from zero_llm.testing.prompts import chat_messages, render_insert, render_messages
 from zero_llm.testing.validation import RequestProblem
 
 if TYPE_CHECKING:
@@ -70,14 +70,23 @@ def plan_prompt_tokens(
     tools: Sequence[dict[str, Any]] = (),
     think: bool | str | None = None,
     template: str | None = None,
+    suffix: str = "",
 ) -> int:
     """Tokens Ollama evaluates for this request, dropping old turns as Ollama does.
 
     ``template`` replaces the model's (``/api/generate``'s ``template``, or ``{{ .Prompt }}``
-    for ``raw``).
+    for ``raw``); ``suffix`` makes it a fill-in-the-middle prompt of the last message.
     """
     if template is not None:
         model = replace(model, template=template, tokenizer=model.tokenizer)
+    prompt = str(messages[-1].get("content") or "") if messages else ""
+    if suffix and prompt:
+        tokens = int(model.tokenizer.count_prompt(render_insert(model.template, prompt, suffix)))
+        if tokens > num_ctx and not truncate:
+            raise RequestProblem(
+                400, f"the input length ({tokens} tokens) exceeds the context length ({num_ctx})"
+            )
+        return min(tokens, num_ctx)
     prepared = chat_messages(model.name, model.system, messages)
     total = _count(model, prepared, tools, think)
     if total <= num_ctx:

@@ -37,7 +37,8 @@ Ollama's rules (ollama/ollama at tag v0.12.6, the version the emulator reports):
   blank line) and gives the template ``System``, ``Messages``, ``Tools``, ``Response`` (empty),
   ``Think``, ``ThinkLevel``, ``IsThinkSet``; a template without ``.Messages`` is run the legacy
   way, once per user/assistant turn with ``System``, ``Prompt``, ``Response``, the last run cut
-  after ``{{ .Response }}``.
+  after ``{{ .Response }}``; a generate request with ``suffix`` renders ``Prompt`` and ``Suffix``
+  alone (fill-in-the-middle, qwen2.5-coder's ``insert`` capability).
 - ``api/types.go``: how a tool, a tool function and tool-call arguments print in a template:
   Go's ``json.Marshal`` of Ollama's structs (``Tool``: type, items, function; ``ToolFunction``:
   name, description, parameters; parameters: type, $defs, items, required, properties; a
@@ -70,6 +71,7 @@ __all__ = [
     "chat_messages",
     "parameters_text",
     "parse_template",
+    "render_insert",
     "render_messages",
     "strip_thinking",
     "tool_json",
@@ -474,6 +476,21 @@ def render_messages(
         }
         return parsed.template.execute(data)
     return _render_legacy(parsed.template, collated, think_values)
+
+
+def render_insert(
+    template_text: str, prompt: str, suffix: str, think: bool | str | None = None
+) -> str:
+    """The prompt of a ``/api/generate`` with ``suffix`` (fill-in-the-middle): Prompt and Suffix."""
+    data = {
+        "Prompt": prompt,
+        "Suffix": suffix,
+        "Response": "",
+        "Think": bool(think),
+        "ThinkLevel": think if isinstance(think, str) else "",
+        "IsThinkSet": think is not None,
+    }
+    return parse_template(template_text).template.execute(data)
 
 
 def _render_legacy(

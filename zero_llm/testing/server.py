@@ -456,6 +456,9 @@ class EmulatorApp:
             raise RequestProblem(400, str(exc)) from exc
         if tools and "tools" not in model.capabilities:
             raise RequestProblem(400, f"{registry_name(model.name)} does not support tools")
+        suffix = "" if chat else str(body.get("suffix") or "")
+        if suffix and "insert" not in model.capabilities:
+            raise RequestProblem(400, f"{registry_name(model.name)} does not support insert")
         created = _now_iso()
 
         if not messages:  # an empty request loads or unloads the model
@@ -484,6 +487,7 @@ class EmulatorApp:
             tools,
             think_param,
             template=_request_template(model, body, chat),
+            suffix=suffix,
         )
         answer = self._answer(request.path, model, messages, body, tools, think, num_predict)
         lease = await self._acquire(request.path, model, num_ctx, keep_alive)

@@ -22,8 +22,10 @@ Counting a prompt, as Ollama tokenizes one (its ``tokenizer/bytepairencoding.go`
 ``addSpecial``, and llama.cpp's ``llama_tokenize`` with ``add_special`` and ``parse_special``):
 the text is first split on the vocabulary's special tokens, each of which is one token, the rest
 goes through the split rule and BPE, and BOS is put in front when the vocabulary's
-``add_bos_token`` is true (Llama 3.1 and the DeepSeek-R1 distills; not Qwen 2.5). The model
-templates never write BOS themselves, so it is always added once.
+``add_bos_token`` is true (Llama 3.1 and the DeepSeek-R1 distills; not Qwen 2.5). The three
+templates never write BOS themselves, so it is added once. A prompt that already starts with BOS
+gets a second one, as in llama.cpp (which warns "the final prompt starts with 2 BOS tokens") and
+Ollama's tokenizer (``addSpecials`` warns "adding bos token to prompt which already has it").
 """
 
 from __future__ import annotations

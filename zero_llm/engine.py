@@ -223,7 +223,7 @@ class QueryEngine:
         self, spec: ModelSpec, facts: ModelFacts, backend: OllamaBackend
     ) -> TokenCounter:
         overhead = overhead_for_template(facts.template)
-        shape = prompt_shape(spec, facts)
+        shape = prompt_shape(spec, facts, await self._server_version(backend))
         if not self.settings.window.exact_counts:
             return EstimatingCounter(overhead, shape)
         digest = await backend.digest(spec.name)
@@ -241,6 +241,13 @@ class QueryEngine:
             if digest:
                 await asyncio.to_thread(remember_encoding, digest, encoding, saved)
         return ExactCounter(encoding, overhead, shape)
+
+    async def _server_version(self, backend: OllamaBackend) -> str | None:
+        """Ollama's version on a host (how it renders tools depends on it); None if unknown."""
+        try:
+            return await backend.version() or None
+        except ZeroLLMError:
+            return None
 
     def _lock_for(self, name: str) -> asyncio.Lock:
         loop = asyncio.get_running_loop()

@@ -340,3 +340,20 @@ def test_counting_and_cutting_never_alter_a_character(text: str) -> None:
                 before, _, after = middle.partition(CUT_MARKER.split("{cut}")[0])
                 assert text.startswith(before)
                 assert text.endswith(after.split(CUT_MARKER.split("{cut}")[1], 1)[1])
+
+
+def test_servers_before_v0_14_render_tools_as_they_did() -> None:
+    """Before Ollama v0.14.0 a template saw api.Tool, whose ``.Function`` printed as JSON."""
+    question = [HumanMessage("Weather in Haifa?")]
+    tools = [get_weather(), get_price()]
+    for model in MODELS:
+        spec = MODELS[model]
+        entry = LIBRARY["models"][spec.library]
+        case = {**go_case(model, question, tools), "legacy": True}
+        (by_go,) = go_render([case])
+        old = chat_template(entry["template"], entry["system"], model, server_version="0.12.6")
+        assert old.render(to_ollama_messages(question), tools, spec.think) == by_go, model
+        new = chat_template(entry["template"], entry["system"], model, server_version="0.14.0")
+        if spec.library == "qwen2.5-coder":  # the one template that prints .Function
+            assert '"function": {"name":"get_weather"' in by_go
+            assert new.render(to_ollama_messages(question), tools, None) != by_go

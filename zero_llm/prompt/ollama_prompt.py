@@ -201,21 +201,40 @@ class Tools(list[Tool]):
 
 
 @lru_cache(maxsize=256)
-def _tools_of(schemas: str) -> Tools:
+def _tools_of(schemas: str, legacy: bool) -> Tools:
     """The template's tools for the tool schemas (as JSON text), converted once."""
-    return Tools(_tool(t) for t in json.loads(schemas))
+    return Tools(_tool(t, legacy) for t in json.loads(schemas))
 
 
-def _tool(raw: Mapping[str, Any]) -> Tool:
+@dataclass
+class LegacyToolFunction(ToolFunction):
+    """``api.ToolFunction`` as templates saw it before Ollama v0.14.0 (#13525).
+
+    Its ``String()`` is its JSON, and an empty description is left out of that JSON.
+    """
+
+    json_fields = (
+        ("name", "Name", False),
+        ("description", "Description", True),
+        ("parameters", "Parameters", False),
+    )
+
+    def go_string(self) -> str:
+        """The function as JSON."""
+        return go_json(self)
+
+
+def _tool(raw: Mapping[str, Any], legacy: bool = False) -> Tool:
     function = raw.get("function") if isinstance(raw.get("function"), Mapping) else {}
     assert isinstance(function, Mapping)
     params = function.get("parameters") if isinstance(function.get("parameters"), Mapping) else {}
     assert isinstance(params, Mapping)
     properties = params.get("properties")
+    function_type = LegacyToolFunction if legacy else ToolFunction
     return Tool(
         Type=str(raw.get("type") or ""),
         Items=_any(raw.get("items")),
-        Function=ToolFunction(
+        Function=function_type(
             Name=str(function.get("name") or ""),
             Description=str(function.get("description") or ""),
             Parameters=ToolParameters(
@@ -415,6 +434,9 @@ class ChatTemplate:
     default_system: str | None
     model: str
     family: str | None = None
+    legacy_tools: bool = False
+    """Render tools as servers before Ollama v0.14.0 did (``api.Tool``, ``.Function`` as
+    JSON); since v0.14.0 ``.Function`` has no ``String()`` and prints as a Go struct."""
 
     def render(
         self,
@@ -448,7 +470,11 @@ class ChatTemplate:
                 )
                 for m in collated
             ],
-            "Tools": _tools_of(json.dumps(tools, sort_keys=True, default=str)) if tools else None,
+            "Tools": (
+                _tools_of(json.dumps(tools, sort_keys=True, default=str), self.legacy_tools)
+                if tools
+                else None
+            ),
             "Response": "",
             "Think": think_on,
             "ThinkLevel": think if isinstance(think, str) else "",
@@ -470,7 +496,29 @@ def _parsed(source: str) -> Template:
 
 
 def chat_template(
-    source: str, default_system: str | None, model: str, family: str | None = None
+    source: str,
+    default_system: str | None,
+    model: str,
+    family: str | None = None,
+    server_version: str | None = None,
 ) -> ChatTemplate:
-    """A model's chat template, parsed once per text (``TemplateError`` if unsupported)."""
-    return ChatTemplate(_parsed(source), default_system or None, model, family)
+    """A model's chat template, parsed once per text (``TemplateError`` if unsupported).
+
+    ``server_version`` (``/api/version``) picks how tools are rendered: as Ollama's
+    servers before v0.14.0 did, or since; unknown means a current server.
+    """
+    return ChatTemplate(
+        _parsed(source), default_system or None, model, family, _before(server_version, (0, 14, 0))
+    )
+
+
+def _before(version: str | None, than: tuple[int, ...]) -> bool:
+    """Whether an Ollama version string is older than ``than`` (unknown: no)."""
+    if not version:
+        return False
+    numbers = []
+    for part in version.lstrip("v").split("-")[0].split("."):
+        if not part.isdigit():
+            return False
+        numbers.append(int(part))
+    return tuple(numbers) < than

@@ -33,14 +33,18 @@ def adds_bos(model_info: dict[str, object]) -> bool:
     return model_info.get("tokenizer.ggml.pre") in LLAMA3_SPLIT_RULES
 
 
-def prompt_shape(spec: ModelSpec, facts: ModelFacts) -> PromptShape:
+def prompt_shape(
+    spec: ModelSpec, facts: ModelFacts, server_version: str | None = None
+) -> PromptShape:
     """How Ollama frames this model's prompts (no template when it cannot be rendered)."""
     think = True if spec.think else None
     bos = adds_bos(facts.model_info)
     if not facts.template:
         return PromptShape(None, bos, think)
     try:
-        template = chat_template(facts.template, facts.system, spec.name, facts.family)
+        template = chat_template(
+            facts.template, facts.system, spec.name, facts.family, server_version
+        )
     except TemplateError as exc:
         log.info(
             "counting %s's prompts by estimate: its template is not rendered (%s)",

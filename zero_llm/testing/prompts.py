@@ -22,7 +22,8 @@ Templates, default system prompts and parameters of the models as the Ollama lib
   closest primary source). Parameters: ``stop`` for its begin-of-sentence, end-of-sentence, User
   and Assistant tokens, ``temperature`` 0.6, ``top_p`` 0.95. No default system prompt.
 
-Ollama's rules (ollama/ollama at tag v0.12.6, the version the emulator reports):
+Ollama's rules (ollama/ollama at tag v0.12.6, unchanged since but for tools, and at 2026-08 main;
+the emulator reports version 0.30.9; tools are served as templates see them since v0.14.0):
 
 - ``server/routes.go`` ChatHandler: the model's default system prompt goes in front when the
   request's first message is not a system message; ``filterThinkTags`` (deepseek-r1 and qwen3

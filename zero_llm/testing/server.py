@@ -53,7 +53,7 @@ __all__ = ["EmulatorState", "RecordedRequest", "build_app", "capped_num_ctx"]
 
 log = logging.getLogger(__name__)
 
-OLLAMA_VERSION = "0.12.6"
+OLLAMA_VERSION = "0.30.9"
 MODIFIED_AT = "2026-01-01T01:00:00+00:00"
 """When the emulated models were "pulled" (fixed, so listings are deterministic)."""
 FOREVER = float("inf")

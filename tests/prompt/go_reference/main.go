@@ -199,6 +199,30 @@ func (t templateTools) String() string {
 	return string(b)
 }
 
+// Before Ollama v0.14.0 templates saw api.Tool: its ToolFunction had a String() (its
+// JSON, description omitted when empty).
+type legacyToolFunction struct {
+	Name        string                         `json:"name"`
+	Description string                         `json:"description,omitempty"`
+	Parameters  templateToolFunctionParameters `json:"parameters"`
+}
+
+func (t legacyToolFunction) String() string {
+	b, _ := json.Marshal(t)
+	return string(b)
+}
+
+type legacyTool struct {
+	Type     string             `json:"type"`
+	Items    any                `json:"items,omitempty"`
+	Function legacyToolFunction `json:"function"`
+}
+
+func (t legacyTool) String() string {
+	b, _ := json.Marshal(t)
+	return string(b)
+}
+
 type templateToolCallFunction struct {
 	Index     int
 	Name      string
@@ -226,6 +250,7 @@ type testCase struct {
 	Messages []wireMessage `json:"messages"`
 	Tools    []wireTool    `json:"tools"`
 	Think    *bool         `json:"think"`
+	Legacy   bool          `json:"legacy"`
 }
 
 func render(c testCase) (string, error) {
@@ -269,10 +294,18 @@ func render(c testCase) (string, error) {
 					Items: t.Function.Parameters.Items, Required: t.Function.Parameters.Required, Properties: props}}})
 		}
 	}
+	var toolsValue any = tools
+	if c.Legacy && tools != nil {
+		var legacy []legacyTool
+		for _, t := range tools {
+			legacy = append(legacy, legacyTool{Type: t.Type, Items: t.Items, Function: legacyToolFunction(t.Function)})
+		}
+		toolsValue = legacy
+	}
 	think := c.Think != nil && *c.Think
 	var b bytes.Buffer
 	err = tmpl.Execute(&b, map[string]any{
-		"System": strings.Join(system, "\n\n"), "Messages": collated, "Tools": tools, "Response": "",
+		"System": strings.Join(system, "\n\n"), "Messages": collated, "Tools": toolsValue, "Response": "",
 		"Think": think, "ThinkLevel": "", "IsThinkSet": c.Think != nil,
 	})
 	return b.String(), err

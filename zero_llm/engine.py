@@ -466,6 +466,7 @@ class QueryEngine:
         trace.queue_wait_s = (trace.queue_wait_s or 0.0) + ticket.queue_wait_s
         if ticket.cold_load is not None:
             trace.cold_load = ticket.cold_load
+            trace.evicted = ticket.evicting
         return planned.scheduler.keep_alive_for(spec.name)
 
     async def _summarized(

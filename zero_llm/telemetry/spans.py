@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from langchain_core.messages import AIMessageChunk
@@ -230,7 +230,7 @@ class CallTelemetry:
         if self.tracer is None:
             return
         span = self.tracer.start_span(
-            f"{n.OPERATION_CHAT} {trace.model or trace.requested_model}",
+            f"{n.OPERATION_CHAT} {trace.requested_model}",
             kind=SpanKind.CLIENT,
             start_time=_ns(trace.started_at),
         )
@@ -247,10 +247,13 @@ class CallTelemetry:
         Telemetry never fails a call: an error here is logged.
         """
         try:
+            observation = otel_context.get_value(_OBSERVATION)
+            main = isinstance(observation, _Observation) and observation.trace is trace
+            if not main and trace.model:  # a side call asked its own model (the tool model)
+                trace = replace(trace, requested_model=trace.model)
             if self.metrics is not None:
                 self.metrics.record(trace, record)
-            observation = otel_context.get_value(_OBSERVATION)
-            if isinstance(observation, _Observation) and observation.trace is trace:
+            if isinstance(observation, _Observation) and main:
                 self._end(observation, record)
             else:
                 self._side_span(trace, record)

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 from langchain.agents import create_agent
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import tool
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 
 from tests.conftest import fast_settings
@@ -154,3 +157,47 @@ async def test_an_agent_step_with_a_tool_model(manager: ModelManager, otel: Otel
     assert look.name == "chat llama3.1:8b" and look.attributes["zero_llm.side_call"] is True
     assert look.parent is not None and look.parent.span_id == answer.context.span_id
     assert answer.start_time <= look.start_time and look.end_time <= answer.end_time
+
+
+class _SpanPerModelRun(BaseCallbackHandler):
+    """A callback handler that traces each chat-model run as a span it makes current, as
+    LangChain's OpenTelemetry instrumentations do (inline, in the caller's context)."""
+
+    run_inline = True
+
+    def __init__(self, otel: Otel) -> None:
+        self.tracer = otel.tracer_provider.get_tracer("langchain")
+        self.open: dict[object, tuple[object, object]] = {}
+
+    def on_chat_model_start(self, serialized, messages, *, run_id, **kwargs):  # type: ignore[no-untyped-def]
+        span = self.tracer.start_span("langchain chat model run")
+        token = otel_context.attach(trace.set_span_in_context(span))
+        self.open[run_id] = (span, token)
+
+    def on_llm_end(self, response, *, run_id, **kwargs):  # type: ignore[no-untyped-def]
+        span, token = self.open.pop(run_id)
+        otel_context.detach(token)  # type: ignore[arg-type]
+        span.end()  # type: ignore[attr-defined]
+
+
+def test_a_callback_handlers_span_is_the_parent_sync(
+    sync_manager: ModelManager, otel: Otel
+) -> None:
+    handler = _SpanPerModelRun(otel)
+    chat = sync_manager.chat_model(model="llama")
+    chat.invoke("hello", config={"callbacks": [handler]})
+    (span,) = otel.chat_spans()
+    assert _parent_name(otel, span) == "langchain chat model run"
+
+
+async def test_a_callback_handlers_span_is_the_parent_async(
+    manager: ModelManager, otel: Otel
+) -> None:
+    handler = _SpanPerModelRun(otel)
+    chat = manager.chat_model(model="llama")
+    await chat.ainvoke("hello", config={"callbacks": [handler]})
+    async for _ in chat.astream("hello", config={"callbacks": [handler]}):
+        pass
+    spans = otel.chat_spans()
+    assert len(spans) == 2
+    assert {_parent_name(otel, span) for span in spans} == {"langchain chat model run"}

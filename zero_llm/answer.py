@@ -28,6 +28,8 @@ class RetryStep:
     error_type: str
     message: str
     backoff_s: float
+    host: str | None = None
+    """The Ollama host the attempt failed on."""
     at: float = field(default_factory=time.time)
     """When the attempt failed (seconds since the epoch)."""
 

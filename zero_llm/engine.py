@@ -422,7 +422,7 @@ class QueryEngine:
                     raise error from exc
                 wait = min(self.policy.backoff(attempt), max(0.0, remaining))
                 trace.retries.append(
-                    RetryStep(spec.name, attempt, type(error).__name__, str(error), wait)
+                    RetryStep(spec.name, attempt, type(error).__name__, str(error), wait, host.url)
                 )
                 log.warning(
                     "attempt %d of %d for %s at %s failed (%s: %s); retrying in %.2fs",

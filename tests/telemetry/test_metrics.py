@@ -111,3 +111,24 @@ async def test_cold_loads_evictions_and_queue_wait(otel: Otel, tmp_path: Path) -
     assert span.attributes["zero_llm.cold_load"] is True
     assert span.attributes["zero_llm.cold_load.evicted"] == ("qwen2.5-coder:32b",)
     assert span.attributes["zero_llm.queue.wait"] == switch.trace.queue_wait_s
+
+
+async def test_failover_names_the_host_that_answered(otel: Otel, tmp_path: Path) -> None:
+    with OllamaEmulator() as a, OllamaEmulator() as b:
+        hosts = [{"url": a.base_url}, {"url": b.base_url}]
+        async with ModelManager(fast_settings(a.base_url, home=tmp_path, hosts=hosts)) as mm:
+            instrument(mm, tracer_provider=otel.tracer_provider, meter_provider=otel.meter_provider)
+            await ModelManager(fast_settings(a.base_url, home=tmp_path)).load_model("llama")
+            a.faults.refuse_connections(5.0)  # resident on a, which is down: b answers
+            answer = await mm.query_model("llama", "which host?")
+            assert answer.trace.host == b.base_url
+            (span,) = otel.chat_spans()
+            assert span.attributes["server.port"] == b.port
+            cooldowns = {
+                p.attributes["server.port"]: p.value for p in otel.points("zero_llm.host.cooldowns")
+            }
+            cooling = {
+                p.attributes["server.port"]: p.value for p in otel.points("zero_llm.host.cooling")
+            }
+    assert cooldowns == {a.port: 1, b.port: 0}
+    assert cooling == {a.port: 1, b.port: 0}  # a still cools

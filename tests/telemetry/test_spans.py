@@ -97,6 +97,8 @@ async def test_a_retried_call(manager: ModelManager, emulator: OllamaEmulator, o
         assert event.attributes["error.type"] == "OllamaBusyError"
         assert event.attributes["zero_llm.model"] == "llama3.1:8b"
         assert event.attributes["zero_llm.retry.backoff"] == step.backoff_s
+        assert event.attributes["server.address"] == "127.0.0.1"  # the host it failed on
+        assert event.attributes["server.port"] == emulator.port
         assert span.start_time <= event.timestamp <= span.end_time
 
 
@@ -212,3 +214,32 @@ async def test_tool_calls_in_content(emulator: OllamaEmulator, otel: Otel, tmp_p
         {"type": "tool_call_response", "id": call.tool_calls[0]["id"], "response": "NVDA is 100"}
     ]
     assert isinstance(call, AIMessage) and first.kind is SpanKind.CLIENT
+
+
+async def test_a_stream_cut_mid_way(
+    manager: ModelManager, emulator: OllamaEmulator, otel: Otel
+) -> None:
+    from zero_llm import StreamInterruptedError
+
+    emulator.faults.cut_stream_after(2)
+    stream = await manager.query_model("llama", "a long story " * 10, stream=True)
+    with pytest.raises(StreamInterruptedError):
+        await stream.text()
+    (span,) = otel.chat_spans()
+    attrs = check_inference_span(span)
+    assert attrs["error.type"] == "StreamInterruptedError"
+    assert span.status.status_code is StatusCode.ERROR
+    assert attrs["gen_ai.response.time_to_first_chunk"] > 0  # it had started
+
+
+async def test_structured_output_asks_for_json(manager: ModelManager, otel: Otel) -> None:
+    schema = {
+        "title": "View",
+        "type": "object",
+        "properties": {"stance": {"type": "string"}},
+        "required": ["stance"],
+    }
+    chat = manager.chat_model(model="llama").with_structured_output(schema)
+    await chat.ainvoke("Give me a view with 'stance'")
+    (span,) = otel.chat_spans()
+    assert check_inference_span(span)["gen_ai.output.type"] == "json"

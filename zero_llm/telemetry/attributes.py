@@ -197,6 +197,7 @@ def retry_event(step: RetryStep) -> tuple[str, Attributes, int]:
         n.ZL_ERROR_MESSAGE: _short(step.message),
         n.ZL_BACKOFF: step.backoff_s,
     }
+    _server(attributes, step.host)  # the host it failed on
     return n.EVENT_RETRY, attributes, int(step.at * 1e9)
 
 

@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from opentelemetry.sdk.trace import TracerProvider
+
 from tests.conftest import fast_settings
 from tests.telemetry.conftest import Otel
 from zero_llm import ModelManager
@@ -131,3 +133,36 @@ async def test_instrument_after_the_first_call(
     (span,) = otel.spans()
     assert span.name == "chat llama3.1:8b"
     assert otel.metrics() == {}  # traces only: metrics go to the (unset) global provider
+
+
+class _BrokenTracerProvider(TracerProvider):
+    """A provider whose tracers fail to start spans (a buggy vendor SDK)."""
+
+    def get_tracer(self, *args: object, **kwargs: object) -> object:  # type: ignore[override]
+        tracer = super().get_tracer(*args, **kwargs)  # type: ignore[arg-type]
+
+        def start_span(*a: object, **k: object) -> object:
+            raise RuntimeError("exporter exploded")
+
+        tracer.start_span = start_span  # type: ignore[method-assign]
+        return tracer
+
+
+class _UnusableTracerProvider(TracerProvider):
+    def get_tracer(self, *args: object, **kwargs: object) -> object:  # type: ignore[override]
+        raise RuntimeError("no tracer for you")
+
+
+async def test_broken_telemetry_never_fails_a_call(
+    emulator: OllamaEmulator, otel: Otel, tmp_path: Path
+) -> None:
+    async with ModelManager(fast_settings(emulator.base_url, home=tmp_path)) as mm:
+        assert instrument(mm, tracer_provider=_UnusableTracerProvider()) is False
+        assert await mm.query_model("llama", "still answered")
+        broken = _BrokenTracerProvider()
+        assert instrument(mm, tracer_provider=broken, meter_provider=otel.meter_provider)
+        assert await mm.query_model("llama", "still answered")
+        stream = await mm.query_model("llama", "streamed too", stream=True)
+        assert await stream.text()
+    assert len(otel.points("gen_ai.client.operation.duration")) == 1  # metrics still flow
+    assert otel.points("gen_ai.client.operation.duration")[0].count == 2

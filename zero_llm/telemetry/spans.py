@@ -161,7 +161,10 @@ class CallTelemetry:
                 finally:
                     otel_context.detach(token)
             if not observation.ended:  # the core never recorded the call (a bug): close it
-                self._end(observation, None)
+                try:
+                    self._end(observation, None)
+                except Exception as exc:
+                    log.error("could not end the span of call %s: %s", trace.request_id, exc)
 
     def _start(
         self,
@@ -174,6 +177,20 @@ class CallTelemetry:
         if self.tracer is None:
             return None
         model = route.model if route is not None else self._named_model(request)
+        try:
+            return self._started(trace, request, model, parent)
+        except Exception as exc:  # telemetry never fails a call
+            log.error("could not start the span of call %s: %s", trace.request_id, exc)
+            return None
+
+    def _started(
+        self,
+        trace: CallTrace,
+        request: QueryRequest,
+        model: str | None,
+        parent: otel_context.Context,
+    ) -> trace_api.Span:
+        assert self.tracer is not None
         return self.tracer.start_span(
             f"{n.OPERATION_CHAT} {model}" if model else n.OPERATION_CHAT,
             context=parent,

@@ -14,6 +14,7 @@ imports ``opentelemetry`` until that first call, and only if it is installed.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from zero_llm.telemetry.spans import CallTelemetry
 
 __all__ = ["TelemetrySwitch", "instrument", "otel_installed"]
+
+log = logging.getLogger(__name__)
 
 _API_PACKAGES = ("opentelemetry.trace", "opentelemetry.metrics")
 """Where the API's own proxy and no-op providers live: such a provider means none is set."""
@@ -72,7 +75,7 @@ class TelemetrySwitch:
             return self._telemetry
         with self._lock:
             if not self._resolved:
-                self._telemetry = self._resolve()
+                self._telemetry = self._safely_resolved()
                 self._resolved = True
         return self._telemetry
 
@@ -81,8 +84,16 @@ class TelemetrySwitch:
         with self._lock:
             self._tracer_provider = tracer_provider
             self._meter_provider = meter_provider
-            self._telemetry = self._resolve()
+            self._telemetry = self._safely_resolved()
             self._resolved = True
+
+    def _safely_resolved(self) -> CallTelemetry | None:
+        """``_resolve``, off (and logged) if a provider misbehaves: telemetry never fails a call."""
+        try:
+            return self._resolve()
+        except Exception as exc:
+            log.error("OpenTelemetry is off for this manager: %s: %s", type(exc).__name__, exc)
+            return None
 
     def _resolve(self) -> CallTelemetry | None:
         if not self._settings.telemetry or not otel_installed():

@@ -8,7 +8,7 @@ fallbacks, queue wait, cold load, window), and the metrics ``gen_ai.client.token
 zero-llm's own counters (``metrics``). Conventions followed: v1.41.0 (``names``).
 
 Optional: ``pip install 'zero-llm[otel]'``. Without ``opentelemetry-api``, or without a
-configured provider, nothing is imported and a call pays one attribute read (``switch``).
+configured provider, a call pays two flag checks (``switch``).
 
 - ``names``: attribute, metric and event names, bucket boundaries;
 - ``attributes``: a call's attributes, events and content as data (pure);

@@ -5,7 +5,7 @@ and meter providers, given with ``instrument(manager, ...)`` or set globally
 (``opentelemetry.trace.set_tracer_provider`` / ``metrics.set_meter_provider``). Out: a
 ``CallTelemetry`` the core hands every call to, or None.
 
-Telemetry is off, and costs one attribute read per call, when ``opentelemetry-api`` is not
+Telemetry is off, and costs two flag checks per call, when ``opentelemetry-api`` is not
 installed, when ``settings.telemetry`` is false, or when neither provider was configured by
 the first call (the API's own proxy and no-op providers count as none). Nothing here
 imports ``opentelemetry`` until that first call, and only if it is installed.

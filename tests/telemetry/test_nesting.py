@@ -135,7 +135,12 @@ def test_langchain_steps_and_batches_nest(sync_manager: ModelManager, otel: Otel
     assert {_parent_name(otel, s) for s in chats} == {"pipeline"}
 
 
-async def test_an_agent_step_with_a_tool_model(manager: ModelManager, otel: Otel) -> None:
+async def test_an_agent_step_with_a_tool_model(
+    emulator: OllamaEmulator, otel: Otel, tmp_path: Path
+) -> None:
+    reasoning = {"reasoning": {"tool_policy": "gather_then_answer"}}
+    manager = ModelManager(fast_settings(emulator.base_url, home=tmp_path, models=reasoning))
+    instrument(manager, tracer_provider=otel.tracer_provider, meter_provider=otel.meter_provider)
     tracer = otel.tracer_provider.get_tracer("app")
     agent = create_agent(model=manager.chat_model(task="trading"), tools=[get_price])
     with tracer.start_as_current_span("agent run") as run:
@@ -151,12 +156,29 @@ async def test_an_agent_step_with_a_tool_model(manager: ModelManager, otel: Otel
     assert call.name == answer.name == "chat deepseek-r1:32b"
     assert call.attributes["gen_ai.response.model"] == "llama3.1:8b"
     assert call.attributes["zero_llm.tool_model"] == "llama3.1:8b"
+    assert call.attributes["zero_llm.tool_calling"] == "gather_then_answer"
     assert call.attributes["gen_ai.response.finish_reasons"] == ("stop",)
     assert answer.attributes["gen_ai.response.model"] == "deepseek-r1:32b"
     assert _parent_name(otel, call) == _parent_name(otel, answer) == "agent run"
     assert look.name == "chat llama3.1:8b" and look.attributes["zero_llm.side_call"] is True
     assert look.parent is not None and look.parent.span_id == answer.context.span_id
     assert answer.start_time <= look.start_time and look.end_time <= answer.end_time
+    await manager.aclose()
+
+
+async def test_an_agent_step_with_structured_tool_calls(manager: ModelManager, otel: Otel) -> None:
+    tracer = otel.tracer_provider.get_tracer("app")
+    agent = create_agent(model=manager.chat_model(model="llama"), tools=[get_price])
+    with tracer.start_as_current_span("agent run"):
+        result = await agent.ainvoke({"messages": ["what is the price of ticker=NVDA today?"]})
+    assert "123.45" in str(result["messages"][-1].content)
+    chats = otel.chat_spans()
+    assert len(chats) == 2  # the tool call, then the answer
+    for span in chats:
+        attrs = check_inference_span(span)
+        assert attrs["gen_ai.request.model"] == "llama3.1:8b"
+        assert _parent_name(otel, span) == "agent run"
+    assert chats[0].attributes["zero_llm.tool_calling"] in ("native", "structured")
 
 
 class _SpanPerModelRun(BaseCallbackHandler):

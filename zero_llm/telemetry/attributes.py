@@ -161,6 +161,10 @@ def call_attributes(
             attributes[n.ZL_ROUTE_REASON] = route.reason
     if trace.tool_model is not None:
         attributes[n.ZL_TOOL_MODEL] = trace.tool_model
+    if trace.tool_calling is not None:
+        attributes[n.ZL_TOOL_CALLING] = trace.tool_calling
+    if trace.conversation_role is not None:
+        attributes[n.ZL_CONVERSATION_ROLE] = trace.conversation_role
     if trace.queue_wait_s is not None:
         attributes[n.ZL_QUEUE_WAIT] = trace.queue_wait_s
     cold = record.cold_load if record is not None else bool(trace.cold_load)
@@ -178,6 +182,8 @@ def call_attributes(
         attributes[n.ZL_PROMPT_TOKENS_COUNTED] = trace.prompt_tokens_counted
     attributes[n.ZL_DROPPED_MESSAGES] = trace.dropped_messages
     attributes[n.ZL_CUT_MESSAGE] = trace.cut_message
+    attributes[n.ZL_DROPPED_ROUNDS] = trace.dropped_rounds
+    attributes[n.ZL_CUT_MESSAGES] = trace.cut_messages
     if trace.truncation_suspected:
         attributes[n.ZL_TRUNCATION_SUSPECTED] = True
     return attributes

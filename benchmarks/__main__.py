@@ -14,6 +14,7 @@ from benchmarks import (
     residency,
     routing,
     startup,
+    telemetry,
     window,
 )
 
@@ -36,6 +37,8 @@ def main() -> None:
     startup.main()
     print("\n=== three Ollama hosts: zero-llm placement vs round-robin")
     asyncio.run(hosts.main())
+    print("\n=== OpenTelemetry: per-call cost off and on")
+    asyncio.run(telemetry.main(rounds=15))
     print("\n=== history window load")
     if importlib.util.find_spec("langchain_community") is None:
         print("skipped: pip install langchain-community (the baseline) to run it")

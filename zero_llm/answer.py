@@ -28,6 +28,10 @@ class RetryStep:
     error_type: str
     message: str
     backoff_s: float
+    host: str | None = None
+    """The Ollama host the attempt failed on."""
+    at: float = field(default_factory=time.time)
+    """When the attempt failed (seconds since the epoch)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,8 @@ class FallbackStep:
     model: str
     error_type: str
     message: str
+    at: float = field(default_factory=time.time)
+    """When the model was given up (seconds since the epoch)."""
 
 
 @dataclass
@@ -92,6 +98,8 @@ class CallTrace:
     """Whole tool rounds left out to fit the window."""
     cut_messages: int = 0
     """Messages (tool results) cut in the middle to fit the window."""
+    evicted: tuple[str, ...] = ()
+    """The models that cold load was expected to push out of memory."""
 
     def mark_first_token(self) -> None:
         """Note the time to the first chunk (once)."""

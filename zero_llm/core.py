@@ -50,6 +50,7 @@ from zero_llm.requests import QueryRequest
 from zero_llm.routing.router import RouteDecision, route
 from zero_llm.routing.second_stage import ask_quick_model
 from zero_llm.settings import ZeroLLMSettings
+from zero_llm.telemetry.switch import TelemetrySwitch
 from zero_llm.tool_schema import forced_tool, parse_tool_reply, tool_call_schema, tool_instructions
 from zero_llm.usage import USAGE_EVENT, UsageRecord, UsageRecorder
 
@@ -186,6 +187,7 @@ class QueryCore:
         self.engine = engine
         self._history = history
         self._recorder = recorder
+        self.telemetry = TelemetrySwitch(settings, catalog, engine.hosts)
 
     # ---------------------------------------------------------------- route
     async def decide(self, request: QueryRequest) -> tuple[ModelSpec, RouteDecision | None]:
@@ -275,7 +277,10 @@ class QueryCore:
         usage record as the LangChain custom event ``zero_llm.usage``.
         """
         trace = CallTrace(requested_model="", session_id=request.session_id, streamed=stream)
-        return self._served(request, trace, stream, route, observer), trace
+        served = self._served(request, trace, stream, route, observer)
+        if (telemetry := self.telemetry.active()) is not None:  # a span in the caller's context
+            served = telemetry.observe(served, trace, request, route)
+        return served, trace
 
     async def _served(
         self,
@@ -567,6 +572,8 @@ class QueryCore:
             log.info("zero_llm call %s%s", record.log_fields(), text)
         if self.settings.usage_ledger and not written:
             self._recorder().submit(record)
+        if (telemetry := self.telemetry.active()) is not None:
+            telemetry.recorded(trace, record)
         if observer is not None:
             try:
                 await observer.on_custom_event(USAGE_EVENT, record, run_id=observer.parent_run_id)

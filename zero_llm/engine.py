@@ -429,7 +429,7 @@ class QueryEngine:
                     raise error from exc
                 wait = min(self.policy.backoff(attempt), max(0.0, remaining))
                 trace.retries.append(
-                    RetryStep(spec.name, attempt, type(error).__name__, str(error), wait)
+                    RetryStep(spec.name, attempt, type(error).__name__, str(error), wait, host.url)
                 )
                 log.warning(
                     "attempt %d of %d for %s at %s failed (%s: %s); retrying in %.2fs",
@@ -473,6 +473,7 @@ class QueryEngine:
         trace.queue_wait_s = (trace.queue_wait_s or 0.0) + ticket.queue_wait_s
         if ticket.cold_load is not None:
             trace.cold_load = ticket.cold_load
+            trace.evicted = ticket.evicting
         return planned.scheduler.keep_alive_for(spec.name)
 
     async def _summarized(

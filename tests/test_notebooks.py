@@ -11,12 +11,13 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 
 
-def test_there_are_the_four_notebooks() -> None:
+def test_there_are_the_five_notebooks() -> None:
     assert [p.name for p in NOTEBOOKS] == [
         "01_quickstart.ipynb",
         "02_memory_and_window.ipynb",
         "03_usage_report.ipynb",
         "04_agents.ipynb",
+        "05_telemetry.ipynb",
     ]
 
 

@@ -256,7 +256,11 @@ class ZeroLLMSettings(BaseSettings):
     usage_flush_interval: float = Field(default=0.5, ge=0.0, le=60.0)
     """Most seconds a usage record waits in memory before it is written (also flushed at exit)."""
     log_content: bool = False
-    """Put prompt and answer text in log lines (off: logs carry sizes and ids only)."""
+    """Put prompt and answer text in log lines (off: logs carry sizes and ids only); with
+    telemetry on, also on the spans (``gen_ai.input.messages``, ``gen_ai.output.messages``)."""
+    telemetry: bool = True
+    """Emit OpenTelemetry spans and metrics of every call when the application configured a
+    tracer or meter provider (``zero-llm[otel]``); false: never, whatever is configured."""
     resident_ask: bool = True
     """Answer ``zero-llm ask`` from a resident process (started by the first ask) instead of
     starting the whole package for every question (see ``zero_llm.resident``)."""

@@ -74,6 +74,8 @@ class HostState:
     in_flight: int = 0
     last_probe: float = float("-inf")
     last_error: str | None = None
+    cooldowns: int = 0
+    """Cooldowns started so far (a running count, read by telemetry)."""
 
     @property
     def url(self) -> str:
@@ -198,6 +200,7 @@ class HostPool:
         if not isinstance(error, HOST_FAILURES):
             return
         host.failures += 1
+        host.cooldowns += 1
         wait = min(COOLDOWN_MAX, COOLDOWN_BASE * 2 ** (host.failures - 1))
         host.cooling_until = self._clock() + wait
         host.last_error = f"{type(error).__name__}: {error}"

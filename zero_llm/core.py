@@ -533,8 +533,14 @@ class QueryCore:
         counts = [0] * (len(new) + 1)
         if profile is not None:
             size = sum(len(m.text) for m in (*new, reply))
+            messages = [*new, reply]
             counts = await self._count_in_time(
-                lambda c: c.count_messages([*new, reply]), profile.counter, size, request, trace
+                lambda c: c.count_messages(messages),
+                profile.counter,
+                size,
+                request,
+                trace,
+                in_thread=lambda c: [c.count_message(m) for m in messages],
             )
         task = trace.route.task if trace.route else None
         rows = [NewMessage(m, c, task=task) for m, c in zip(new, counts, strict=False)]
@@ -559,15 +565,19 @@ class QueryCore:
         size: int,
         request: QueryRequest,
         trace: CallTrace,
+        in_thread: Callable[[TokenCounter], T] | None = None,
     ) -> T:
         """A count after the answer, within the call's deadline and off the event loop.
 
         A short text is counted at once. A long one (up to ``max_answer_chars``) is
         counted in a worker thread, so other calls on the loop go on meanwhile; if what
         is left of the call's total deadline runs out first, an estimate stands in.
+        ``in_thread`` is the count to run there when ``count`` is not safe beside counts
+        on the loop (a bulk count reads the shared cache after checking it).
         """
         if size < OFF_LOOP_CHARS:
             return count(counter)
+        count = in_thread or count
         sampling = request.sampling
         total = (sampling.timeout if sampling else None) or self.settings.timeouts.total
         left = max(total - (time.perf_counter() - trace.started), 0.0)

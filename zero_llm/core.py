@@ -522,7 +522,7 @@ class QueryCore:
             response_metadata={"model_name": trace.model},
         )
         new = request.new_messages()
-        profile = self.engine.profile_of(trace.model or trace.requested_model)
+        profile = self.engine.profile_of(trace.model or trace.requested_model, trace.host)
         counts = profile.counter.count_messages([*new, reply]) if profile else [0] * (len(new) + 1)
         task = trace.route.task if trace.route else None
         rows = [NewMessage(m, c, task=task) for m, c in zip(new, counts, strict=False)]
@@ -542,7 +542,7 @@ class QueryCore:
     # ---------------------------------------------------------------- usage
     def _usage_record(self, trace: CallTrace) -> UsageRecord:
         """The usage record of a finished call."""
-        profile = self.engine.profile_of(trace.model or trace.requested_model)
+        profile = self.engine.profile_of(trace.model or trace.requested_model, trace.host)
         thinking = None
         if trace.thinking:
             thinking = profile.counter.count_text(trace.thinking) if profile else None

@@ -529,7 +529,7 @@ class QueryCore:
             response_metadata={"model_name": trace.model},
         )
         new = request.new_messages()
-        profile = self.engine.profile_of(trace.model or trace.requested_model)
+        profile = self.engine.profile_of(trace.model or trace.requested_model, trace.host)
         counts = [0] * (len(new) + 1)
         if profile is not None:
             size = sum(len(m.text) for m in (*new, reply))
@@ -594,16 +594,17 @@ class QueryCore:
 
     async def _usage_record(self, trace: CallTrace, request: QueryRequest) -> UsageRecord:
         """The usage record of a finished call."""
-        profile = self.engine.profile_of(trace.model or trace.requested_model)
+        profile = self.engine.profile_of(trace.model or trace.requested_model, trace.host)
         thinking = None
-        if trace.thinking and profile is not None:
-            thinking = await self._count_in_time(
-                lambda c: c.count_text(trace.thinking),
-                profile.counter,
-                len(trace.thinking),
-                request,
-                trace,
-            )
+        if trace.thinking:
+            if profile is not None:
+                thinking = await self._count_in_time(
+                    lambda c: c.count_text(trace.thinking),
+                    profile.counter,
+                    len(trace.thinking),
+                    request,
+                    trace,
+                )
         elif (role := self.catalog.find_role(trace.requested_model)) is not None:
             thinking = 0 if self.catalog.models[role].think else None
         return UsageRecord.from_trace(trace, thinking, log_content=self.settings.log_content)

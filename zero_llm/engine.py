@@ -124,7 +124,8 @@ class QueryEngine:
         hosts.has_room = lambda host, model: self.residency.has_room(
             host.url, set(host.resident), model
         )
-        self._profiles: dict[str, ModelProfile] = {}
+        self._profiles: dict[tuple[str, str], ModelProfile] = {}
+        """Profiles by (host URL, model): each host's memory plan gives its own num_ctx."""
         self._last_prompts: dict[str, list[BaseMessage]] = {}
         self._locks: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, dict[str, asyncio.Lock]
@@ -150,13 +151,16 @@ class QueryEngine:
             reserve += window.thinking_reserve
         return WindowBudget(num_ctx, min(reserve, num_ctx // 2), window.safety_margin)
 
-    def profile_of(self, name: str) -> ModelProfile | None:
-        """The resolved profile of a model by name, if it has been resolved."""
-        return self._profiles.get(name)
+    def profile_of(self, name: str, host: str | None = None) -> ModelProfile | None:
+        """The resolved profile of a model on ``host`` (else on any host, the first first)."""
+        found = self._profiles.get((host or self.backend.base_url, name))
+        if found is not None:
+            return found
+        return next((p for (_, model), p in self._profiles.items() if model == name), None)
 
     def known_num_ctx(self, spec: ModelSpec) -> int | None:
-        """The model's num_ctx if it has been resolved already."""
-        profile = self._profiles.get(spec.name)
+        """The model's num_ctx if it has been resolved already (on the first host if there)."""
+        profile = self.profile_of(spec.name)
         return profile.num_ctx if profile else None
 
     async def load(self, spec: ModelSpec, num_ctx: int, backend: OllamaBackend) -> float:
@@ -196,11 +200,12 @@ class QueryEngine:
         ``backend`` is the host to ask (and to pull on); by default the first host.
         """
         backend = backend or self.backend
-        cached = self._profiles.get(spec.name)
+        key = (backend.base_url, spec.name)
+        cached = self._profiles.get(key)
         if cached is not None:
             return cached
-        async with self._lock_for(spec.name):
-            cached = self._profiles.get(spec.name)
+        async with self._lock_for(f"{backend.base_url} {spec.name}"):
+            cached = self._profiles.get(key)
             if cached is not None:
                 return cached
             try:
@@ -218,7 +223,7 @@ class QueryEngine:
             profile = ModelProfile(
                 num_ctx, counter, self.budget_for(spec, num_ctx), facts.capabilities
             )
-            self._profiles[spec.name] = profile
+            self._profiles[key] = profile
             return profile
 
     async def _counter_for(
@@ -283,7 +288,7 @@ class QueryEngine:
                 wait = self.policy.backoff(attempt)
                 log.warning("pulling %s failed (%s); retrying in %.2fs", spec.name, error, wait)
                 await asyncio.sleep(wait)
-        self._profiles.pop(spec.name, None)
+        self._profiles.pop((backend.base_url, spec.name), None)
         self.residency.forget(backend.base_url)  # plan again with the new model's facts
         if trace is not None:
             trace.pulled.append(spec.name)

@@ -119,3 +119,24 @@ async def test_one_host_is_the_default(emulator: OllamaEmulator) -> None:
     assert [h.url for h in manager.hosts.hosts] == [emulator.base_url]
     answer = await manager.ask("hi")
     assert answer.trace.host == emulator.base_url
+
+
+async def test_each_host_has_its_own_profile_of_a_model() -> None:
+    """A model's num_ctx comes from the host it runs on (profiles are per host and model)."""
+    from dataclasses import replace
+
+    from zero_llm.testing.catalog import default_models
+
+    models = default_models()
+    small = [replace(m, context_length=8192) if m.name == "llama3.1:8b" else m for m in models]
+    with OllamaEmulator() as a, OllamaEmulator(models=small) as b:
+        manager = ModelManager(
+            fast_settings(a.base_url, hosts=[{"url": a.base_url}, {"url": b.base_url}])
+        )
+        spec = manager.spec("llama")
+        on_a = await manager.engine.profile_for(spec, backend=manager.hosts.hosts[0].backend)
+        on_b = await manager.engine.profile_for(spec, backend=manager.hosts.hosts[1].backend)
+        assert on_a.num_ctx == 131072 and on_b.num_ctx == 8192
+        assert manager.engine.profile_of("llama3.1:8b", b.base_url) is on_b
+        assert manager.engine.profile_of("llama3.1:8b") is on_a  # the first host's first
+        await manager.aclose()

@@ -490,6 +490,7 @@ class EmulatorApp:
             suffix=suffix,
         )
         answer = self._answer(request.path, model, messages, body, tools, think, num_predict)
+        waiting = time.perf_counter_ns()  # the load is the wait for the model, not our work
         lease = await self._acquire(request.path, model, num_ctx, keep_alive)
         try:
             check_format(body.get("format"))  # Ollama finds a bad format once loaded: a 500
@@ -503,7 +504,7 @@ class EmulatorApp:
                 chat=chat,
                 created=created,
                 started=started,
-                loaded_at=loaded_at,
+                load_duration=loaded_at - waiting,
                 prompt_tokens=prompt_tokens,
                 chunk_delay=self.state.chunk_delay if stream else 0.0,
             )
@@ -563,7 +564,7 @@ class EmulatorApp:
         chat: bool,
         created: str,
         started: int,
-        loaded_at: int,
+        load_duration: int,
         prompt_tokens: int,
         chunk_delay: float,
     ) -> AsyncIterator[dict[str, Any]]:
@@ -601,7 +602,7 @@ class EmulatorApp:
         final.update(
             {
                 "total_duration": time.perf_counter_ns() - started,
-                "load_duration": loaded_at - started,
+                "load_duration": load_duration,
                 "prompt_eval_count": prompt_tokens,
                 "prompt_eval_duration": eval_started - prompt_started,
                 "eval_count": answer.eval_count,

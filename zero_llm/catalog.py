@@ -101,9 +101,12 @@ class Catalog:
         if not self.models:
             raise ConfigurationError("the model catalog is empty: configure at least one model")
         if self.default_role not in self.models:
+            from zero_llm.settings_check import did_you_mean
+
             raise ConfigurationError(
                 f"default_role {self.default_role!r} is not a configured role "
                 f"(roles: {', '.join(sorted(self.models))})"
+                + did_you_mean(self.default_role, self.models)
             )
         task_to_role: dict[str, str] = {}
         by_name: dict[str, str] = {}

@@ -112,7 +112,9 @@ def resident_key() -> str:
     except OSError:
         config_stamp = None
     env = sorted(
-        (k, v) for k, v in os.environ.items() if k.startswith("ZERO_LLM_") or k in _KEY_ENV
+        (k, v)
+        for k, v in os.environ.items()
+        if k.startswith(("ZERO_LLM_", "OLLAMA_")) or k in _KEY_ENV
     )
     parts = [PROTOCOL, __version__, sys.executable, os.getcwd(), env, config, config_stamp]
     parts.append(_package_stamp())
@@ -267,7 +269,7 @@ def tell_resident(path: Path, command: str) -> dict[str, Any] | None:
 
 
 def _styled(text: str, style: str | None, stream: IO[str]) -> str:
-    if style in _STYLES and stream.isatty():
+    if style in _STYLES and stream.isatty() and not os.environ.get("NO_COLOR"):
         return f"{_STYLES[style]}{text}\x1b[0m"
     return text
 
@@ -275,6 +277,7 @@ def _styled(text: str, style: str | None, stream: IO[str]) -> str:
 def _relay(conn: socket.socket, stdout: IO[str], stderr: IO[str]) -> int | None:
     """Print the resident's events; the exit code, or None if it closed before any event."""
     events = 0
+    line_open = False  # stdout's last text did not end its line: a status line starts anew
     with conn.makefile("r", encoding="utf-8") as reader:
         for line in reader:
             try:
@@ -285,8 +288,11 @@ def _relay(conn: socket.socket, stdout: IO[str], stderr: IO[str]) -> int | None:
             if "out" in event:
                 stdout.write(event["out"])
                 stdout.flush()
+                line_open = not event["out"].endswith("\n") if event["out"] else line_open
             elif "err" in event:
-                stderr.write(_styled(event["err"], event.get("style"), stderr) + "\n")
+                start = "\n" if line_open else ""
+                line_open = False
+                stderr.write(start + _styled(event["err"], event.get("style"), stderr) + "\n")
                 stderr.flush()
             elif "exit" in event:
                 return int(event["exit"])

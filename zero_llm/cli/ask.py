@@ -29,6 +29,7 @@ from zero_llm.resident.request import AskRequest, NoQuestionError, build_request
 
 if TYPE_CHECKING:
     from zero_llm.answer import Answer
+    from zero_llm.cli.progress import StatusSink
     from zero_llm.manager import ModelManager
 
 __all__ = [
@@ -56,19 +57,35 @@ async def stream_answer(
     stream: bool = True,
     output: Output | None = TERMINAL,
     session: str | None = None,
+    status: StatusSink | None = TERMINAL,
 ) -> Answer:
-    """Ask (routed, or ``model``), print the answer as it comes to ``output``, return it."""
-    from zero_llm.answer import AnswerStream
+    """Ask (routed, or ``model``), print the answer as it comes to ``output``, return it.
 
-    if model is not None:
-        result = await manager.query_model(model, text, context, stream, session_id=session)
-    else:
-        result = await manager.ask(
-            text, task=task, context=context, stream=stream, session_id=session
-        )
+    Until the first text, ``status`` shows what the question waits for (a pull, a load,
+    a queue, the model's thinking) with the seconds waited.
+    """
+    from zero_llm.answer import AnswerStream
+    from zero_llm.cli.progress import showing_status, waiting_text
+
+    sink = status if status is not None else _QUIET
+    async with showing_status(sink, lambda elapsed, event: waiting_text(None, elapsed, event)):
+        if model is not None:
+            result = await manager.query_model(model, text, context, stream, session_id=session)
+        else:
+            result = await manager.ask(
+                text, task=task, context=context, stream=stream, session_id=session
+            )
     if isinstance(result, AnswerStream):
+        chunks = aiter(result)
         try:
-            async for chunk in result:
+            trace = result.trace
+            async with showing_status(
+                sink, lambda elapsed, event: waiting_text(trace, elapsed, event)
+            ):
+                first = await anext(chunks, None)
+            if first is not None and output is not None:
+                output.out(first)
+            async for chunk in chunks:
                 if output is not None:
                     output.out(chunk)
         finally:  # a reader that fails (a closed pipe) or a cancel ends the request cleanly
@@ -85,6 +102,16 @@ async def stream_answer(
     return answer
 
 
+class _NoStatus:
+    """A status sink that shows nothing."""
+
+    def status(self, text: str | None) -> None:
+        """Show nothing."""
+
+
+_QUIET = _NoStatus()
+
+
 async def answer_request(manager: ModelManager, request: AskRequest, output: Output) -> Answer:
     """Answer one ``ask`` to ``output``: the streamed text and status lines, or one JSON."""
     answer = await stream_answer(
@@ -96,6 +123,7 @@ async def answer_request(manager: ModelManager, request: AskRequest, output: Out
         stream=request.stream,
         output=None if request.as_json else output,
         session=request.session,
+        status=output,
     )
     if request.as_json:
         output.out(json_text({"answer": answer.text, **answer.trace.metadata()}) + "\n")

@@ -61,6 +61,7 @@ def _options(
     common.VERBOSE = verbose
     handler = logging.StreamHandler(common.LineStartStream(sys.stderr))
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO if verbose else logging.ERROR)  # a status may lower loggers
     logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, handlers=[handler])
     if not verbose:
         logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -74,11 +74,21 @@ def note_stdout(text: str) -> None:
 
 
 def start_line_on_stderr() -> None:
-    """End stdout's unfinished line (on stderr) so what stderr gets next starts a line."""
-    if _StdoutLine.open:
+    """Wipe the status line, end stdout's unfinished line: what stderr gets next starts a line."""
+    from zero_llm.cli.progress import STATUS
+
+    STATUS.status(None)
+    if _StdoutLine.open and _is_terminal(sys.stdout):
         sys.stdout.flush()
         sys.stderr.write("\n")
         _StdoutLine.open = False
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 class LineStartStream:
@@ -124,6 +134,9 @@ class Output(Protocol):
     def err(self, line: str, style: str | None = None) -> None:
         """One line for stderr, dim or coloured by ``style`` on a terminal."""
 
+    def status(self, text: str | None) -> None:
+        """A status line drawn in place on a terminal's stderr; None wipes it."""
+
 
 class TerminalOutput:
     """The ``Output`` of this process's own stdout and stderr."""
@@ -137,6 +150,12 @@ class TerminalOutput:
     def err(self, line: str, style: str | None = None) -> None:
         """One line for stderr, dim or coloured by ``style`` on a terminal."""
         say(line, err=True, style=style)
+
+    def status(self, text: str | None) -> None:
+        """A status line drawn in place on a terminal's stderr; None wipes it."""
+        from zero_llm.cli.progress import STATUS
+
+        STATUS.status(text)
 
 
 TERMINAL = TerminalOutput()

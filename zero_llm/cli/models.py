@@ -1,21 +1,20 @@
 """The model commands: ``models``, ``ps``, ``load``, ``pull`` and ``unload``.
 
 In: model names or short names, the Ollama host. Out: the catalog and memory tables
-(``--json`` for scripts), progress bars on stderr while pulling.
+(``--json`` for scripts); on a terminal, pull progress and a loading status on stderr.
 """
 
 from __future__ import annotations
 
 import shutil
 import textwrap
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict
-from typing import TYPE_CHECKING, Annotated, Any
+from dataclasses import asdict, replace
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from zero_llm.cli.common import (
+    TERMINAL,
     HostOption,
     JsonOption,
     echo_json,
@@ -26,9 +25,9 @@ from zero_llm.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from zero_llm.manager import ModelManager, ModelStatus
+    from zero_llm.manager import LoadResult, ModelManager, ModelStatus
     from zero_llm.memory_plan import MemoryPlan
-    from zero_llm.ollama.client import LoadedModel, PullProgress
+    from zero_llm.ollama.client import LoadedModel
 
 __all__ = ["load", "models", "ps", "pull", "unload"]
 
@@ -37,42 +36,37 @@ NameArgument = Annotated[
 ]
 
 
-@contextmanager
-def _progress_bar() -> Iterator[Callable[[PullProgress], None]]:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TransferSpeedColumn,
-    )
+async def load_note(manager: ModelManager, name: str) -> str:
+    """``loading X (size), evicting Y``: what a load of ``name`` is about to do."""
+    from zero_llm.memory_plan.sizes import format_bytes
 
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        console=Console(stderr=True),
-        transient=False,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def report(step: PullProgress) -> None:
-            key = step.digest or step.status
-            if key not in tasks:
-                tasks[key] = bar.add_task(step.status, total=step.total)
-            bar.update(
-                tasks[key], completed=step.completed or 0, total=step.total, description=step.status
-            )
-
-        yield report
+    plan = await manager.memory_plan()
+    planned = plan.get(name)
+    size = f" ({format_bytes(planned.total_bytes)})" if planned is not None else ""
+    loaded = [m.name for m in await manager.loaded_models()]
+    if name in loaded:
+        return f"loading {name}{size} (already in memory)"
+    evicting = [other for other in loaded if not plan.can_coreside({name, other})]
+    return f"loading {name}{size}" + (f", evicting {', '.join(evicting)}" if evicting else "")
 
 
 def load(name: NameArgument, host: HostOption = None) -> None:
     """Pull the model if it is missing (with a progress bar), then load it into memory."""
-    with _progress_bar() as report:
-        result = run_with_manager(lambda m: m.load_model(name, report), host)
+    from zero_llm.cli.progress import pull_progress, showing_status
+
+    async def body(manager: ModelManager) -> LoadResult:
+        spec = manager.spec(name)
+        pulled = False
+        if manager.settings.auto_pull and spec.name not in await manager.backend.present_models():
+            with pull_progress() as report:
+                await manager.pull_model(spec.name, report)
+            pulled = True
+        note = await load_note(manager, spec.name)
+        async with showing_status(TERMINAL, lambda elapsed, _: f"{note}... {elapsed:.0f}s"):
+            result = await manager.load_model(spec.name)
+        return replace(result, pulled=result.pulled or pulled)
+
+    result = run_with_manager(body, host)
     say(
         f"{result.model} loaded in {result.load_seconds:.2f}s (num_ctx={result.num_ctx}"
         f"{', pulled' if result.pulled else ''})"
@@ -80,8 +74,10 @@ def load(name: NameArgument, host: HostOption = None) -> None:
 
 
 def pull(name: NameArgument, host: HostOption = None) -> None:
-    """Pull a model with a progress bar."""
-    with _progress_bar() as report:
+    """Pull a model with a progress bar (on a terminal)."""
+    from zero_llm.cli.progress import pull_progress
+
+    with pull_progress() as report:
         model = run_with_manager(lambda m: m.pull_model(name, report), host)
     say(f"{model} pulled")
 

@@ -278,6 +278,8 @@ def _relay(conn: socket.socket, stdout: IO[str], stderr: IO[str]) -> int | None:
     """Print the resident's events; the exit code, or None if it closed before any event."""
     events = 0
     line_open = False  # stdout's last text did not end its line: a status line starts anew
+    drawn = False  # a status line is on the terminal: wiped before anything else is written
+    draw = stderr.isatty()
     with conn.makefile("r", encoding="utf-8") as reader:
         for line in reader:
             try:
@@ -285,12 +287,21 @@ def _relay(conn: socket.socket, stdout: IO[str], stderr: IO[str]) -> int | None:
             except ValueError:  # a line cut short: the process ended mid-write
                 break
             events += 1
-            if "out" in event:
+            if drawn and ("status" in event or "out" in event or "err" in event):
+                stderr.write("\r\x1b[K")
+                stderr.flush()
+                drawn = False
+            if "status" in event:
+                if draw and event["status"]:
+                    stderr.write("\r\x1b[K" + str(event["status"]))
+                    stderr.flush()
+                    drawn = True
+            elif "out" in event:
                 stdout.write(event["out"])
                 stdout.flush()
                 line_open = not event["out"].endswith("\n") if event["out"] else line_open
             elif "err" in event:
-                start = "\n" if line_open else ""
+                start = "\n" if line_open and stdout.isatty() else ""
                 line_open = False
                 stderr.write(start + _styled(event["err"], event.get("style"), stderr) + "\n")
                 stderr.flush()

@@ -62,6 +62,10 @@ class SocketOutput:
         """One line for the client's stderr, styled if its stderr is a terminal."""
         self._send(_event(err=line, style=style))
 
+    def status(self, text: str | None) -> None:
+        """A status line for the client to draw in place (if its stderr is a terminal)."""
+        self._send(_event(status=text))
+
     def _send(self, event: bytes) -> None:
         if not self.writer.transport.is_closing():  # a client that left hears nothing
             self.writer.write(event)
@@ -260,6 +264,8 @@ def main(argv: list[str] | None = None) -> None:
     """Run the resident process on the socket named by the first argument."""
     args = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    for handler in logging.getLogger().handlers:  # a status line may lower a logger's level
+        handler.setLevel(logging.WARNING)
     settings: ZeroLLMSettings | ZeroLLMError
     try:
         settings = load_settings()

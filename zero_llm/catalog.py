@@ -95,6 +95,7 @@ class Catalog:
     default_role: str
     _task_to_role: dict[str, str] = field(init=False, repr=False, compare=False)
     _by_name: dict[str, str] = field(init=False, repr=False, compare=False)
+    _adopted: dict[str, ModelSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Check that the catalog is consistent and build its look-up tables."""
@@ -135,6 +136,7 @@ class Catalog:
                     )
         object.__setattr__(self, "_task_to_role", task_to_role)
         object.__setattr__(self, "_by_name", by_name)
+        object.__setattr__(self, "_adopted", {})
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -149,9 +151,24 @@ class Catalog:
         """Return the role for a model name, short alias or role name, or None."""
         return self._by_name.get(name.strip().casefold())
 
+    def known_names(self) -> list[str]:
+        """Every name the catalog answers to: roles, model names, aliases, adopted models."""
+        return [*self._by_name, *self._adopted]
+
+    def adopt(self, spec: ModelSpec) -> ModelSpec:
+        """Answer to ``spec.name`` from now on (a model the server has, outside the roles)."""
+        key = spec.name.casefold()
+        if self.find_role(spec.name) is None:
+            self._adopted.setdefault(key, spec)
+            if spec.name.endswith(":latest"):
+                self._adopted.setdefault(key.removesuffix(":latest"), self._adopted[key])
+        return self.resolve(spec.name)
+
     def resolve(self, name: str) -> ModelSpec:
         """Return the spec for a model name, alias or role; raise UnknownModelError if none."""
         role = self.find_role(name)
+        if role is None and (adopted := self._adopted.get(name.strip().casefold())):
+            return adopted
         if role is None:
             known = tuple(spec.name for spec in self.models.values())
             raise UnknownModelError(

@@ -41,6 +41,7 @@ from zero_llm.ollama.messages import plain_transcript
 from zero_llm.requests import QueryRequest
 from zero_llm.routing.router import RouteDecision, route
 from zero_llm.routing.second_stage import ask_quick_model
+from zero_llm.server_models import resolve_on_server
 from zero_llm.settings import ZeroLLMSettings
 from zero_llm.usage import USAGE_EVENT, UsageRecord, UsageRecorder
 
@@ -141,8 +142,8 @@ class QueryCore:
     # ---------------------------------------------------------------- route
     async def decide(self, request: QueryRequest) -> tuple[ModelSpec, RouteDecision | None]:
         """The model that answers ``request``, and the routing decision when one was made."""
-        if request.model is not None:
-            return self.catalog.resolve(request.model), None
+        if request.model is not None:  # a catalog name, or any model the server has
+            return await resolve_on_server(self.catalog, self.engine.backend, request.model), None
         current = None
         if request.task is None:
             current = current_role(self.catalog, request)

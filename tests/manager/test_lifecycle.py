@@ -72,12 +72,13 @@ async def test_load_model_pulls_a_missing_model_with_progress() -> None:
 async def test_unknown_names_fail_before_any_request(
     manager: ModelManager, emulator: OllamaEmulator
 ) -> None:
-    with pytest.raises(UnknownModelError, match="not in the catalog") as info:
+    with pytest.raises(UnknownModelError, match="not in the catalog nor on the Ollama") as info:
         await manager.load_model("mistral:7b")
-    assert "models table" in str(info.value)
+    assert "models table" in str(info.value) and "zero-llm pull mistral:7b" in str(info.value)
     with pytest.raises(InvalidRequestError):
         await manager.load_model("")
-    assert emulator.requests == []
+    # the server's list was read (any model it has would do), nothing pulled or loaded
+    assert {r.path for r in emulator.requests} == {"/api/tags"}
 
 
 async def test_a_catalog_model_the_registry_lacks_says_so() -> None:

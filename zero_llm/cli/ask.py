@@ -214,7 +214,9 @@ def chat(
             if line.startswith("/model"):
                 name = line.removeprefix("/model").strip()
                 try:
-                    model = None if name in ("", "auto") else manager.spec(name).name
+                    model = (
+                        None if name in ("", "auto") else (await manager.resolve_model(name)).name
+                    )
                 except ZeroLLMError as exc:
                     say(f"error: {exc}", err=True, style="red")
                     continue

@@ -77,6 +77,7 @@ for command in (
     models.load,
     models.pull,
     models.unload,
+    models.rm,
     history.usage,
     config.config,
     doctor.doctor,

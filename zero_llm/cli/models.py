@@ -29,10 +29,11 @@ if TYPE_CHECKING:
     from zero_llm.memory_plan import MemoryPlan
     from zero_llm.ollama.client import LoadedModel
 
-__all__ = ["load", "models", "ps", "pull", "unload"]
+__all__ = ["load", "load_note", "models", "ps", "pull", "rm", "unload"]
 
 NameArgument = Annotated[
-    str, typer.Argument(help="Model name or short name (llama, qwen, deepseek).")
+    str,
+    typer.Argument(help="Model name or short name (llama, qwen, deepseek), or any Ollama model."),
 ]
 
 
@@ -55,7 +56,7 @@ def load(name: NameArgument, host: HostOption = None) -> None:
     from zero_llm.cli.progress import pull_progress, showing_status
 
     async def body(manager: ModelManager) -> LoadResult:
-        spec = manager.spec(name)
+        spec = await manager.resolve_model(name)
         pulled = False
         if manager.settings.auto_pull and spec.name not in await manager.backend.present_models():
             with pull_progress() as report:
@@ -86,10 +87,16 @@ def unload(name: NameArgument, host: HostOption = None) -> None:
     """Evict a model from Ollama's memory now."""
 
     async def body(manager: ModelManager) -> str:
-        await manager.unload_model(name)
-        return manager.spec(name).name
+        spec = await manager.resolve_model(name)
+        await manager.unload_model(spec.name)
+        return spec.name
 
     say(f"{run_with_manager(body, host)} unloaded")
+
+
+def rm(name: NameArgument, host: HostOption = None) -> None:
+    """Remove a model from the Ollama server's disk (as `ollama rm` does)."""
+    say(f"{run_with_manager(lambda m: m.delete_model(name), host)} removed")
 
 
 def _gib(size: int | None) -> str:
@@ -134,11 +141,25 @@ def _why_resident(model: LoadedModel, plan: MemoryPlan) -> str:
     return "; ".join(parts)
 
 
+async def _server_only(manager: ModelManager, statuses: list[ModelStatus]) -> list[ModelStatus]:
+    """The server's models outside the catalog (no role; usable by name everywhere)."""
+    from zero_llm.manager import ModelStatus
+
+    listed = {s.model for s in statuses}
+    loaded = {m.name for m in await manager.loaded_models()}
+    extra = []
+    for name in sorted(await manager.backend.present_models() - listed):
+        facts = await manager.backend.show(name)
+        extra.append(ModelStatus("", name, (), True, name in loaded, None, facts.context_length))
+    return extra
+
+
 def models(host: HostOption = None, as_json: JsonOption = False) -> None:
-    """The catalog and its memory plan: state, num_ctx, footprint, co-residency, and why."""
+    """The catalog's roles and every other model the server has; the memory plan; and why."""
 
     async def body(manager: ModelManager) -> tuple[list[ModelStatus], MemoryPlan]:
-        return await manager.model_statuses(), await manager.memory_plan()
+        statuses = await manager.model_statuses()
+        return statuses + await _server_only(manager, statuses), await manager.memory_plan()
 
     from zero_llm.memory_plan.view import describe_plan, plan_summary
 
@@ -156,9 +177,9 @@ def models(host: HostOption = None, as_json: JsonOption = False) -> None:
     for s in statuses:
         state = "loaded" if s.loaded else ("present" if s.present else "missing")
         rows.add_row(
-            s.role,
+            s.role or "-",
             s.model,
-            ", ".join(s.tasks) or "(default)",
+            "-" if not s.role else ", ".join(s.tasks) or "(default)",
             state,
             str(s.num_ctx or "?"),
             str(s.context_length or "?"),

@@ -55,7 +55,7 @@ async def test_a_name_nobody_knows_gets_did_you_mean(server: OllamaEmulator) -> 
         with pytest.raises(UnknownModelError, match="did you mean 'mistral:7b'") as caught:
             await manager.query_model("mistrl:7b", "hello")
         assert "mistral:7b" in caught.value.known
-        with pytest.raises(UnknownModelError, match="did you mean 'llama3.1:8b'"):
+        with pytest.raises(UnknownModelError, match=r"did you mean 'llama3\.1:8b'"):
             await manager.load_model("llama3.1:9b")
     assert server.requests_to("/api/chat") == [] and server.requests_to("/api/pull") == []
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,17 +40,27 @@ def base_env(ollama_host: str, home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def _own_terminal() -> None:
+    """In the child: a new session whose controlling terminal is the pty (stdin), so
+    Ctrl-C typed there is a SIGINT to it, as in a real terminal."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_on_terminal(
     args: list[str],
     env: dict[str, str],
     *,
     stdout_on_terminal: bool = False,
-    typed: list[tuple[float, bytes]] | None = None,
+    typed: list[tuple[str, bytes]] | None = None,
     timeout: float = 60.0,
 ) -> TerminalRun:
-    """Run ``zero-llm args`` with stderr on a pty; ``typed``: (delay, bytes) sent to stdin.
+    """Run ``zero-llm args`` with stderr on a pty; ``typed``: (marker, bytes) sent to stdin.
 
-    With ``typed`` stdin is the terminal too (a REPL); else it is empty.
+    Each entry is typed once its marker has appeared one more time than the entries
+    before it with the same marker waited for (e.g. one more ``you> `` prompt). With
+    ``typed`` stdin is the terminal too (a REPL); else it is empty.
     """
     master, slave = pty.openpty()
     process = subprocess.Popen(
@@ -57,16 +70,21 @@ def run_on_terminal(
         stderr=slave,
         env=env,
         close_fds=True,
+        preexec_fn=_own_terminal if typed is not None else None,
     )
     os.close(slave)
     seen = b""
     pending = list(typed or [])
+    waited: dict[str, int] = {}
     started = time.monotonic()
-    next_at = started + pending[0][0] if pending else None
     while time.monotonic() - started < timeout:
-        if next_at is not None and time.monotonic() >= next_at:
-            os.write(master, pending.pop(0)[1])
-            next_at = time.monotonic() + pending[0][0] if pending else None
+        if pending:
+            marker, data = pending[0]
+            if seen.decode(errors="replace").count(marker) > waited.get(marker, 0):
+                waited[marker] = waited.get(marker, 0) + 1
+                time.sleep(0.2)  # the program reaches its read
+                os.write(master, data)
+                pending.pop(0)
         ready, _, _ = select.select([master], [], [], 0.05)
         if ready:
             try:

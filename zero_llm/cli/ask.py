@@ -1,4 +1,4 @@
-"""The conversation commands: ``ask``, ``chat``, ``route`` and ``demo``.
+"""The conversation commands: ``ask``, ``route`` and ``demo`` (``chat`` is in ``cli.chat``).
 
 In: the question (argument or standard input), task or model, system text, session.
 Out: the answer streamed on stdout, and on stderr the status line (and a fallback note
@@ -7,7 +7,6 @@ when another model answered). ``--json`` prints one JSON object instead.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -36,7 +35,6 @@ __all__ = [
     "answer_in_process",
     "answer_request",
     "ask",
-    "chat",
     "demo",
     "route",
     "stream_answer",
@@ -179,60 +177,6 @@ def ask(
     except NoQuestionError as exc:
         raise fail(str(exc)) from None
     run_with_manager(lambda manager: answer_request(manager, request, TERMINAL), host)
-
-
-def chat(
-    session: Annotated[
-        str | None, typer.Option(help="Conversation to continue (default: a new one).")
-    ] = None,
-    system: Annotated[str, typer.Option(help="System message for every turn.")] = "",
-    host: HostOption = None,
-) -> None:
-    """Talk with ZERO's models; /task NAME, /model NAME (or /model auto), /exit."""
-    from zero_llm.errors import ZeroLLMError
-
-    session_id = session or datetime.now().strftime("chat-%Y%m%d-%H%M%S")
-
-    async def talk(manager: ModelManager) -> None:
-        task: str | None = None
-        model: str | None = None
-        say(f"session {session_id}: /task NAME, /model NAME, /model auto, /exit", err=True)
-        while True:
-            try:
-                # Blocking on the terminal is fine: nothing else runs on this loop meanwhile.
-                line = input("you> ").strip()  # noqa: ASYNC250
-            except (EOFError, KeyboardInterrupt):
-                break
-            if not line:
-                continue
-            if line in ("/exit", "/quit"):
-                break
-            if line.startswith("/task"):
-                task = line.removeprefix("/task").strip() or None
-                say(f"task: {task or 'chosen from the text'}", err=True)
-                continue
-            if line.startswith("/model"):
-                name = line.removeprefix("/model").strip()
-                try:
-                    model = (
-                        None if name in ("", "auto") else (await manager.resolve_model(name)).name
-                    )
-                except ZeroLLMError as exc:
-                    say(f"error: {exc}", err=True, style="red")
-                    continue
-                say(f"model: {model or 'routed'}", err=True)
-                continue
-            try:
-                answer = await stream_answer(
-                    manager, line, task=task, model=model, context=system, session=session_id
-                )
-            except ZeroLLMError as exc:
-                say(f"error: {type(exc).__name__}: {exc}", err=True, style="red")
-                continue
-            report_answer(answer)
-
-    run_with_manager(talk, host)
-    say(f"bye (session {session_id} is kept)", err=True)
 
 
 def route(

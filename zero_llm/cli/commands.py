@@ -15,7 +15,18 @@ from typing import Annotated
 
 import typer
 
-from zero_llm.cli import ask, common, config, doctor, emulate, history, hosts, models, resident
+from zero_llm.cli import (
+    ask,
+    chat,
+    common,
+    config,
+    doctor,
+    emulate,
+    history,
+    hosts,
+    models,
+    resident,
+)
 
 __all__ = ["app"]
 
@@ -69,7 +80,7 @@ def _options(
 
 for command in (
     ask.ask,
-    ask.chat,
+    chat.chat,
     ask.route,
     models.models,
     models.ps,

@@ -137,7 +137,6 @@ def chat(
 
 def _talk(state: ChatState, manager: ModelManager, system: str) -> None:
     """The read-answer loop, on one event loop for the whole chat."""
-
     with asyncio.Runner() as runner:
 
         def resolve(name: str) -> str:

@@ -25,7 +25,7 @@ from zero_llm.ollama.hosts import HostPool
 from zero_llm.requests import QueryRequest, check_text, make_request
 from zero_llm.routing.router import RouteDecision, route
 from zero_llm.server_models import full_name, resolve_on_server
-from zero_llm.settings import ZeroLLMSettings, load_settings
+from zero_llm.settings import ZeroLLMSettings, load_settings, mask_url
 from zero_llm.sync_bridge import SyncBridge, shared_bridge
 from zero_llm.usage import UsageLedger, UsageRecorder
 
@@ -379,6 +379,19 @@ class ModelManager:
     def close(self) -> None:
         """Sync twin of ``aclose`` (for the connections the sync methods opened)."""
         self._bridge.run(self.aclose())
+
+    def __repr__(self) -> str:
+        """The hosts, the catalog's roles and models, and where the history is (no secrets)."""
+        hosts = [host.url for host in self.settings.host_list()]
+        roles = {role: spec.name for role, spec in self.catalog.models.items()}
+        history = mask_url(self.settings.history_database_url)
+        encrypted = (
+            ", encrypted" if self.settings.history_key or self.settings.history_key_file else ""
+        )
+        return (
+            f"ModelManager(hosts={hosts!r}, models={roles!r}, "
+            f"default_role={self.catalog.default_role!r}, history={history!r}{encrypted})"
+        )
 
     async def __aenter__(self) -> ModelManager:
         return self

@@ -19,7 +19,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import (
     AliasChoices,
@@ -55,9 +55,12 @@ __all__ = [
     "ZeroLLMSettings",
     "describe_errors",
     "load_settings",
+    "mask_url",
 ]
 
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
+MASK = "********"
+"""What a secret is shown as."""
 CONFIG_FILE_ENV = "ZERO_LLM_CONFIG_FILE"
 
 
@@ -387,6 +390,18 @@ class OllamaEnvironmentSource(PydanticBaseSettingsSource):
     def __call__(self) -> dict[str, Any]:
         """Every setting an ``OLLAMA_*`` variable of the environment implies."""
         return ollama_settings(os.environ)
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password (if any) replaced by stars."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    netloc = f"{parts.username or ''}:{MASK}@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def parse_ollama_host(host: str | None) -> str:

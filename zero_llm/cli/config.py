@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from zero_llm.cli.common import HostOption, JsonOption, echo_json, fail, print_table, say, table
 
@@ -26,6 +25,15 @@ if TYPE_CHECKING:
 __all__ = ["SettingRow", "config", "config_file", "mask_url", "setting_rows"]
 
 MASK = "********"
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password (if any) replaced by stars (see ``settings.mask_url``)."""
+    from zero_llm.settings import mask_url as masked
+
+    return masked(url)
+
+
 SECRET_FIELDS = frozenset({"history_key"})
 
 
@@ -36,18 +44,6 @@ class SettingRow:
     name: str
     value: str
     source: str
-
-
-def mask_url(url: str) -> str:
-    """The URL with its password (if any) replaced by stars."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    netloc = f"{parts.username or ''}:{MASK}@{host}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def config_file(environ: Mapping[str, str]) -> Path:

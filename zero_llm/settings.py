@@ -328,6 +328,20 @@ class ZeroLLMSettings(BaseSettings):
             data["memory"] = {**dict.fromkeys(kinds, value), **memory}
         return data
 
+    @field_validator("history_url")
+    @classmethod
+    def _driver_installed(cls, value: str | None) -> str | None:
+        """A PostgreSQL history needs asyncpg, installed by the ``postgres`` extra."""
+        if value and urlsplit(value).scheme.split("+")[0] in ("postgresql", "postgres"):
+            import importlib.util
+
+            if importlib.util.find_spec("asyncpg") is None:
+                raise ValueError(
+                    "a PostgreSQL history_url needs the asyncpg driver, which is not "
+                    "installed: pip install 'zero-llm[postgres]'"
+                )
+        return value
+
     @field_validator("ollama_host")
     @classmethod
     def _host_not_blank(cls, value: str) -> str:

@@ -36,6 +36,9 @@ NOT_SETTINGS = frozenset(
 )
 """``ZERO_LLM_*`` variables that are not settings but are read by name elsewhere."""
 
+SECRET_VALUES = frozenset({"history_url", "history_key"})
+"""Settings whose given value an error message never repeats."""
+
 _TOML_WHERE = re.compile(r"^(?P<what>.*?) \(at line (?P<line>\d+), column (?P<column>\d+)\)$")
 
 
@@ -139,6 +142,8 @@ def describe_errors(
         where = ".".join(str(part) for part in loc) or "settings"
         given = error.get("input")
         shown = "" if isinstance(given, dict) else f" (got {given!r})"
+        if loc and loc[-1] in SECRET_VALUES:  # a password in a URL, a key: never echoed
+            shown = ""
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "extra_forbidden" and settings_class and spec_class and loc:
             known = _known_at(settings_class, spec_class, loc)

@@ -84,3 +84,15 @@ def test_a_toml_syntax_error_is_one_line_without_traceback(
         cwd=tmp_path,
     )
     assert "Traceback" in verbose.stderr and "TOMLDecodeError" in verbose.stderr
+
+
+def test_postgres_without_asyncpg_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "asyncpg", None)  # as if not installed
+    monkeypatch.setenv("ZERO_LLM_HISTORY_URL", "postgresql+asyncpg://zero:hunter2@db/zero")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "asyncpg" in message and "pip install 'zero-llm[postgres]'" in message
+    assert "hunter2" not in message
+    monkeypatch.setenv("ZERO_LLM_HISTORY_URL", "sqlite+aiosqlite:///x.sqlite3")
+    assert load_settings().history_url == "sqlite+aiosqlite:///x.sqlite3"

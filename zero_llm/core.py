@@ -37,6 +37,7 @@ from zero_llm.catalog import Catalog, ModelSpec
 from zero_llm.engine import QueryEngine
 from zero_llm.errors import ZeroLLMError
 from zero_llm.history import HistoryStore, NewMessage
+from zero_llm.history.titles import session_title
 from zero_llm.ollama.messages import plain_transcript
 from zero_llm.requests import QueryRequest
 from zero_llm.routing.router import RouteDecision, route
@@ -360,7 +361,7 @@ class QueryCore:
         reply = AIMessage(
             content=answer.content if answer is not None else "",
             tool_calls=answer.tool_calls if answer is not None else [],
-            response_metadata={"model_name": trace.model},
+            response_metadata={"model_name": trace.model, "request_id": trace.request_id},
         )
         new = request.new_messages()
         profile = self.engine.profile_of(trace.model or trace.requested_model)
@@ -373,7 +374,9 @@ class QueryCore:
             )
         )
         try:
-            await self._history().append(request.session_id, rows, usage=usage)
+            seqs = await self._history().append(request.session_id, rows, usage=usage)
+            if seqs[:1] == [1] and (title := session_title(request.text)):  # a new session
+                await self._history().update_session(request.session_id, title=title)
         except ZeroLLMError as exc:
             trace.history_error = str(exc)
             log.error("could not store the turn of session %r: %s", request.session_id, exc)

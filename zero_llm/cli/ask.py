@@ -112,6 +112,12 @@ _QUIET = _NoStatus()
 
 async def answer_request(manager: ModelManager, request: AskRequest, output: Output) -> Answer:
     """Answer one ``ask`` to ``output``: the streamed text and status lines, or one JSON."""
+    session = request.session
+    if request.continue_last:  # -c: the most recent conversation, or a new one
+        from zero_llm.resident.request import new_session_id
+
+        latest = await manager.history.sessions(limit=1)
+        session = latest[0].id if latest else new_session_id()
     answer = await stream_answer(
         manager,
         request.question,
@@ -120,7 +126,7 @@ async def answer_request(manager: ModelManager, request: AskRequest, output: Out
         context=request.system,
         stream=request.stream,
         output=None if request.as_json else output,
-        session=request.session,
+        session=session,
         status=output,
     )
     if request.as_json:
@@ -154,12 +160,20 @@ def ask(
     no_stream: Annotated[bool, typer.Option("--no-stream", help="Print the answer whole.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     host: HostOption = None,
+    continue_last: Annotated[
+        bool, typer.Option("--continue", "-c", help="Continue the latest conversation.")
+    ] = False,
+    no_log: Annotated[
+        bool, typer.Option("--no-log", help="Remember nothing of this question.")
+    ] = False,
 ) -> None:
     """Ask a question; the router picks the model unless --model says which.
 
     Piped text with a question becomes its context: cat error.log | zero-llm ask "explain".
     Run from the command line, a resident process answers (started by the first ask,
     gone after resident_idle_s; ZERO_LLM_RESIDENT_ASK=false to answer in process).
+    Every question is remembered in a conversation of its own (zero-llm logs lists
+    them); -c continues the latest one; --no-log remembers nothing.
     """
     options = {
         "text": text,
@@ -171,6 +185,8 @@ def ask(
         "no_stream": no_stream,
         "as_json": as_json,
         "host": host,
+        "continue_last": continue_last,
+        "no_log": no_log,
     }
     try:
         request = build_request(options)

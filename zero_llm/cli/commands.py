@@ -24,6 +24,7 @@ from zero_llm.cli import (
     emulate,
     history,
     hosts,
+    logs,
     models,
     resident,
 )
@@ -90,6 +91,7 @@ for command in (
     models.unload,
     models.rm,
     history.usage,
+    logs.logs,
     config.config,
     doctor.doctor,
     ask.demo,

@@ -22,6 +22,7 @@ from zero_llm.cli.common import (
     say,
     table,
 )
+from zero_llm.cli.sanitize import printable
 
 if TYPE_CHECKING:
     from zero_llm.history import StoredMessage
@@ -45,8 +46,8 @@ def sessions_list(
     rows = table("session", "title", "messages", "tokens", "updated", flexible=("title",))
     for info in found:
         rows.add_row(
-            info.id,
-            info.title or "",
+            printable(info.id),
+            printable(info.title or ""),
             str(info.message_count),
             compact_count(info.total_tokens),
             info.updated_at.strftime("%Y-%m-%d %H:%M"),
@@ -71,7 +72,7 @@ def sessions_show(
         raise fail(f"there is no session {session!r}")
     for message in messages:
         who = {"human": "you", "ai": message.model or "ai"}.get(message.role, message.role)
-        say(f"[{message.seq}] {who}: {message.content}")
+        say(printable(f"[{message.seq}] {who}: {message.content}"))
 
 
 @sessions_app.command("delete")

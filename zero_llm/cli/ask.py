@@ -247,8 +247,14 @@ def demo(
         "emulator. THE ANSWER BELOW IS EMULATED, not written by a model.",
         err=True,
     )
+    from zero_llm.emulated import mark_emulated, unmark_emulated
+
     with emulator() as served:
-        _demo_ask(ModelManager(manager.settings, ollama_host=served.base_url), text)
+        mark_emulated(served.base_url)  # its usage record says so; summaries leave it out
+        try:
+            _demo_ask(ModelManager(manager.settings, ollama_host=served.base_url), text)
+        finally:
+            unmark_emulated(served.base_url)
 
 
 def _demo_ask(manager: ModelManager, text: str) -> None:

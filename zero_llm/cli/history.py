@@ -123,14 +123,20 @@ def usage(
     since: Annotated[
         str | None, typer.Option(help="Only calls since: 30m, 6h, 2d, ISO date.")
     ] = None,
+    emulated: Annotated[
+        bool, typer.Option("--emulated", help="Count emulated answers too (zero-llm demo).")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Summarize recorded calls: count, failures, latency, first token, tokens, speed."""
+    """Summarize recorded calls: count, failures, latency, first token, tokens, speed.
+
+    Answers from the emulator (zero-llm demo without Ollama) are left out unless --emulated.
+    """
     if by not in (None, "model", "task", "session"):
         raise fail(f"InvalidRequestError: --by {by!r}: choose model, task or session")
     start = parse_since(since)
     summaries = run_with_manager(
-        lambda m: m.usage.summary(by, since=start)  # type: ignore[arg-type]
+        lambda m: m.usage.summary(by, since=start, include_emulated=emulated)  # type: ignore[arg-type]
     )
     if as_json:
         echo_json(summaries)

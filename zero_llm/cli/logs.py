@@ -40,6 +40,7 @@ class LoggedCall:
     latency_s: float | None
     prompt_tokens: int | None
     output_tokens: int | None
+    emulated: bool
     question: str | None
     answer: str | None
 
@@ -73,6 +74,7 @@ def join_turns(
                 latency_s=record.latency_s,
                 prompt_tokens=record.prompt_tokens,
                 output_tokens=record.output_tokens,
+                emulated=record.emulated,
                 question=question,
                 answer=answer,
             )
@@ -128,6 +130,7 @@ def logs(
         header = (
             f"# {call.created_at}  {call.model}  task={call.task or '-'}  "
             f"session={call.session_id or '-'}  {latency}  {status}"
+            + ("  EMULATED (not a model's answer)" if call.emulated else "")
         )
         say(printable(header), style="dim")
         if call.question is not None:

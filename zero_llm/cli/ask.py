@@ -204,10 +204,21 @@ def route(
     from dataclasses import asdict
 
     from zero_llm.errors import ZeroLLMError
+    from zero_llm.routing.router import route as decide
+    from zero_llm.settings import load_settings
 
-    manager = manager_for(None)
+    # The settings and the router only: no manager, no LangChain, no client (fast).
     try:
-        decision = manager.route(text, task)
+        settings = load_settings()
+        if not text.strip() and task is None:
+            raise fail("InvalidRequestError: text cannot be empty")
+        decision = decide(
+            settings.catalog(),
+            task=task,
+            text=text,
+            threshold=settings.routing.confidence_threshold,
+            switch_threshold=settings.routing.switch_threshold,
+        )
     except ZeroLLMError as exc:
         raise fail(str(exc)) from None
     if as_json:

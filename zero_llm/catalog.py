@@ -123,16 +123,19 @@ class Catalog:
                 by_name.setdefault(key.casefold(), role)
             if ":" not in spec.name:
                 by_name.setdefault(f"{spec.name}:latest".casefold(), role)
+        from zero_llm.settings_check import did_you_mean
+
         for role, spec in self.models.items():
             if spec.tool_model is not None and spec.tool_model.casefold() not in by_name:
                 raise ConfigurationError(
                     f"tool_model {spec.tool_model!r} of role {role!r} is not a configured "
-                    "role or model"
+                    "role or model" + did_you_mean(spec.tool_model, by_name)
                 )
             for target in spec.fallbacks:
                 if target.casefold() not in by_name:
                     raise ConfigurationError(
-                        f"fallback {target!r} of role {role!r} is not a configured role or model"
+                        f"fallback {target!r} of role {role!r} is not a configured role or "
+                        "model" + did_you_mean(target, by_name)
                     )
         object.__setattr__(self, "_task_to_role", task_to_role)
         object.__setattr__(self, "_by_name", by_name)

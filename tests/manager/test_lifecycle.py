@@ -117,6 +117,10 @@ def test_sync_twins_inside_a_running_loop_name_the_async_method(manager: ModelMa
             manager.query_model_sync("llama", "from a running loop")
         with pytest.raises(SyncCallInEventLoopError, match=r"await ModelManager\.load_model"):
             manager.load_model_sync("llama")
+        with pytest.raises(SyncCallInEventLoopError) as caught:  # a public name, never _agenerate
+            manager.chat_model().invoke("from a running loop")
+        assert "await ZeroChatModel.ainvoke(...)" in str(caught.value)
+        assert "_agenerate" not in str(caught.value)
         assert ticks >= 1
         answer = await manager.query_model("llama", "awaited")
         assert answer == "[llama3.1:8b] You said: awaited"

@@ -96,3 +96,15 @@ def test_postgres_without_asyncpg_names_the_extra(monkeypatch: pytest.MonkeyPatc
     assert "hunter2" not in message
     monkeypatch.setenv("ZERO_LLM_HISTORY_URL", "sqlite+aiosqlite:///x.sqlite3")
     assert load_settings().history_url == "sqlite+aiosqlite:///x.sqlite3"
+
+
+def test_a_misspelt_fallback_or_tool_model_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "zero_llm.toml").write_text('[models.code]\nfallbacks = ["quik"]\n')
+    with pytest.raises(ConfigurationError, match=r"fallback 'quik'.*did you mean 'quick'"):
+        load_settings()
+    (tmp_path / "zero_llm.toml").write_text('[models.reasoning]\ntool_model = "qiuck"\n')
+    with pytest.raises(ConfigurationError, match=r"tool_model 'qiuck'.*did you mean 'quick'"):
+        load_settings()

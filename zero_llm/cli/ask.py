@@ -78,7 +78,10 @@ async def stream_answer(
         try:
             trace = result.trace
             async with showing_status(
-                sink, lambda elapsed, event: waiting_text(trace, elapsed, event)
+                sink,
+                lambda elapsed, event: waiting_text(
+                    trace, elapsed, event, manager.residency_state()
+                ),
             ):
                 first = await anext(chunks, None)
             if first is not None and output is not None:

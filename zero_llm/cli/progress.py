@@ -13,12 +13,13 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from zero_llm.answer import CallTrace
+    from zero_llm.memory_plan import SchedulerState
     from zero_llm.ollama.client import PullProgress
 
 __all__ = [
@@ -84,8 +85,16 @@ class StatusLine:
         self._shown = True
 
 
-def waiting_text(trace: CallTrace | None, elapsed: float, event: str | None = None) -> str:
-    """What a question is waiting for, in a few words, with the seconds waited."""
+def waiting_text(
+    trace: CallTrace | None,
+    elapsed: float,
+    event: str | None = None,
+    states: Mapping[str, SchedulerState] | None = None,
+) -> str:
+    """What a question is waiting for, in a few words, with the seconds waited.
+
+    ``states``: the residency schedulers' snapshots per host, to tell a queue apart.
+    """
     seconds = f"{elapsed:.0f}s"
     if trace is None:
         return f"{event or 'waiting for the answer'}... {seconds}"
@@ -96,6 +105,12 @@ def waiting_text(trace: CallTrace | None, elapsed: float, event: str | None = No
         return f"{trace.cold_load.replace('cold load of', 'loading', 1)}... {seconds}"
     if event:
         return f"{event}... {seconds}"
+    for state in (states or {}).values():
+        busy = sorted(m for m, n in state.in_flight.items() if n and m != model)
+        if state.queued.get(model) and busy:
+            return f"{model} queued behind {', '.join(busy)}... {seconds}"
+        if model in state.loading:
+            return f"loading {model}... {seconds}"
     return f"waiting for {model}... {seconds}"
 
 

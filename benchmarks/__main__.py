@@ -5,18 +5,33 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 
-from benchmarks import history, hosts, overhead, residency, routing, startup, window
+from benchmarks import (
+    agents,
+    counting,
+    history,
+    hosts,
+    overhead,
+    residency,
+    routing,
+    startup,
+    window,
+)
 
 
 def main() -> None:
     print("=== per-call overhead, streaming relay, concurrency, router, construction")
     asyncio.run(overhead.main())
     print("\n=== routing classifier")
-    routing.report("validation")
+    for split in routing.SPLITS:
+        routing.report(split)
     print("\n=== one 24 GiB GPU, three models, three agents (memory plan and residency)")
     asyncio.run(residency.main())
     print("\n=== window fitting")
     window.main()
+    print("\n=== exact prompt counts (template, tools) against round 2's count")
+    counting.main()
+    print("\n=== agent loops: tool policies on a 24 GiB GPU, one step against ChatOllama")
+    asyncio.run(agents.main())
     print("\n=== start-up and first token from the command line")
     startup.main()
     print("\n=== three Ollama hosts: zero-llm placement vs round-robin")

@@ -13,6 +13,15 @@ if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl 
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
 fi
 
+# Go's own text/template, encoding/json and fmt: the independent reference the prompt
+# renderer is checked against (tests/prompt/go_reference). Debian's golang-go.
+if ! command -v go >/dev/null 2>&1; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq golang-go >/dev/null
+fi
+
 . scripts/_venv.sh
 "$venv/bin/python" -m pip install --quiet -e '.[test,docs]'
 "$venv/bin/python" -m ruff check zero_llm chains tests benchmarks

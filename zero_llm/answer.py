@@ -83,6 +83,15 @@ class CallTrace:
     """Seconds waited for a model swap or a queue before the call could start."""
     cold_load: str | None = None
     """What a cold load did, e.g. "cold load of X (evicting Y)"."""
+    conversation_role: str | None = None
+    """The role the conversation is on (kept by every step of a tool loop)."""
+    tool_calling: str | None = None
+    """How tools were called: ``native``, ``structured`` (Ollama's ``format``),
+    ``tool_model`` or ``gather_then_answer``; None without tools."""
+    dropped_rounds: int = 0
+    """Whole tool rounds left out to fit the window."""
+    cut_messages: int = 0
+    """Messages (tool results) cut in the middle to fit the window."""
 
     def mark_first_token(self) -> None:
         """Note the time to the first chunk (once)."""

@@ -45,10 +45,13 @@ class ModelSpec(BaseModel):
     """False: never answer with the fallbacks; fail with this model's own error instead."""
     tool_model: str | None = None
     """A tool-capable role or model that handles requests with tools when this one cannot."""
-    tool_policy: Literal["tool_model", "gather_then_answer"] = "gather_then_answer"
-    """With tools bound and a model lacking them: ``tool_model`` answers everything, or
-    (``gather_then_answer``) the tool model makes the tool calls and this model writes
-    the final answer from the whole conversation, tool results included."""
+    tool_policy: Literal["structured", "tool_model", "gather_then_answer"] = "structured"
+    """With tools bound and a model lacking them: ``structured`` (the default) lets this
+    model call the tools itself, its answer constrained by Ollama's ``format`` to "tool
+    calls or a final answer" (``zero_llm.tool_schema``: one call per step, no second
+    model); ``tool_model`` lets the tool model answer everything; ``gather_then_answer``
+    lets the tool model make the tool calls and this model write the final answer from
+    the whole conversation, tool results included."""
 
     @field_validator("name")
     @classmethod

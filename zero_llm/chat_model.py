@@ -1,14 +1,21 @@
 """``ZeroChatModel``: the manager as a LangChain chat model, for ZERO's agents.
 
 In: LangChain messages (any conversation: system, human, AI with tool calls, tool
-results), bound tools, ``format``, and per call ``task``, ``model`` and ``session_id``
-(as fields, ``bind(...)`` keywords, or ``configurable`` in the call's config). Out:
+results), bound tools (with LangChain's ``tool_choice``), ``format`` or
+``response_format``, and per call ``task``, ``model`` and ``session_id``. Out:
 ``AIMessage``s (streamed as ``AIMessageChunk``s) with ``tool_calls``, thinking in
 ``additional_kwargs["reasoning_content"]``, ``usage_metadata``, and ``response_metadata``
 naming the model that answered, ``done_reason``, the route and its reason, and the
 fallbacks taken. Every call runs through the manager's one core
 (``zero_llm.core.QueryCore``): routing, pull-if-missing, the fixed ``num_ctx``, window
 fitting, retries, deadlines, fallbacks, usage records and session memory.
+
+Configuration is scoped: the constructor's ``task``, ``model`` and ``session_id`` are
+never overridden by a parent's ``configurable`` (a supervisor's ``{"task": "quick"}``
+does not reach its sub-agents). A call changes them by ``bind(...)`` keywords, by
+``configurable`` keys prefixed for zero-llm (``zero_llm_task``, ``zero_llm_model``,
+``zero_llm_session_id``), or by LangChain's ``configurable_fields`` with ids the user
+names; ``configurable_fields`` and ``with_config`` keep the manager.
 
 Memory rule with a ``session_id``: when the input holds no AI message (a new question,
 ``query_model`` style), the stored turns that fit are put in front of it; when it holds
@@ -17,11 +24,18 @@ turns from before that conversation's first message are put in front (an agent l
 earlier steps stored that message; a checkpointer's conversation is not in the store, so
 nothing is added). Either way only the messages after the input's last AI message, and the answer,
 are stored: the model never sees a message twice and the session holds each turn once.
+The conversation's first message is found in the store by its id (LangGraph gives every
+message one), never by its text. Inside a LangGraph thread (``thread_id`` in the config)
+the graph's checkpointer holds the conversation: with ``session_from_thread=True`` the
+session is the thread (``session_id``, if set, is its prefix), so two threads never share
+memory; with a fixed ``session_id`` the session only records the thread's turns and
+nothing is loaded from it into the thread.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import replace
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -41,11 +55,17 @@ from langchain_core.output_parsers import (
     PydanticToolsParser,
 )
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableConfig, RunnableMap, RunnablePassthrough
+from langchain_core.runnables import (
+    Runnable,
+    RunnableConfig,
+    RunnableMap,
+    RunnablePassthrough,
+    ensure_config,
+)
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import ConfigDict, Field, PrivateAttr
+from pydantic import ConfigDict, Field
 from typing_extensions import is_typeddict
 
 from zero_llm.errors import InvalidRequestError
@@ -57,18 +77,68 @@ if TYPE_CHECKING:
 
 __all__ = ["ZeroChatModel"]
 
-CALL_KEYS = frozenset({"task", "model", "session_id", "tools", "format", "route_decision"})
-"""Keywords a call (or ``bind``) may pass; ``task``, ``model`` and ``session_id`` may
-also come from the config's ``configurable``."""
+CALL_KEYS = frozenset(
+    {
+        "task",
+        "model",
+        "session_id",
+        "tools",
+        "tool_choice",
+        "format",
+        "response_format",
+        "strict",
+        "route_decision",
+        "thread_id",
+        "usage_handlers",
+    }
+)
+"""Keywords a call (or ``bind``) may pass."""
+CONFIGURABLE_PREFIX = "zero_llm_"
 CONFIGURABLE_KEYS = ("task", "model", "session_id")
 
 
 def _lift_configurable(config: RunnableConfig | None, kwargs: dict[str, Any]) -> None:
-    """Move ``task``/``model``/``session_id`` from ``configurable`` into the call's kwargs."""
-    configurable = (config or {}).get("configurable") or {}
+    """Take zero-llm's prefixed keys and LangGraph's ``thread_id`` from the call's config.
+
+    The config is the call's merged with the one LangChain or LangGraph runs it in.
+    Unprefixed ``task``/``model``/``session_id`` are a parent's business: not read.
+    """
+    configurable = ensure_config(config).get("configurable") or {}
     for key in CONFIGURABLE_KEYS:
-        if key in configurable and key not in kwargs:
-            kwargs[key] = configurable[key]
+        prefixed = CONFIGURABLE_PREFIX + key
+        if prefixed in configurable and key not in kwargs:
+            kwargs[key] = configurable[prefixed]
+    thread = configurable.get("thread_id")
+    if thread is not None and "thread_id" not in kwargs:
+        kwargs["thread_id"] = str(thread)
+
+
+def _pass_handlers(config: RunnableConfig | None, kwargs: dict[str, Any]) -> None:
+    """Hand a stream's callback handlers down for the usage event.
+
+    LangChain calls ``_stream``/``_astream`` without the run manager, so the handlers of
+    the call's config travel as a keyword instead.
+    """
+    callbacks = ensure_config(config).get("callbacks")
+    handlers: Any = getattr(callbacks, "handlers", callbacks)
+    if handlers:
+        kwargs["usage_handlers"] = list(handlers)
+
+
+def _response_format(value: Any) -> str | dict[str, Any] | None:
+    """Ollama's ``format`` for a ``response_format`` (OpenAI style, as ProviderStrategy binds)."""
+    if value is None:
+        return None
+    if isinstance(value, dict) and value.get("type") == "json_schema":
+        schema = (value.get("json_schema") or {}).get("schema")
+        if isinstance(schema, dict):
+            return schema
+    if isinstance(value, dict) and value.get("type") == "json_object":
+        return "json"
+    raise InvalidRequestError(
+        "response_format must be {'type': 'json_schema', 'json_schema': {'schema': {...}}} "
+        f"or {{'type': 'json_object'}}, got {value!r}"
+    )
 
 
 def _message(chunks: Sequence[AIMessageChunk]) -> AIMessage:
@@ -109,22 +179,27 @@ class ZeroChatModel(BaseChatModel):
     """Seconds for a whole call, retries included; None: ``timeouts.total``."""
     max_retries: int | None = None
     """Retries of transient failures after the first attempt; None: ``retry.max_attempts``."""
+    session_from_thread: bool = False
+    """Inside a LangGraph graph, use the graph's ``thread_id`` as the session (with
+    ``session_id`` as its prefix), so each thread has its own memory."""
     settings: dict[str, Any] = Field(default_factory=dict)
     """Settings overrides for the manager built when none is given."""
-    _manager: ModelManager | None = PrivateAttr(default=None)
+    model_manager: Any = Field(default=None, exclude=True, repr=False)
+    """The ``ModelManager`` this model runs on (kept by ``configurable_fields``)."""
 
     def __init__(self, manager: ModelManager | None = None, **data: Any) -> None:
+        if manager is not None:
+            data["model_manager"] = manager
         super().__init__(**data)
-        self._manager = manager
 
     @property
     def manager(self) -> ModelManager:
         """The manager whose core this model runs on (built from settings if none was given)."""
-        if self._manager is None:
+        if self.model_manager is None:
             from zero_llm.manager import ModelManager
 
-            self._manager = ModelManager(**self.settings)
-        return self._manager
+            self.model_manager = ModelManager(**self.settings)
+        return self.model_manager  # type: ignore[no-any-return]
 
     # ----------------------------------------------------- LangChain identity
     @property
@@ -152,16 +227,43 @@ class ZeroChatModel(BaseChatModel):
             params["ls_model_name"] = self.manager.catalog.models[role].name if role else name
         return params
 
+    # -------------------------------------------------------------- counting
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Tokens the prompt of ``messages`` (and ``tools``) takes for this model's calls.
+
+        Exact for the model the call would go to (its template, default system prompt and
+        vocabulary), offline once that model's facts are known, so
+        ``trim_messages(..., token_counter=chat_model)`` works.
+        """
+        return self.manager.bridge.run(
+            self.manager.count_tokens(messages, model=self.model, task=self.task, tools=tools)
+        )
+
+    def get_num_tokens(self, text: str) -> int:
+        """Tokens of ``text`` in the vocabulary of the model a call would go to."""
+        return self.manager.bridge.run(
+            self.manager.count_text_tokens(text, model=self.model, task=self.task)
+        )
+
     # ----------------------------------------------------------------- tools
     def bind_tools(
         self,
         tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
         *,
-        tool_choice: str | None = None,
+        tool_choice: str | dict[str, Any] | bool | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
-        """Bind tools the model may call (Ollama has no ``tool_choice``: it is ignored)."""
+        """Bind tools the model may call, with LangChain's ``tool_choice``.
+
+        Ollama has no ``tool_choice``; zero-llm enforces it: ``"none"`` sends no tools,
+        ``"any"``/``"required"`` or a tool's name make the model call a tool (that one),
+        its answer constrained by Ollama's ``format`` (``zero_llm.tool_schema``).
+        """
         formatted = [convert_to_openai_tool(tool) for tool in tools]
+        if tool_choice is not None:
+            kwargs["tool_choice"] = tool_choice
         return self.bind(tools=formatted, **kwargs)
 
     def with_structured_output(  # type: ignore[override]
@@ -237,7 +339,7 @@ class ZeroChatModel(BaseChatModel):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> AIMessage:
-        """Answer ``input`` (``configurable`` task/model/session_id honoured)."""
+        """Answer ``input`` (zero-llm's prefixed ``configurable`` keys and thread honoured)."""
         _lift_configurable(config, kwargs)
         return super().invoke(input, config, stop=stop, **kwargs)
 
@@ -249,7 +351,7 @@ class ZeroChatModel(BaseChatModel):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> AIMessage:
-        """Answer ``input`` (``configurable`` task/model/session_id honoured)."""
+        """Answer ``input`` (zero-llm's prefixed ``configurable`` keys and thread honoured)."""
         _lift_configurable(config, kwargs)
         return await super().ainvoke(input, config, stop=stop, **kwargs)
 
@@ -261,8 +363,9 @@ class ZeroChatModel(BaseChatModel):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> Iterator[AIMessageChunk]:
-        """Stream the answer to ``input`` (``configurable`` task/model/session_id honoured)."""
+        """Stream the answer (zero-llm's prefixed ``configurable`` keys and thread honoured)."""
         _lift_configurable(config, kwargs)
+        _pass_handlers(config, kwargs)
         return super().stream(input, config, stop=stop, **kwargs)
 
     def astream(
@@ -273,8 +376,9 @@ class ZeroChatModel(BaseChatModel):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[AIMessageChunk]:
-        """Stream the answer to ``input`` (``configurable`` task/model/session_id honoured)."""
+        """Stream the answer (zero-llm's prefixed ``configurable`` keys and thread honoured)."""
         _lift_configurable(config, kwargs)
+        _pass_handlers(config, kwargs)
         return super().astream(input, config, stop=stop, **kwargs)
 
     def _request(
@@ -287,25 +391,39 @@ class ZeroChatModel(BaseChatModel):
                 f"it takes {sorted(CALL_KEYS)}"
             )
         model = kwargs.get("model", self.model)
+        session = kwargs.get("session_id", self.session_id)
+        thread = kwargs.get("thread_id")
+        load_history = True
+        if thread is not None:
+            if self.session_from_thread:
+                session = f"{session}:{thread}" if session else thread
+            else:
+                load_history = False  # the checkpointer holds the thread's conversation
+        format_ = kwargs.get("format")
+        if kwargs.get("response_format") is not None:
+            format_ = _response_format(kwargs["response_format"])
         request = request_from_messages(
             messages,
             task=None if model is not None else kwargs.get("task", self.task),
             model=model,
-            session_id=kwargs.get("session_id", self.session_id),
-            format=kwargs.get("format"),
+            session_id=session,
+            format=format_,
             tools=kwargs.get("tools") or (),
             stop=stop if stop is not None else self.stop,
             sampling=SamplingOverrides(
                 self.temperature, self.max_tokens, self.timeout, self.max_retries
             ),
+            tool_choice=kwargs.get("tool_choice"),
         )
+        if not load_history:
+            request = replace(request, load_history=False)
         return request, kwargs.get("route_decision")
 
     async def _chunks(
         self,
         messages: list[BaseMessage],
         stop: list[str] | None,
-        run_manager: AsyncCallbackManagerForLLMRun | None,
+        run_manager: AsyncCallbackManagerForLLMRun | CallbackManagerForLLMRun | None,
         kwargs: dict[str, Any],
         *,
         stream: bool,
@@ -314,8 +432,12 @@ class ZeroChatModel(BaseChatModel):
         observer = None
         if run_manager is not None and run_manager.handlers:
             observer = AsyncCallbackManager(
-                handlers=run_manager.handlers, parent_run_id=run_manager.run_id
+                handlers=run_manager.handlers,
+                inheritable_handlers=run_manager.inheritable_handlers,
+                parent_run_id=run_manager.run_id,
             )
+        elif kwargs.get("usage_handlers"):  # a stream: LangChain passed no run manager
+            observer = AsyncCallbackManager(handlers=kwargs["usage_handlers"])
         chunks, _ = self.manager.core.chunks(
             request, stream=stream, route=decided, observer=observer
         )
@@ -329,12 +451,7 @@ class ZeroChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        chunks = [c async for c in self._chunks(messages, stop, run_manager, kwargs, stream=False)]
-        message = _message(chunks)
-        return ChatResult(
-            generations=[ChatGeneration(message=message)],
-            llm_output={"model_name": message.response_metadata.get("model_name")},
-        )
+        return await self._result(messages, stop, run_manager, kwargs)
 
     def _generate(
         self,
@@ -343,7 +460,21 @@ class ZeroChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return self.manager.bridge.run(self._agenerate(messages, stop, None, **kwargs))
+        return self.manager.bridge.run(self._result(messages, stop, run_manager, kwargs))
+
+    async def _result(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        run_manager: AsyncCallbackManagerForLLMRun | CallbackManagerForLLMRun | None,
+        kwargs: dict[str, Any],
+    ) -> ChatResult:
+        chunks = [c async for c in self._chunks(messages, stop, run_manager, kwargs, stream=False)]
+        message = _message(chunks)
+        return ChatResult(
+            generations=[ChatGeneration(message=message)],
+            llm_output={"model_name": message.response_metadata.get("model_name")},
+        )
 
     async def _astream(
         self,
@@ -366,7 +497,7 @@ class ZeroChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         chunks = self.manager.bridge.iterate(
-            self._chunks(messages, stop, None, kwargs, stream=True)
+            self._chunks(messages, stop, run_manager, kwargs, stream=True)
         )
         for chunk in chunks:
             generation = ChatGenerationChunk(message=chunk)

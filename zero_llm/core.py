@@ -22,6 +22,7 @@ Every query path drives this: ``ModelManager.query_model`` and ``ask``, ``ZeroCh
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -29,8 +30,15 @@ from dataclasses import replace
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManager
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, SystemMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+)
 from langchain_core.messages.ai import UsageMetadata, add_ai_message_chunks
+from langchain_core.messages.tool import tool_call_chunk
 
 from zero_llm.answer import CallTrace
 from zero_llm.catalog import Catalog, ModelSpec
@@ -44,12 +52,14 @@ from zero_llm.routing.router import RouteDecision, route
 from zero_llm.routing.second_stage import ask_quick_model
 from zero_llm.server_models import resolve_on_server
 from zero_llm.settings import ZeroLLMSettings
+from zero_llm.tool_schema import forced_tool, parse_tool_reply, tool_call_schema, tool_instructions
 from zero_llm.usage import USAGE_EVENT, UsageRecord, UsageRecorder
 
 __all__ = [
     "QueryCore",
     "current_role",
     "response_metadata",
+    "summed_usage",
     "usage_metadata",
 ]
 
@@ -80,10 +90,42 @@ def usage_metadata(trace: CallTrace) -> UsageMetadata | None:
     )
 
 
+def summed_usage(traces: list[CallTrace]) -> UsageMetadata | None:
+    """LangChain's usage metadata of a step: the sum over every Ollama call it made."""
+    parts = [usage_metadata(t) for t in traces]
+    known = [p for p in parts if p is not None]
+    if not known:
+        return None
+    inputs = sum(p["input_tokens"] for p in known)
+    outputs = sum(p["output_tokens"] for p in known)
+    return UsageMetadata(input_tokens=inputs, output_tokens=outputs, total_tokens=inputs + outputs)
+
+
+def _call_summary(trace: CallTrace) -> dict[str, Any]:
+    """One Ollama call of a step, as ``response_metadata["calls"]`` lists it."""
+    return {
+        "request_id": trace.request_id,
+        "model": trace.model or trace.requested_model,
+        "input_tokens": trace.prompt_tokens,
+        "output_tokens": trace.output_tokens,
+        "latency_s": trace.latency_s,
+        "status": trace.status,
+    }
+
+
 def current_role(catalog: Catalog, request: QueryRequest) -> str | None:
-    """The role of the model that wrote the conversation's newest AI message, if any."""
+    """The role the conversation is on, from its newest AI message, if any.
+
+    Each answer records its conversation's role (``response_metadata["conversation_role"]``)
+    beside the model that wrote it: a tool step by a tool model or an answer by a fallback
+    does not move the conversation. An AI message from elsewhere falls back to the role
+    of the model that wrote it.
+    """
     for message in reversed(request.prompt):
         if isinstance(message, AIMessage):
+            role = message.response_metadata.get("conversation_role")
+            if isinstance(role, str) and role in catalog.models:
+                return role
             name = message.response_metadata.get("model_name")
             return catalog.find_role(name) if isinstance(name, str) else None
     return None
@@ -103,7 +145,14 @@ def _before_conversation(
     if first is None:
         return []
     for index in range(len(stored) - 1, -1, -1):
-        if stored[index].type == first.type and stored[index].text == first.text:
+        if first.id is not None:  # by identity: LangGraph and agents give messages ids
+            if stored[index].id == first.id:
+                return stored[:index]
+        elif (  # a hand-made list without ids: by role and text
+            stored[index].id is None
+            and stored[index].type == first.type
+            and stored[index].text == first.text
+        ):
             return stored[:index]
     return []
 
@@ -148,6 +197,17 @@ class QueryCore:
         current = None
         if request.task is None:
             current = current_role(self.catalog, request)
+            if current is not None and not isinstance(request.prompt[-1], HumanMessage):
+                # a step inside a tool loop: the conversation keeps its role
+                spec = self.catalog.models[current]
+                return spec, RouteDecision(
+                    task=current,
+                    role=current,
+                    model=spec.name,
+                    reason=f"a step of a conversation on the {current} model keeps it",
+                    method="conversation",
+                    sticky=True,
+                )
             if current is None and request.session_id is not None and not request.carries_history:
                 last = await self._history().last_model(request.session_id)
                 current = self.catalog.find_role(last) if last else None
@@ -238,6 +298,9 @@ class QueryCore:
                 spec, decision = await self.decide(request)
             trace.requested_model = spec.name
             trace.route = decision
+            trace.conversation_role = (
+                decision.role if decision is not None else self.catalog.find_role(spec.name)
+            )
             prompt = await self._with_memory(spec, request, trace)
             async for chunk in self._answered(spec, request, prompt, trace, stream, side_calls):
                 if reasoning := chunk.additional_kwargs.get("reasoning_content"):
@@ -262,10 +325,12 @@ class QueryCore:
             with_usage = record if self.settings.usage_ledger else None
             written = await self._remember(request, whole, trace, with_usage) and bool(with_usage)
         await self._record_usage(trace, request, observer, record=record, written=written)
+        meta = response_metadata(trace)
+        meta["calls"] = [_call_summary(t) for t in (*side_calls, trace)]
         yield AIMessageChunk(
             content="",
-            response_metadata=response_metadata(trace),
-            usage_metadata=usage_metadata(trace),
+            response_metadata=meta,
+            usage_metadata=summed_usage([*side_calls, trace]),
             chunk_position="last",
         )
 
@@ -278,7 +343,14 @@ class QueryCore:
         stream: bool,
         side_calls: list[CallTrace],
     ) -> AsyncIterator[AIMessageChunk]:
-        """The engine's chunks, by the role's tool policy when tools meet a model without.
+        """The engine's chunks, tools called the way the model and the request allow.
+
+        * no tools (or ``tool_choice="none"``): one plain call;
+        * a tools-capable model, nothing forced, no response schema: Ollama's own tools;
+        * otherwise (a model without ``tools``, a forced ``tool_choice``, tools with a
+          response schema, or a pinned model): by the role's ``tool_policy``;
+          ``structured`` (the default, and always for a pinned model) lets the model call
+          the tools itself through Ollama's ``format`` (``zero_llm.tool_schema``).
 
         With ``gather_then_answer``, a tool model's call that made no tool call is a call
         of its own: its trace goes to ``side_calls`` (its own usage record).
@@ -289,25 +361,38 @@ class QueryCore:
             "stop": request.stop,
             "sampling": request.sampling,
         }
-        if not request.tools or spec.tool_model is None or not await self._lacks_tools(spec):
-            async for chunk in run(
-                spec, prompt, trace, stream=stream, tools=request.tools, **options
-            ):
+        tools = request.tools if request.tool_choice != "none" else ()
+        if not tools:
+            async for chunk in run(spec, prompt, trace, stream=stream, **options):
                 yield chunk
             return
-        tool_spec = self.catalog.resolve(spec.tool_model)
+        forced = forced_tool(request.tool_choice, tools)
+        lacks = await self._lacks_tools(spec)
+        if not lacks and not forced and request.format is None:
+            trace.tool_calling = "native"
+            async for chunk in run(spec, prompt, trace, stream=stream, tools=tools, **options):
+                yield chunk
+            return
+        policy = spec.tool_policy
+        if request.model is not None or not lacks or spec.tool_model is None:
+            policy = "structured"  # a pinned model answers every step itself
+        if policy == "structured":
+            trace.tool_calling = "structured"
+            async for chunk in self._structured(spec, request, prompt, trace, stream, forced):
+                yield chunk
+            return
+        tool_spec = self.catalog.resolve(spec.tool_model)  # type: ignore[arg-type]
         trace.tool_model = tool_spec.name
-        if spec.tool_policy == "tool_model":
-            async for chunk in run(
-                tool_spec, prompt, trace, stream=stream, tools=request.tools, **options
-            ):
+        trace.tool_calling = policy
+        if policy == "tool_model":
+            async for chunk in run(tool_spec, prompt, trace, stream=stream, tools=tools, **options):
                 yield chunk
             return
         # gather_then_answer: the tool model calls the tools; once it calls none, the
         # role's own model writes the answer from everything gathered.
         gathered: list[AIMessageChunk] = []
         async for chunk in run(
-            tool_spec, prompt, trace, stream=False, tools=request.tools, sampling=request.sampling
+            tool_spec, prompt, trace, stream=False, tools=tools, sampling=request.sampling
         ):
             gathered.append(chunk)
         if any(chunk.tool_call_chunks for chunk in gathered):
@@ -321,6 +406,74 @@ class QueryCore:
         async for chunk in run(spec, plain_transcript(prompt), trace, stream=stream, **options):
             yield chunk
 
+    async def _structured(
+        self,
+        spec: ModelSpec,
+        request: QueryRequest,
+        prompt: list[BaseMessage],
+        trace: CallTrace,
+        stream: bool,
+        forced: str | bool,
+    ) -> AsyncIterator[AIMessageChunk]:
+        """One call whose answer Ollama's ``format`` constrains to tool calls or an answer.
+
+        Thinking streams as it comes; the answer is read whole (it is JSON) and given back
+        as a native model would: tool calls, or the answer's text (a response schema's
+        JSON when the request has one).
+        """
+        tools = request.tools
+        answer_schema = request.format if isinstance(request.format, dict) else None
+        schema = tool_call_schema(tools, forced, answer_schema)
+        head = 0
+        while head < len(prompt) and isinstance(prompt[head], SystemMessage):
+            head += 1
+        messages = [
+            *prompt[:head],
+            SystemMessage(tool_instructions(tools, forced)),
+            *plain_transcript(prompt[head:]),
+        ]
+        content: list[str] = []
+        last: AIMessageChunk | None = None
+        async for chunk in self.engine.run(
+            spec,
+            messages,
+            trace,
+            stream=stream,
+            format=schema,
+            stop=request.stop,
+            sampling=request.sampling,
+        ):
+            reasoning = chunk.additional_kwargs.get("reasoning_content")
+            if reasoning:
+                yield AIMessageChunk(content="", additional_kwargs={"reasoning_content": reasoning})
+            content.append(chunk.text)
+            last = chunk
+        reply = parse_tool_reply("".join(content), tools, answer_schema is not None)
+        if not reply.well_formed:
+            log.warning(
+                "%s answered a structured tool step with something other than the JSON asked "
+                "for (request %s); it is passed on as text",
+                trace.model or spec.name,
+                trace.request_id,
+            )
+        metadata = last.response_metadata if last is not None else {}
+        if reply.tool_calls:
+            yield AIMessageChunk(
+                content="",
+                tool_call_chunks=[
+                    tool_call_chunk(
+                        name=call["name"],
+                        args=json.dumps(call["args"], ensure_ascii=False),
+                        id=call["id"],
+                        index=index,
+                    )
+                    for index, call in enumerate(reply.tool_calls)
+                ],
+                response_metadata=metadata,
+            )
+        else:
+            yield AIMessageChunk(content=reply.answer, response_metadata=metadata)
+
     # --------------------------------------------------------------- memory
     async def _with_memory(
         self, spec: ModelSpec, request: QueryRequest, trace: CallTrace
@@ -331,11 +484,13 @@ class QueryCore:
         is used when known already, else the configured window bounds what is loaded.
         The engine then trims exactly, with the answering model's own counter.
         """
-        if request.session_id is None:
+        if request.session_id is None or not request.load_history:
             return request.messages()
         profile = self.engine.profile_of(spec.name)
         if profile is not None:
-            room = profile.budget.prompt_tokens - profile.counter.count_prompt(request.messages())
+            room = profile.budget.prompt_tokens - profile.counter.count_prompt(
+                request.messages(), request.tools
+            )
         else:
             room = self.engine.window_for(spec, None)
         if room <= 0:

@@ -50,7 +50,9 @@ from zero_llm.errors import (
 from zero_llm.ollama.client import ModelFacts, OllamaBackend, ProgressCallback
 from zero_llm.ollama.hosts import HostPool, HostState
 from zero_llm.ollama.messages import chunk_from_part, to_ollama_messages
+from zero_llm.ollama.options import check_options
 from zero_llm.ollama.translate import translate_error
+from zero_llm.prompt.shape import prompt_shape
 from zero_llm.requests import SamplingOverrides
 from zero_llm.residency import Residency
 from zero_llm.retry import RetryPolicy
@@ -221,8 +223,9 @@ class QueryEngine:
         self, spec: ModelSpec, facts: ModelFacts, backend: OllamaBackend
     ) -> TokenCounter:
         overhead = overhead_for_template(facts.template)
+        shape = prompt_shape(spec, facts, await self._server_version(backend))
         if not self.settings.window.exact_counts:
-            return EstimatingCounter(overhead)
+            return EstimatingCounter(overhead, shape)
         digest = await backend.digest(spec.name)
         saved = self.settings.home.expanduser() / "encodings"
         encoding = await asyncio.to_thread(cached_encoding, digest, saved) if digest else None
@@ -234,10 +237,17 @@ class QueryEngine:
                 )
             except UnsupportedVocabularyError as exc:
                 log.info("counting %s by estimate: %s", spec.name, exc)
-                return EstimatingCounter(overhead)
+                return EstimatingCounter(overhead, shape)
             if digest:
                 await asyncio.to_thread(remember_encoding, digest, encoding, saved)
-        return ExactCounter(encoding, overhead)
+        return ExactCounter(encoding, overhead, shape)
+
+    async def _server_version(self, backend: OllamaBackend) -> str | None:
+        """Ollama's version on a host (how it renders tools depends on it); None if unknown."""
+        try:
+            return await backend.version() or None
+        except ZeroLLMError:
+            return None
 
     def _lock_for(self, name: str) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
@@ -359,12 +369,14 @@ class QueryEngine:
                         model=spec.name,
                     )
                 trace.num_ctx = profile.num_ctx
-                fitted = fit_messages(messages, profile.counter, profile.budget)
+                fitted = fit_messages(messages, profile.counter, profile.budget, call.tools)
                 if fitted.dropped and self.settings.window.summarize_dropped:
-                    fitted = await self._summarized(messages, profile)
+                    fitted = await self._summarized(messages, profile, call.tools)
                 trace.prompt_tokens_counted = fitted.prompt_tokens
                 trace.dropped_messages = fitted.dropped
                 trace.cut_message = fitted.cut
+                trace.dropped_rounds = fitted.dropped_rounds
+                trace.cut_messages = len(fitted.cut_messages)
                 async with AsyncExitStack() as admitted:
                     keep_alive = await self._admit(admitted, host, spec, trace, deadline)
                     async for chunk in self._one_call(
@@ -467,6 +479,7 @@ class QueryEngine:
         self,
         messages: Sequence[BaseMessage],
         profile: ModelProfile,
+        tools: Sequence[dict[str, Any]] = (),
     ) -> FitResult:
         """Fit with room for a summary, and replace the dropped turns by that summary.
 
@@ -477,7 +490,7 @@ class QueryEngine:
         base = profile.budget
         room = window.summary_tokens + profile.counter.overhead.per_message + 16
         narrower = WindowBudget(base.num_ctx, base.answer_reserve + room, base.safety_margin)
-        fitted = fit_messages(messages, profile.counter, narrower)
+        fitted = fit_messages(messages, profile.counter, narrower, tools)
         kept = {id(m) for m in fitted.messages}
         head = [m for m in fitted.messages[:-1] if isinstance(m, SystemMessage)]
         dropped = [m for m in messages[len(head) : -1] if id(m) not in kept]
@@ -498,7 +511,7 @@ class QueryEngine:
         final = [*head, note, *fitted.messages[len(head) :]]
         return FitResult(
             messages=final,
-            prompt_tokens=fitted.prompt_tokens + profile.counter.count_message(note),
+            prompt_tokens=profile.counter.count_prompt(final, tools),
             dropped=fitted.dropped,
             cut=fitted.cut,
             budget=base.prompt_tokens,
@@ -574,7 +587,7 @@ class QueryEngine:
             spec.name,
             to_ollama_messages(messages),
             stream=call.stream,
-            options=options,
+            options=check_options(options),
             keep_alive=keep_alive,
             tools=call.tools,
             think=True if spec.think else None,

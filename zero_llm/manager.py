@@ -9,7 +9,7 @@ LCEL runnable. Building a manager does no I/O: clients are built on first use.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -22,7 +22,7 @@ from zero_llm.errors import InvalidRequestError, ModelNotFoundError, UnknownMode
 from zero_llm.history import HistoryStore, SyncHistoryStore
 from zero_llm.ollama.client import LoadedModel, ProgressCallback, PullProgress
 from zero_llm.ollama.hosts import HostPool
-from zero_llm.requests import QueryRequest, check_text, make_request
+from zero_llm.requests import QueryRequest, check_optional_name, check_text, make_request
 from zero_llm.routing.router import RouteDecision, route
 from zero_llm.server_models import full_name, resolve_on_server
 from zero_llm.settings import ZeroLLMSettings, load_settings, mask_url
@@ -30,6 +30,7 @@ from zero_llm.sync_bridge import SyncBridge, shared_bridge
 from zero_llm.usage import UsageLedger, UsageRecorder
 
 if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
     from langchain_core.runnables import Runnable
 
     from zero_llm.chat_model import ZeroChatModel
@@ -249,9 +250,71 @@ class ModelManager:
             if (planned := self.engine.residency.of(host.url)) is not None
         }
 
+    # -------------------------------------------------------------- counting
+    async def count_tokens(
+        self,
+        messages: Sequence[BaseMessage] | str,
+        *,
+        model: str | None = None,
+        task: str | None = None,
+        tools: Sequence[Any] | None = None,
+    ) -> int:
+        """Tokens the prompt of ``messages`` and ``tools`` takes for the model that would answer.
+
+        Exact (the model's template, default system prompt and tools, by its own
+        vocabulary) once the model's facts are known; the first count of a model asks
+        ``/api/show`` once. ``model`` or ``task`` pick the model; else it is routed.
+        """
+        from langchain_core.messages import BaseMessage, HumanMessage
+        from langchain_core.utils.function_calling import convert_to_openai_tool
+
+        prompt = [HumanMessage(messages)] if isinstance(messages, str) else list(messages)
+        for index, message in enumerate(prompt):
+            if not isinstance(message, BaseMessage):
+                raise InvalidRequestError(
+                    f"message {index} is a {type(message).__name__}, not a LangChain message"
+                )
+        if not prompt:
+            return 0
+        request = QueryRequest(
+            prompt=tuple(prompt),
+            task=None if model is not None else check_optional_name(task, "task"),
+            model=check_optional_name(model, "model"),
+            tools=tuple(convert_to_openai_tool(t) for t in tools or ()),
+        )
+        spec, _ = await self.core.decide(request)
+        profile = await self.engine.profile_for(spec)
+        return profile.counter.count_prompt(request.messages(), request.tools)
+
+    async def count_text_tokens(
+        self, text: str, *, model: str | None = None, task: str | None = None
+    ) -> int:
+        """Tokens of a bare text in the vocabulary of the model that would answer it."""
+        check_text(text, "text")
+        request = make_request(text, task=None if model is not None else task, model=model)
+        spec, _ = await self.core.decide(request)
+        profile = await self.engine.profile_for(spec)
+        return profile.counter.count_text(text)
+
+    def count_tokens_sync(
+        self,
+        messages: Sequence[BaseMessage] | str,
+        *,
+        model: str | None = None,
+        task: str | None = None,
+        tools: Sequence[Any] | None = None,
+    ) -> int:
+        """Sync twin of ``count_tokens``."""
+        return self._bridge.run(self.count_tokens(messages, model=model, task=task, tools=tools))
+
     # -------------------------------------------------------------- queries
     def chat_model(
-        self, task: str | None = None, model: str | None = None, session_id: str | None = None
+        self,
+        task: str | None = None,
+        model: str | None = None,
+        session_id: str | None = None,
+        *,
+        session_from_thread: bool = False,
     ) -> ZeroChatModel:
         """A LangChain chat model on this manager's core, for agents (see ``ZeroChatModel``)."""
         from zero_llm.chat_model import ZeroChatModel
@@ -260,7 +323,13 @@ class ModelManager:
             check_text(task, "task")
         if model is not None:  # a name the catalog lacks is looked up on the server at the call
             check_text(model, "model")
-        return ZeroChatModel(self, task=task, model=model, session_id=session_id)
+        return ZeroChatModel(
+            self,
+            task=task,
+            model=model,
+            session_id=session_id,
+            session_from_thread=session_from_thread,
+        )
 
     @property
     def history(self) -> HistoryStore:

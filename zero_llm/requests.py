@@ -7,6 +7,7 @@ messages, or an ``InvalidRequestError`` naming what was wrong. Pure functions.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -15,6 +16,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.prompt_values import PromptValue
 
 from zero_llm.errors import InvalidRequestError
+from zero_llm.ollama.options import check_stop
+from zero_llm.tool_schema import forced_tool
 
 SESSION_ID_LENGTH = 255
 
@@ -88,8 +91,10 @@ class SamplingOverrides:
         """Refuse values that cannot work, naming them."""
         for name in ("temperature", "timeout"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int | float) or value < 0):
-                raise InvalidRequestError(f"{name} must be a number >= 0, got {value!r}")
+            if value is not None and (
+                not isinstance(value, int | float) or not math.isfinite(value) or value < 0
+            ):
+                raise InvalidRequestError(f"{name} must be a finite number >= 0, got {value!r}")
         for name in ("max_tokens", "max_retries"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 0):
@@ -109,6 +114,12 @@ class QueryRequest:
     """Ollama's ``format``: ``"json"`` or a JSON schema the answer must follow."""
     tools: tuple[dict[str, Any], ...] = ()
     """Ollama tool schemas the model may call."""
+    load_history: bool = True
+    """False: the session records the turn but nothing stored is put in front (a
+    LangGraph thread whose checkpointer holds the conversation)."""
+    tool_choice: Any = None
+    """LangChain's ``tool_choice``: None/``"auto"``, ``"none"``, ``"any"``/``"required"``
+    or a tool's name (Ollama has none: zero-llm enforces it, see ``zero_llm.tool_schema``)."""
     stop: tuple[str, ...] | None = None
     sampling: SamplingOverrides | None = None
     """Per-call overrides of the model spec's sampling and of the retry/deadline policy."""
@@ -211,10 +222,13 @@ def request_from_messages(
     session_id: Any = None,
     format: Any = None,
     tools: Sequence[dict[str, Any]] = (),
-    stop: Sequence[str] | None = None,
+    stop: Sequence[str] | str | None = None,
     sampling: SamplingOverrides | None = None,
+    tool_choice: Any = None,
 ) -> QueryRequest:
     """Check a message list (any LangChain conversation, tool results included) as a request."""
+    if tool_choice is not None and tool_choice not in ("auto", "none", "any", "required"):
+        forced_tool(tool_choice, tools)  # a name must name a bound tool
     return QueryRequest(
         prompt=check_messages(messages),
         task=check_optional_name(task, "task"),
@@ -222,8 +236,9 @@ def request_from_messages(
         session_id=None if session_id is None else check_session_id(session_id),
         format=_check_format(format),
         tools=tuple(tools),
-        stop=tuple(stop) if stop else None,
+        stop=tuple(checked) if (checked := check_stop(stop)) else None,
         sampling=sampling,
+        tool_choice=tool_choice,
     )
 
 

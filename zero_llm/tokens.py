@@ -1,29 +1,47 @@
-"""Token counting, offline: exact with the model's own vocabulary, else a safe estimate.
+"""Token counting, offline: exact with a model's vocabulary and template, else an estimate.
 
-In: text and LangChain messages. Out: token counts including what the model's chat
-template adds around each message. ``ExactCounter`` uses a tiktoken encoding built from
-the vocabulary Ollama serves (``zero_llm.vocab``); ``EstimatingCounter`` errs on the side
-of more tokens (non-ASCII characters count as a token or more, emoji as 2.5) and is
-calibrated by the ``prompt_eval_count`` Ollama reports. Counts of a text are cached so
-that nothing is counted twice.
+In: text, LangChain messages and the tools bound to a call. Out: token counts.
+
+* ``count_prompt(messages, tools)`` counts the prompt the model reads: with the model's
+  chat template known (``PromptShape``: the template and default system prompt from
+  ``/api/show``), the messages and tools are rendered as Ollama renders them
+  (``zero_llm.prompt``) and the text is counted, the special tokens written in it as one
+  token each, plus the begin-of-text token the vocabulary adds. Without a template the
+  count is an estimate that errs high (a generous frame per message and per tool).
+* ``count_text`` / ``count_messages`` count texts and single messages (a message's
+  content and tool calls, plus its family's frame): the cheap per-message figures used to
+  choose what to keep, never the final word on the window.
+* ``cut_to`` and ``cut_middle`` shorten a text to a number of tokens; what they keep is
+  always an exact slice of the original (no character is ever altered or dropped).
+
+``ExactCounter`` uses a tiktoken encoding built from the vocabulary Ollama serves
+(``zero_llm.vocab``); ``EstimatingCounter`` errs on the side of more tokens (non-ASCII
+characters count as a token or more, emoji as 2.5) and is calibrated by the
+``prompt_eval_count`` Ollama reports. Counts of a text are cached (bounded; a full
+cache is emptied, never read back after, so counting cannot fail for it).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import tiktoken
 from langchain_core.messages import AIMessage, BaseMessage
 
+from zero_llm.ollama.messages import to_ollama_messages
+from zero_llm.prompt.ollama_prompt import ChatTemplate
+
 __all__ = [
     "EstimatingCounter",
     "ExactCounter",
+    "PromptShape",
     "TemplateOverhead",
     "TokenCounter",
     "overhead_for_template",
@@ -64,6 +82,18 @@ def overhead_for_template(template: str | None) -> TemplateOverhead:
     return TEMPLATE_OVERHEADS["unknown"]
 
 
+@dataclass(frozen=True)
+class PromptShape:
+    """What frames a model's prompt: its chat template as Ollama renders it, BOS, thinking."""
+
+    template: ChatTemplate | None = None
+    add_bos: bool = False
+    think: bool | str | None = None
+
+
+ToolSchemas = Sequence[Mapping[str, Any]]
+
+
 class TokenCounter(Protocol):
     """Counts tokens the way one model sees them."""
 
@@ -75,19 +105,23 @@ class TokenCounter(Protocol):
         ...
 
     def count_message(self, message: BaseMessage) -> int:
-        """Tokens of a message, the template's overhead included."""
+        """Tokens of a message, its family's frame included (an estimate of its share)."""
         ...
 
-    def count_prompt(self, messages: Sequence[BaseMessage]) -> int:
-        """Tokens of a whole prompt, as Ollama would evaluate it."""
+    def count_prompt(self, messages: Sequence[BaseMessage], tools: ToolSchemas = ()) -> int:
+        """Tokens of a whole prompt with its tools, as Ollama will evaluate it."""
         ...
 
     def count_messages(self, messages: Sequence[BaseMessage]) -> list[int]:
-        """Tokens of each message, the template's overhead included (counted in bulk)."""
+        """Tokens of each message, its family's frame included (counted in bulk)."""
         ...
 
     def cut_to(self, text: str, tokens: int) -> str:
-        """The end of ``text`` that fits in ``tokens``."""
+        """The end of ``text`` that fits in ``tokens`` (an exact slice of it)."""
+        ...
+
+    def cut_middle(self, text: str, tokens: int, marker: Callable[[int], str]) -> str:
+        """``text`` with its middle replaced by ``marker(cut tokens)``, within ``tokens``."""
         ...
 
     def observe(self, counted: int, reported: int) -> None:
@@ -99,17 +133,25 @@ def message_text(message: BaseMessage) -> str:
     """The text of a message that the model reads (content, and tool calls as JSON)."""
     text = str(message.text)
     if isinstance(message, AIMessage) and message.tool_calls:
-        text += "".join(f"{c['name']}{c['args']}" for c in message.tool_calls)
+        text += "".join(
+            f'{{"name": "{c["name"]}", "arguments": {json.dumps(c["args"], ensure_ascii=False)}}}'
+            for c in message.tool_calls
+        )
     return text
 
 
+TOOL_FRAME_TOKENS = 24
+"""Tokens a template without a known rendering is assumed to add around each tool."""
+
+
 class _CountingBase(ABC):
-    """What both counters share: overheads, the per-text cache, bulk counting."""
+    """What both counters share: overheads, the per-text cache, prompts, cutting."""
 
     exact = False
 
-    def __init__(self, overhead: TemplateOverhead) -> None:
+    def __init__(self, overhead: TemplateOverhead, shape: PromptShape | None = None) -> None:
         self.overhead = overhead
+        self.shape = shape or PromptShape()
         self._cache: dict[str, int] = {}
 
     @abstractmethod
@@ -120,33 +162,106 @@ class _CountingBase(ABC):
         """Tokens of a text (cached by the text)."""
         found = self._cache.get(text)
         if found is None:
+            found = self._count_uncached(text)
             if len(self._cache) >= CACHE_LIMIT:
                 self._cache.clear()
-            found = self._cache[text] = self._count_uncached(text)
+            self._cache[text] = found
         return found
 
     def count_message(self, message: BaseMessage) -> int:
-        """Tokens of a message, the template's overhead included."""
+        """Tokens of a message, its family's frame included (an estimate of its share)."""
         return self.overhead.per_message + self.count_text(message_text(message))
 
-    def count_prompt(self, messages: Sequence[BaseMessage]) -> int:
-        """Tokens of a whole prompt, as Ollama would evaluate it."""
-        return self.overhead.per_prompt + sum(self.count_messages(messages))
-
     def count_messages(self, messages: Sequence[BaseMessage]) -> list[int]:
-        """Tokens of each message, the template's overhead included (counted in bulk)."""
+        """Tokens of each message, its family's frame included (counted in bulk).
+
+        The counts are taken before anything is stored in the cache, so a cache that is
+        emptied on the way can never lose a count this call is using.
+        """
         texts = [message_text(m) for m in messages]
         cache = self._cache
         missing = list(dict.fromkeys(t for t in texts if t not in cache))
-        if missing:
-            if len(cache) + len(missing) > CACHE_LIMIT:
-                cache.clear()
-            cache.update(zip(missing, self._count_many(missing), strict=True))
+        fresh = dict(zip(missing, self._count_many(missing), strict=True)) if missing else {}
         per = self.overhead.per_message
-        return [per + cache[t] for t in texts]
+        counts = [per + (fresh[t] if t in fresh else cache[t]) for t in texts]
+        if fresh:
+            if len(cache) + len(fresh) > CACHE_LIMIT:
+                cache.clear()
+            if len(fresh) <= CACHE_LIMIT:
+                cache.update(fresh)
+        return counts
 
     def _count_many(self, texts: list[str]) -> list[int]:
         return [self._count_uncached(t) for t in texts]
+
+    def count_prompt(self, messages: Sequence[BaseMessage], tools: ToolSchemas = ()) -> int:
+        """Tokens of a whole prompt with its tools, as Ollama will evaluate it.
+
+        Exact when the counter is exact and the model's template is known; otherwise the
+        messages' and tools' estimates plus a generous frame.
+        """
+        template = self.shape.template
+        if template is not None:
+            rendered = template.render(to_ollama_messages(messages), tools, self.shape.think)
+            return self._count_rendered(rendered) + (1 if self.shape.add_bos else 0)
+        total = self.overhead.per_prompt + sum(self.count_messages(messages))
+        for tool in tools:
+            total += TOOL_FRAME_TOKENS + self.count_text(json.dumps(tool, ensure_ascii=False))
+        return total
+
+    def _count_rendered(self, text: str) -> int:
+        return self._count_uncached(text)
+
+    def cut_middle(self, text: str, tokens: int, marker: Callable[[int], str]) -> str:
+        """``text`` with its middle replaced by ``marker(cut tokens)``, within ``tokens``.
+
+        The head and the tail kept are exact slices of ``text`` (about a third and two
+        thirds of the room: the end of a tool result usually carries its conclusion).
+        """
+        total = self.count_text(text)
+        if total <= tokens:
+            return text
+        room = tokens - self.count_text(marker(total))
+        while room > 0:
+            head_room = room // 3
+            head = self.cut_from_start(text, head_room)
+            tail = self.cut_to(text[len(head) :], room - self.count_text(head))
+            cut = total - self.count_text(head) - self.count_text(tail)
+            shortened = head + marker(cut) + tail
+            if self.count_text(shortened) <= tokens:
+                return shortened
+            room -= max(4, room // 16)
+        return marker(total)[:0] + self.cut_to(marker(total), tokens)
+
+    def cut_from_start(self, text: str, tokens: int) -> str:
+        """The start of ``text`` that fits in ``tokens`` (an exact slice of it)."""
+        if tokens <= 0:
+            return ""
+        if self.count_text(text) <= tokens:
+            return text
+        low, high = 0, len(text)
+        while low < high:  # the longest head that fits
+            mid = (low + high + 1) // 2
+            if self._count_uncached(text[:mid]) <= tokens:
+                low = mid
+            else:
+                high = mid - 1
+        return text[:low]
+
+    def cut_to(self, text: str, tokens: int) -> str:
+        """The end of ``text`` that fits in ``tokens`` (an exact slice of it)."""
+        if tokens <= 0:
+            return ""
+        if self.count_text(text) <= tokens:
+            return text
+        low, high = 0, len(text)
+        while low < high:  # the longest tail that fits
+            mid = (low + high + 1) // 2
+            if self._count_uncached(text[len(text) - mid :]) <= tokens:
+                low = mid
+            else:
+                high = mid - 1
+        return text[len(text) - low :]
 
     @abstractmethod
     def observe(self, counted: int, reported: int) -> None:
@@ -154,34 +269,117 @@ class _CountingBase(ABC):
 
 
 class ExactCounter(_CountingBase):
-    """Exact counts with the model's own vocabulary."""
+    """Exact counts with the model's own vocabulary (and, given a shape, its template).
 
-    exact = True
+    A text is split at the vocabulary's special tokens first, as llama.cpp tokenizes a
+    prompt (a special token written anywhere, a user's text included, is one token);
+    each piece between them is counted with the vocabulary's split rule and merges.
+    """
 
-    def __init__(self, encoding: tiktoken.Encoding, overhead: TemplateOverhead) -> None:
-        super().__init__(overhead)
+    def __init__(
+        self,
+        encoding: tiktoken.Encoding,
+        overhead: TemplateOverhead,
+        shape: PromptShape | None = None,
+    ) -> None:
+        super().__init__(overhead, shape)
         self.encoding = encoding
+        self.exact = self.shape.template is not None
+        specials = sorted(encoding.special_tokens_set, key=len, reverse=True)
+        self._specials = re.compile("|".join(map(re.escape, specials))) if specials else None
+        self._pieces: dict[str, int] = {}
 
     def _count_uncached(self, text: str) -> int:
-        return len(self.encoding.encode_ordinary(text))
+        if self._specials is None:
+            return len(self.encoding.encode_ordinary(text))
+        count = 0
+        start = 0
+        encode = self.encoding.encode_ordinary
+        for match in self._specials.finditer(text):
+            if match.start() > start:
+                count += len(encode(text[start : match.start()]))
+            count += 1
+            start = match.end()
+        if start < len(text):
+            count += len(encode(text[start:]))
+        return count
+
+    def _count_rendered(self, text: str) -> int:
+        """A rendered prompt's tokens, each piece between special tokens counted once."""
+        if self._specials is None:
+            return len(self.encoding.encode_ordinary(text))
+        pieces = self._specials.split(text)
+        specials = len(pieces) - 1
+        cache = self._pieces
+        total = specials
+        encode = self.encoding.encode_ordinary
+        for piece in pieces:
+            if not piece:
+                continue
+            found = cache.get(piece)
+            if found is None:
+                found = len(encode(piece))
+                if len(cache) >= CACHE_LIMIT:
+                    cache.clear()
+                cache[piece] = found
+            total += found
+        return total
 
     def _count_many(self, texts: list[str]) -> list[int]:
-        # tiktoken's batch runs one thread task per text: worth it for long texts only.
-        if len(texts) >= 4 and sum(map(len, texts)) >= 4096 * len(texts):
+        if self._specials is None and len(texts) >= 4 and sum(map(len, texts)) >= 4096 * len(texts):
+            # tiktoken's batch runs one thread task per text: worth it for long texts only
             return [len(ids) for ids in self.encoding.encode_ordinary_batch(texts)]
-        encode = self.encoding.encode_ordinary
-        return [len(encode(t)) for t in texts]
+        return [self._count_uncached(t) for t in texts]
+
+    def _token_ends(self, text: str) -> tuple[bytes, list[int]]:
+        """The text's UTF-8 bytes and the byte offset where each of its tokens ends."""
+        data = text.encode("utf-8", "surrogatepass")
+        ids = self.encoding.encode(text, allowed_special="all")
+        ends: list[int] = []
+        offset = 0
+        for piece in self.encoding.decode_tokens_bytes(ids):
+            offset += len(piece)
+            ends.append(offset)
+        return data, ends
+
+    def cut_to(self, text: str, tokens: int) -> str:
+        """The end of ``text`` that fits in ``tokens`` (an exact slice, whole characters)."""
+        if tokens <= 0:
+            return ""
+        if self.count_text(text) <= tokens:
+            return text
+        data, ends = self._token_ends(text)
+        keep = tokens
+        while keep > 0:
+            start = ends[len(ends) - keep - 1] if keep < len(ends) else 0
+            while start < len(data) and (data[start] & 0xC0) == 0x80:
+                start += 1  # never begin inside a character
+            tail = data[start:].decode("utf-8", "surrogatepass")
+            if self._count_uncached(tail) <= tokens:
+                return tail
+            keep -= 1
+        return ""
+
+    def cut_from_start(self, text: str, tokens: int) -> str:
+        """The start of ``text`` that fits in ``tokens`` (an exact slice, whole characters)."""
+        if tokens <= 0:
+            return ""
+        if self.count_text(text) <= tokens:
+            return text
+        data, ends = self._token_ends(text)
+        keep = min(tokens, len(ends))
+        while keep > 0:
+            end = ends[keep - 1]
+            while end > 0 and end < len(data) and (data[end] & 0xC0) == 0x80:
+                end -= 1  # never end inside a character
+            head = data[:end].decode("utf-8", "surrogatepass")
+            if self._count_uncached(head) <= tokens:
+                return head
+            keep -= 1
+        return ""
 
     def observe(self, counted: int, reported: int) -> None:
         """Nothing to learn: the counts are exact."""
-
-    def cut_to(self, text: str, tokens: int) -> str:
-        """The last ``tokens`` tokens of ``text`` (whole characters only)."""
-        ids = self.encoding.encode_ordinary(text)
-        if len(ids) <= tokens:
-            return text
-        tail = self.encoding.decode_bytes(ids[len(ids) - tokens :])
-        return tail.decode("utf-8", errors="ignore")
 
 
 class EstimatingCounter(_CountingBase):
@@ -200,8 +398,8 @@ class EstimatingCounter(_CountingBase):
     TWO_BYTE_TOKENS = 1.25
     WIDE_TOKENS = 2.5
 
-    def __init__(self, overhead: TemplateOverhead) -> None:
-        super().__init__(overhead)
+    def __init__(self, overhead: TemplateOverhead, shape: PromptShape | None = None) -> None:
+        super().__init__(overhead, shape)
         self._ratios: deque[float] = deque(maxlen=32)
         self.scale = 1.0
 
@@ -227,19 +425,6 @@ class EstimatingCounter(_CountingBase):
 
     def _count_uncached(self, text: str) -> int:
         return math.ceil(self._raw(text) * self.scale)
-
-    def cut_to(self, text: str, tokens: int) -> str:
-        """An end of ``text`` whose estimate fits in ``tokens``."""
-        if self.count_text(text) <= tokens:
-            return text
-        low, high = 0, len(text)
-        while low < high:  # the longest tail that fits
-            mid = (low + high + 1) // 2
-            if math.ceil(self._raw(text[len(text) - mid :]) * self.scale) <= tokens:
-                low = mid
-            else:
-                high = mid - 1
-        return text[len(text) - low :]
 
     def observe(self, counted: int, reported: int) -> None:
         """Rescale to the largest recent ratio of reported to raw estimate, plus 5%.

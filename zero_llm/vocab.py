@@ -44,42 +44,47 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# The split rules below are llama.cpp's (src/llama-vocab.cpp, ``llm_tokenizer_bpe``), the
+# code Ollama runs to tokenize a prompt, written as one regex each. Each one matches every
+# character of any text (its last alternatives take any run of spaces, and any run of
+# what is not a letter, digit or space), so tiktoken, which skips what its pattern does
+# not match, never loses a character under them.
 LLAMA3_PATTERN = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
-    r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+    r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+"
+    r"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
 QWEN2_PATTERN = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"
-    r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
-DEEPSEEK3_PATTERN = (
-    # DeepSeek-V3 / R1 splits digits, then CJK runs, then the rest; one alternation in
-    # that order behaves the same except where a Latin run touches CJK letters.
-    r"\p{N}{1,3}|[\u4e00-\u9fa5\u3040-\u309f\u30a0-\u30ff]+"
-    r"|[!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+"
-    r"| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
-GPT2_PATTERN = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
-O200K_PATTERN = (
-    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+"
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+"
-    r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}"
-    r"| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+    r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+"
+    r"|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
 
 PRE_TOKENIZER_PATTERNS: dict[str, str] = {
-    "llama-bpe": LLAMA3_PATTERN,
-    "llama3": LLAMA3_PATTERN,
-    "smaug-bpe": LLAMA3_PATTERN,
-    "qwen2": QWEN2_PATTERN,
-    "qwen35": QWEN2_PATTERN,
-    "deepseek-r1-qwen": DEEPSEEK3_PATTERN,  # llama.cpp gives R1's Qwen distills V3's splits
-    "deepseek-v3": DEEPSEEK3_PATTERN,
-    "gpt-4o": O200K_PATTERN,
-    "gpt2": GPT2_PATTERN,
-    "default": GPT2_PATTERN,
+    # LLAMA_VOCAB_PRE_TYPE_LLAMA3 (and SMAUG, DBRX: the same regex)
+    **dict.fromkeys(
+        [
+            "llama3",
+            "llama-v3",
+            "llama-bpe",
+            "falcon3",
+            "falcon-h1",
+            "pixtral",
+            "midm-2.0",
+            "lfm2",
+            "smaug-bpe",
+            "dbrx",
+        ],
+        LLAMA3_PATTERN,
+    ),
+    # LLAMA_VOCAB_PRE_TYPE_QWEN2: DeepSeek-R1's Qwen distills split as Qwen2 does
+    **dict.fromkeys(
+        ["qwen2", "deepseek-r1-qwen", "kormo", "megrez", "stablelm2", "hunyuan"], QWEN2_PATTERN
+    ),
 }
-"""Pre-tokenizer regex by the GGUF ``tokenizer.ggml.pre`` name."""
+"""Split rule by the GGUF ``tokenizer.ggml.pre`` name, for the names whose llama.cpp rule is
+one regex that tiktoken runs the same way. Any other name (``default``, ``gpt-2`` (whose
+llama.cpp regex differs from tiktoken's handling of a lone trailing space),
+``deepseek-v3`` and the other multi-regex rules) is unsupported: counting falls back to
+the estimate, never to a rule that could drop or merge text differently."""
 
 NORMAL_TOKEN = 1
 CONTROL_TOKEN = 3

@@ -61,9 +61,37 @@ async def test_agent_loop_async(manager: ModelManager) -> None:
     assert final.response_metadata["model_name"] == "qwen2.5-coder:32b"
 
 
-async def test_trading_agent_gathers_on_the_tool_model_and_answers_with_r1(
+async def test_a_routed_trading_agent_is_answered_by_r1_from_first_step_to_last(
     manager: ModelManager, emulator: OllamaEmulator
 ) -> None:
+    agent = create_agent(model=manager.chat_model(), tools=[get_price])  # routed
+    question = "Should I buy NVDA after earnings? check the price with ticker=NVDA"
+    call, _, final = _assert_one_loop(_messages(await agent.ainvoke({"messages": [question]})))
+    assert call.tool_calls[0]["name"] == "get_price"
+    assert call.tool_calls[0]["args"] == {"ticker": "NVDA"}
+    for step in (call, final):
+        assert step.response_metadata["model_name"] == "deepseek-r1:32b"
+        assert step.response_metadata["conversation_role"] == "reasoning"
+        assert step.response_metadata["tool_calling"] == "structured"
+        assert step.additional_kwargs.get("reasoning_content")  # thinking kept apart
+    assert "123.45" in str(final.content)
+    bodies = [r.body for r in emulator.requests_to("/api/chat") if r.body]
+    assert [b["model"] for b in bodies] == ["deepseek-r1:32b", "deepseek-r1:32b"]
+    assert all(not b.get("tools") and b.get("format") for b in bodies)
+    assert emulator.state.rejected == []  # deepseek-r1 was never sent tools
+    await manager.flush_usage()
+    records = await manager.usage.records()
+    assert [r.model for r in records] == ["deepseek-r1:32b", "deepseek-r1:32b"]
+
+
+async def test_trading_agent_gathers_on_the_tool_model_and_answers_with_r1(
+    emulator: OllamaEmulator,
+) -> None:
+    manager = ModelManager(
+        fast_settings(
+            emulator.base_url, models={"reasoning": {"tool_policy": "gather_then_answer"}}
+        )
+    )
     agent = create_agent(model=manager.chat_model(task="trading"), tools=[get_price])
     call, _, final = _assert_one_loop(_messages(await agent.ainvoke({"messages": [QUESTION]})))
     assert call.response_metadata["model_name"] == "llama3.1:8b"

@@ -100,9 +100,9 @@ async def test_task_model_and_session_are_configurable_per_call(
     chat = manager.chat_model()
     by_bind = await chat.bind(task="code").ainvoke("hi")
     assert by_bind.response_metadata["model_name"] == "qwen2.5-coder:32b"
-    by_config = await chat.ainvoke("hi", config={"configurable": {"model": "deepseek"}})
+    by_config = await chat.ainvoke("hi", config={"configurable": {"zero_llm_model": "deepseek"}})
     assert by_config.response_metadata["model_name"] == "deepseek-r1:32b"
-    await chat.ainvoke("remember me", config={"configurable": {"session_id": "cfg"}})
+    await chat.ainvoke("remember me", config={"configurable": {"zero_llm_session_id": "cfg"}})
     stored = await manager.history.messages("cfg")
     assert [m.role for m in stored] == ["human", "ai"]
 
@@ -142,11 +142,13 @@ def test_bound_tools_reach_ollama_and_never_a_model_without_them(
 ) -> None:
     chat = manager.chat_model(task="trading").bind_tools([get_price])
     answer = chat.invoke("what is the price of NVDA?")
-    bodies = [r.body for r in emulator.requests_to("/api/chat") if r.body and r.body.get("tools")]
-    assert bodies and all(b["model"] != "deepseek-r1:32b" for b in bodies)
-    assert bodies[0]["tools"][0]["function"]["name"] == "get_price"
+    bodies = [r.body for r in emulator.requests_to("/api/chat") if r.body]
+    assert bodies and all(not b.get("tools") for b in bodies)  # never to deepseek-r1
+    assert [b["model"] for b in bodies] == ["deepseek-r1:32b"]  # it calls tools itself
+    tool_names = bodies[0]["format"]["anyOf"][0]["properties"]["tool_calls"]["items"]
+    assert tool_names["properties"]["name"]["enum"] == ["get_price"]
     meta = answer.response_metadata
-    assert meta["tool_model"] == "llama3.1:8b"
+    assert meta["tool_calling"] == "structured" and meta["tool_model"] is None
     assert meta["route"]["role"] == "reasoning"
 
 

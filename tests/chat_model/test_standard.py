@@ -1,9 +1,9 @@
 """LangChain's own standard tests for ZeroChatModel, against the emulator.
 
 Being a LangChain citizen is checked by LangChain's suite (``langchain-tests``, the version
-matching the installed langchain-core), not by ours alone. Each test that cannot pass
-says why: a feature Ollama lacks (``tool_choice``) or the internet (the image test, with a
-twin that sends a PNG made here).
+matching the installed langchain-core), not by ours alone. ``tool_choice`` is declared:
+Ollama has none, zero-llm enforces it through ``format``. Each test that cannot pass says
+why: the internet (the image test, with a twin that sends a PNG made here).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class ZeroChatModelFacts:
 
     @property
     def has_tool_choice(self) -> bool:
-        return False  # Ollama has no tool_choice
+        return True  # Ollama has none; zero-llm enforces it through ``format``
 
 
 class TestZeroChatModelUnit(ZeroChatModelFacts, ChatModelUnitTests):

@@ -9,7 +9,7 @@ from zero_llm.testing import OllamaEmulator
 
 
 def _manager(emulator: OllamaEmulator, *, second_stage: bool) -> ModelManager:
-    routing = {"confidence_threshold": 0.999, "llm_second_stage": second_stage}
+    routing = {"confidence_threshold": 1.0, "llm_second_stage": second_stage}
     return ModelManager(fast_settings(emulator.base_url, routing=routing))
 
 
@@ -47,7 +47,7 @@ async def test_off_by_default_and_never_asked_for_a_confident_or_explicit_reques
 
 async def test_past_its_budget_the_local_decision_stands(emulator: OllamaEmulator) -> None:
     routing = {
-        "confidence_threshold": 0.999,
+        "confidence_threshold": 1.0,
         "llm_second_stage": True,
         "second_stage_budget_s": 0.2,
     }

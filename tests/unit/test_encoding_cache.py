@@ -1,17 +1,13 @@
-"""Encodings saved on disk per model digest, and the byte-length bound that skips counting."""
+"""Encodings saved on disk per model digest."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from zero_llm import vocab
 from zero_llm.testing.vocabularies import vocab_tokenizer
-from zero_llm.tokens import TEMPLATE_OVERHEADS, ExactCounter
 from zero_llm.vocab import (
     cached_encoding,
     encoding_from_gguf,
@@ -20,7 +16,6 @@ from zero_llm.vocab import (
     remember_encoding,
     write_encoding,
 )
-from zero_llm.window import byte_bound, fits_by_bytes
 
 SAMPLE = "Rockets 🚀 and שלום, def f(x): return x  # émigré café <|eot_id|>"
 
@@ -120,29 +115,3 @@ async def test_a_new_manager_counts_exactly_without_fetching_the_vocabulary(
     verbose = [r for r in emulator.requests_to("/api/show") if (r.body or {}).get("verbose")]
     assert len(verbose) == 1, "the saved encoding was not used"
     assert answer.trace.prompt_tokens_counted == answer.trace.prompt_tokens
-
-
-def messages_of(texts: list[str]) -> list[BaseMessage]:
-    kinds = [SystemMessage, HumanMessage, AIMessage]
-    return [kinds[i % 3](t) for i, t in enumerate(texts)] + [HumanMessage("and now?")]
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(texts=st.lists(st.text(max_size=200), max_size=6), budget=st.integers(0, 2000))
-def test_the_byte_bound_never_underestimates(built, texts: list[str], budget: int) -> None:  # type: ignore[no-untyped-def]
-    counter = ExactCounter(built, TEMPLATE_OVERHEADS["llama3"])
-    messages = messages_of(texts)
-    tokens = counter.count_prompt(messages)
-    assert tokens <= byte_bound(messages, counter.overhead)
-    if fits_by_bytes(messages, counter.overhead, budget):
-        assert tokens <= budget
-
-
-def test_fits_by_bytes_decides_at_the_exact_boundary() -> None:
-    overhead = TEMPLATE_OVERHEADS["llama3"]  # 5 per message, 5 per prompt
-    messages: list[BaseMessage] = [SystemMessage("ab"), HumanMessage("é")]  # 2 + 2 bytes
-    assert byte_bound(messages, overhead) == 5 + 2 * 5 + 4
-    assert fits_by_bytes(messages, overhead, 19)
-    assert not fits_by_bytes(messages, overhead, 18)
-    calls = AIMessage("", tool_calls=[{"name": "quote", "args": {"t": "AAPL"}, "id": "1"}])
-    assert byte_bound([calls], overhead) == 5 + 5 + len("quote{'t': 'AAPL'}")

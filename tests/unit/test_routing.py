@@ -112,11 +112,35 @@ def validation():  # type: ignore[no-untyped-def]
 
 def test_validation_accuracy_overall_per_task_and_language(validation) -> None:  # type: ignore[no-untyped-def]
     assert validation.total >= 900
-    assert validation.accuracy >= 0.95, validation.misses
+    assert validation.accuracy >= 0.98, validation.misses
     for task in ("analysis", "code", "quick"):
         assert validation.rate(validation.by_task, task) >= 0.90, task
     for language in ("en", "he", "mixed"):
         assert validation.rate(validation.by_language, language) >= 0.90, language
+
+
+@pytest.fixture(scope="module")
+def hard():  # type: ignore[no-untyped-def]
+    return evaluate("validation_hard")
+
+
+def test_hard_validation_split_is_reported_apart_and_holds(hard) -> None:  # type: ignore[no-untyped-def]
+    # Hard prompts (words in another sense, operations without code syntax, code about money,
+    # small first questions) from a writer who saw nothing of the project, scored blind once
+    # at 94.6% before they joined. A floor under what the shipped router reaches, not the goal.
+    assert hard.split == "validation_hard" and hard.total >= 240
+    assert hard.accuracy >= 0.93, hard.misses
+    for task in ("analysis", "code", "quick"):
+        assert hard.rate(hard.by_task, task) >= 0.88, task
+    for language in ("en", "he", "mixed"):
+        assert hard.rate(hard.by_language, language) >= 0.85, language
+    assert sum(hard.confusion.values()) == hard.total
+
+
+def test_no_hard_validation_prompt_is_a_training_prompt() -> None:
+    seen = {e.text.strip().lower() for e in load_split("train")}
+    for split in ("validation", "validation_hard"):
+        assert not [e.text for e in load_split(split) if e.text.strip().lower() in seen], split
 
 
 def test_confidence_is_calibrated_on_the_validation_split(validation) -> None:  # type: ignore[no-untyped-def]
@@ -279,7 +303,9 @@ PLAIN_TOKEN = re.compile(
     r"[a-z0-9]+(?:[._'+#&/-][a-z0-9]+)*[+#]*|[\u05d0-\u05ea]+(?:['\"\u05f3\u05f4][\u05d0-\u05ea]+)*'?"
 )
 PLAIN_CAMEL_CASE = re.compile(r"\b[a-z]+[A-Z]\w*\b")
-PLAIN_CALLS = re.compile(r"\w\([\w'\"., =]*\)|\w\.\w+\(")
+PLAIN_CODE_PUNCTUATION = re.compile(
+    r"=>|->|::|!=|==|\+=|;\s*$|\)\s*\{|`[^`\n]+`|\w\([\w'\"., =]*\)|\w\.\w+\(", re.MULTILINE
+)
 
 
 def assert_shortcuts_agree(text: str) -> None:
@@ -290,8 +316,9 @@ def assert_shortcuts_agree(text: str) -> None:
     assert features._ERROR_NAME.findall(window) == PLAIN_ERROR_NAME.findall(window)
     assert features._CAPS.findall(window) == PLAIN_CAPS.findall(window)
     assert features._PAIR.findall(window) == PLAIN_PAIR.findall(window)
-    calls = [m for m in features._CODE_PUNCTUATION.findall(window) if m[0] in "(."]
-    assert len(calls) == len(PLAIN_CALLS.findall(window))
+    # Calls start one character later than the plain pattern's (the look-behind): count them.
+    punctuation = features._CODE_PUNCTUATION.findall(window)
+    assert len(punctuation) == len(PLAIN_CODE_PUNCTUATION.findall(window))
     assert features._CAMEL_CASE.findall(window) == PLAIN_CAMEL_CASE.findall(window)
     if features._CAMEL_CASE.search(window):
         assert features._CAMEL_GATE.search(window)
@@ -319,7 +346,7 @@ def test_feature_shortcuts_give_what_the_full_scans_give(text: str) -> None:
 
 
 def test_feature_shortcuts_agree_on_every_labelled_prompt() -> None:
-    for split in ("train", "validation"):
+    for split in ("train", "validation", "validation_hard"):
         for example in load_split(split):
             assert_shortcuts_agree(example.text)
 
@@ -425,3 +452,74 @@ def test_a_fresh_model_has_already_scored_the_words_it_was_trained_on() -> None:
     assert "zzqxv" not in model._token_weights  # a word of no prompt is scored when met
     model.predict("zzqxv")
     assert "zzqxv" in model._token_weights
+
+
+def test_a_split_reads_its_own_files_then_each_writers_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    split = tmp_path / "train"
+    (split / "writer-b").mkdir(parents=True)
+    (split / "writer-a").mkdir()
+    (split / "code.txt").write_text("fix my loop\n", encoding="utf-8")
+    (split / "writer-b" / "quick.txt").write_text("hi\\nthere\n\n", encoding="utf-8")
+    (split / "writer-a" / "analysis.txt").write_text("is NVDA a buy?\n", encoding="utf-8")
+    rows = load_split("train", tmp_path)
+    assert [(e.text, e.task, e.source) for e in rows] == [
+        ("fix my loop", "code", ""),
+        ("is NVDA a buy?", "analysis", "writer-a"),
+        ("hi\nthere", "quick", "writer-b"),
+    ]
+
+
+def test_cross_validation_holds_each_writer_out(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from zero_llm.routing.train import cross_validate
+
+    rows = [e for e in load_split("train") if not e.source][::40]
+    rows += [e for e in load_split("train") if e.source == "hard-en"][::10]
+    results = cross_validate(rows, steps=5)
+    assert results["overall"]["all"][1] == len(rows)
+    held = results["writer held out"]
+    assert held["hard-en all"][1] == sum(e.source == "hard-en" for e in rows)
+    assert set(results["source"]) == {"-", "hard-en"}
+
+
+def test_a_pivot_leaves_the_small_first_question_out() -> None:
+    evidence = features.extract("is the market open monday? anyway, write me a python function")
+    assert evidence.tokens == ("write", "me", "a", "python", "function")
+    assert evidence.dense[features.DENSE_KINDS.index("pivot")] == 1.0
+    text = "היי מה נשמע? ועכשיו לעניין: תכתוב לי פונקציה בפייתון"
+    assert route(CATALOG, text=text).role == "code"
+
+
+def test_a_market_word_beside_everyday_words_is_marked() -> None:
+    beside = features.DENSE_KINDS.index("market-beside-everyday")
+    assert features.extract("gift ideas for my dad who loves stocks").dense[beside] > 0
+    assert features.extract("should I sell my stocks before earnings").dense[beside] == 0
+
+
+def test_money_arithmetic_needs_a_number() -> None:
+    kind = features.DENSE_KINDS.index("money-sum")
+    assert features.extract("tip on $64 at 20%?").dense[kind] > 0
+    assert features.extract("any tip for a first trip to rome?").dense[kind] == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "task"),
+    [
+        ("what does rebase mean in git?", "code"),
+        ("מה זה ריבייס בגיט?", "code"),
+        ("helm vs kustomize for a few services, which one?", "code"),
+        ("now in rust", "code"),
+        ("how should I store money amounts in postgres, float or numeric?", "code"),
+        ("my cat is named Python, is that a good name?", "quick"),
+        ("gift ideas for a friend who trades crypto", "quick"),
+        ("write a cover letter for a junior backend developer job", "quick"),
+        ("כואב לי השוק אחרי הריצה, מה לעשות?", "quick"),
+    ],
+)
+def test_hard_kinds(text: str, task: str) -> None:
+    decided, reason = classify_text(text)
+    assert decided == task, reason
+
+
+def test_every_pivot_keeps_a_word_of_the_gate() -> None:
+    for pivot in features.PIVOTS:
+        assert features._PIVOT_GATE.intersection(features._TOKEN.findall(pivot)), pivot

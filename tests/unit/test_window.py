@@ -16,7 +16,7 @@ from zero_llm.tokens import (
     overhead_for_template,
 )
 from zero_llm.vocab import UnsupportedVocabularyError, encoding_from_gguf
-from zero_llm.window import CUT_MARKER, WindowBudget, fit_messages
+from zero_llm.window import WindowBudget, fit_messages
 
 SAMPLES = [
     "The quick brown fox jumps over the lazy dog.",
@@ -127,12 +127,11 @@ def test_keeps_system_question_and_the_newest_turns_in_order(
     assert fit.messages[0] == messages[0] and fit.messages[-1] == messages[-1]
     kept = fit.messages[1:-1]
     assert kept == messages[len(messages) - 1 - len(kept) : -1]  # the newest, in order
-    assert isinstance(kept[0], HumanMessage)
     assert llama_counter.count_prompt(fit.messages) == fit.prompt_tokens <= budget.prompt_tokens
     assert fit.dropped == 120 - len(kept) > 0
 
 
-def test_never_splits_a_tool_call_from_its_result(llama_counter: ExactCounter) -> None:
+def test_tool_rounds_are_kept_or_dropped_whole(llama_counter: ExactCounter) -> None:
     call = AIMessage("", tool_calls=[{"name": "quote", "args": {"t": "SPY"}, "id": "c1"}])
     messages: list[BaseMessage] = [
         SystemMessage("rules"),
@@ -145,24 +144,46 @@ def test_never_splits_a_tool_call_from_its_result(llama_counter: ExactCounter) -
     ]
     base = llama_counter.count_prompt([messages[0], messages[-1]])
     tail = sum(llama_counter.count_message(m) for m in messages[3:6])
-    budget = WindowBudget(base + tail + 2 + 1000, 1000, 0)  # fits the tool turn, not its ask
+    budget = WindowBudget(base + tail + 2 + 1000, 1000, 0)  # fits the tool round, not its ask
     fit = fit_messages(messages, llama_counter, budget)
-    assert fit.messages == [messages[0], messages[-1]]  # never starts on a tool call/result
+    assert fit.messages == [messages[0], *messages[3:]]
+    assert fit.dropped == 2 and fit.dropped_rounds == 0
 
 
-def test_a_single_huge_message_is_cut_with_a_marker(llama_counter: ExactCounter) -> None:
+def test_the_task_stays_and_the_oldest_rounds_go(llama_counter: ExactCounter) -> None:
+    messages: list[BaseMessage] = [
+        SystemMessage("You are a coding agent."),
+        HumanMessage("fix the bug"),
+    ]
+    for i in range(4):
+        messages.append(
+            AIMessage("", tool_calls=[{"name": "read", "args": {"i": i}, "id": f"r{i}"}])
+        )
+        messages.append(ToolMessage(f"file {i} " + "line of code\n" * 300, tool_call_id=f"r{i}"))
+    one_round = llama_counter.count_prompt(messages[:4]) - llama_counter.count_prompt(messages[:2])
+    budget = WindowBudget(llama_counter.count_prompt(messages) - one_round // 2 + 100, 100, 0)
+    fit = fit_messages(messages, llama_counter, budget)
+    assert fit.messages == [*messages[:2], *messages[4:]]  # round 0 dropped whole, task kept
+    assert fit.dropped == 2 and fit.dropped_rounds == 1
+
+
+def test_an_oversized_tool_result_is_cut_in_the_middle(llama_counter: ExactCounter) -> None:
+    result = "BEGIN " + "report line. " * 3000 + " END"
     messages: list[BaseMessage] = [
         SystemMessage("rules"),
-        AIMessage("report line. " * 3000),
-        HumanMessage("summarise the end of the report"),
+        HumanMessage("summarise the report"),
+        AIMessage("", tool_calls=[{"name": "fetch", "args": {}, "id": "f"}]),
+        ToolMessage(result, tool_call_id="f"),
     ]
     budget = WindowBudget(2048, 512, 32)
     fit = fit_messages(messages, llama_counter, budget)
-    assert fit.cut and fit.dropped == 0
-    cut = fit.messages[1]
-    assert cut.text.startswith("[... ") and "cut to fit the context window" in cut.text
-    assert cut.text.endswith("report line. ")
-    assert llama_counter.count_prompt(fit.messages) <= budget.prompt_tokens
+    assert fit.cut and fit.dropped == 0 and fit.cut_messages == [3]
+    cut = fit.messages[3].text
+    head, _, rest = cut.partition("\n[... ")
+    assert result.startswith(head) and head.startswith("BEGIN")
+    assert "tokens of this tool result were cut here" in rest
+    assert result.endswith(rest.split("...]\n", 1)[1]) and cut.endswith(" END")
+    assert llama_counter.count_prompt(fit.messages) == fit.prompt_tokens <= budget.prompt_tokens
 
 
 def test_overflow_names_the_numbers(llama_counter: ExactCounter) -> None:
@@ -210,14 +231,13 @@ def test_fitting_properties(
         fixed = llama_counter.count_prompt([messages[0], messages[-1]])
         assert error.needed == fixed > budget.prompt_tokens
         return
-    assert llama_counter.count_prompt(fit.messages) <= budget.prompt_tokens
-    assert fit.prompt_tokens == llama_counter.count_prompt(fit.messages)
+    assert llama_counter.count_prompt(fit.messages) == fit.prompt_tokens <= budget.prompt_tokens
     assert fit.messages[0] is messages[0] and fit.messages[-1] is messages[-1]
     middle = fit.messages[1:-1]
-    if fit.cut:
-        assert len(middle) == 1 and CUT_MARKER.split("{cut}")[1] in middle[0].text
-    else:
-        originals = messages[1:-1]
-        assert middle == originals[len(originals) - len(middle) :]
-        assert not middle or isinstance(middle[0], HumanMessage)
+    assert not fit.cut  # the question is human: nothing here is a tool result to cut
+    originals = messages[1:-1]
+    assert middle == originals[len(originals) - len(middle) :]  # the newest, in order
+    for index, message in enumerate(middle):  # rounds whole: every result has its call
+        if isinstance(message, ToolMessage):
+            assert index > 0 and isinstance(middle[index - 1], AIMessage | ToolMessage)
     assert fit.dropped + len(middle) == len(messages) - 2

@@ -67,6 +67,10 @@ class ModelFacts:
     parameter_size: str | None
     model_info: dict[str, Any]
     template: str | None = None
+    system: str | None = None
+    """The Modelfile's default system prompt, which Ollama adds when a chat has none."""
+    parameters: str | None = None
+    """The Modelfile's parameters as Ollama lists them (``stop "<|im_end|>"`` lines)."""
 
 
 @dataclass(frozen=True)
@@ -288,11 +292,13 @@ class OllamaBackend:
     async def show(self, name: str) -> ModelFacts:
         """The facts of one model (``/api/show``); ModelNotFoundError when absent."""
         with self._translated(name):
-            info = await self.client().show(name)
+            body = await self._get_json("POST", "/api/show", {"model": name})
+            info = ollama.ShowResponse.model_validate(body)
         model_info = dict(info.modelinfo or {})
         arch = model_info.get("general.architecture")
         length = model_info.get(f"{arch}.context_length") if arch else None
         details = info.details
+        system = body.get("system") if isinstance(body, dict) else None
         return ModelFacts(
             name=name,
             context_length=int(length) if isinstance(length, int | float) else None,
@@ -301,6 +307,8 @@ class OllamaBackend:
             parameter_size=details.parameter_size if details else None,
             model_info=model_info,
             template=info.template,
+            system=system if isinstance(system, str) and system else None,
+            parameters=info.parameters,
         )
 
     async def show_verbose(self, name: str) -> dict[str, Any]:

@@ -141,8 +141,8 @@ def plain_transcript(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
     """The conversation for a model without tools: calls and results written as text.
 
     AI tool calls become a line naming each call and its arguments; each tool result
-    becomes a human message quoting it, so a model whose template knows no tool role
-    still reads everything that was gathered.
+    becomes a human message quoting it (``[tool result]``, after the call that asked for
+    it), so a model whose template knows no tool role still reads everything gathered.
     """
     out: list[BaseMessage] = []
     for message in messages:
@@ -153,8 +153,8 @@ def plain_transcript(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
                 lines.append(f"[called tool {call['name']} with {args}]")
             out.append(AIMessage("\n".join(lines)))
         elif isinstance(message, ToolMessage):
-            name = message.name or "a tool"
-            out.append(HumanMessage(f"[result of {name}]\n{message_text(message)}"))
+            # the call line above names the tool; the result is quoted as it came
+            out.append(HumanMessage(f"[tool result]\n{message_text(message)}"))
         else:
             out.append(message)
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import httpx
 import ollama
@@ -28,6 +29,7 @@ from zero_llm.errors import (
 
 __all__ = ["translate_error", "translate_pull_error"]
 
+_REFUSED_OPTION = re.compile(r'option "[^"]*" must be of')
 _BROKEN_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError)
 _UNREACHABLE = (ConnectionError, httpx.ConnectError, httpx.WriteError, httpx.CloseError)
 
@@ -55,6 +57,11 @@ def _response_error(exc: ollama.ResponseError, model: str | None, where: str) ->
             f"Ollama refused a prompt longer than {model!r}'s context window: {text}",
             needed=None,
             budget=None,
+        )
+    if status >= 500 and _REFUSED_OPTION.search(text):
+        # Options.FromMap's answer to a wrongly typed option: a 500 no retry can mend
+        return OllamaRequestError(
+            f"Ollama refused an option ({status}): {text}", model=model, status_code=status
         )
     if status == -1 or status >= 500:
         return OllamaServerError(

@@ -1,9 +1,11 @@
 r"""The labelled routing prompts: reading the training and validation splits.
 
 In: a split name (``train`` or ``validation``) and optionally the data directory. Out:
-``Example`` rows (text, task, language). The prompts live in ``zero_llm/routing/data/<split>/
-<task>.txt``, one per line, ``\n`` standing for a line break inside a prompt. They are for
-training and evaluation in a source checkout; the wheel ships the trained weights only.
+``Example`` rows (text, task, language, source). The prompts live in ``zero_llm/routing/data/
+<split>/<task>.txt`` and, one folder per later writer, ``<split>/<writer>/<task>.txt``, one per
+line, ``\n`` standing for a line break inside a prompt (``data/LABELLING.md`` says how they
+are labelled). They are for training and evaluation in a source checkout; the wheel ships the
+trained weights only.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class Example:
     task: str
     language: str
     """``en``, ``he`` (Hebrew only) or ``mixed`` (Hebrew with English words)."""
+    source: str = ""
+    """The writer's folder inside the split (``""`` for the split's own files)."""
 
 
 def language_of(text: str) -> str:
@@ -44,7 +48,10 @@ def language_of(text: str) -> str:
 
 
 def load_split(split: str, data_dir: Path | None = None) -> list[Example]:
-    """Read every prompt of one split, in file order (tasks in ``TASKS`` order)."""
+    """Read every prompt of one split: its own files, then each writer's folder in name order.
+
+    Within a folder the prompts come in file order, tasks in ``TASKS`` order.
+    """
     folder = (data_dir or DATA_DIR) / split
     if not folder.is_dir():
         raise ConfigurationError(
@@ -52,10 +59,15 @@ def load_split(split: str, data_dir: Path | None = None) -> list[Example]:
             "source repository, not in the wheel)"
         )
     examples: list[Example] = []
-    for task in TASKS:
-        path = folder / f"{task}.txt"
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                text = line.replace("\\n", "\n")
-                examples.append(Example(text, task, language_of(text)))
+    writers = sorted(p for p in folder.iterdir() if p.is_dir())
+    for source in (folder, *writers):
+        name = "" if source == folder else source.name
+        for task in TASKS:
+            path = source / f"{task}.txt"
+            if not path.is_file():
+                continue
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    text = line.replace("\\n", "\n")
+                    examples.append(Example(text, task, language_of(text), name))
     return examples

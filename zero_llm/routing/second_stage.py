@@ -27,11 +27,18 @@ SCHEMA: dict[str, object] = {
 }
 """The JSON schema passed as ``format``: one task class."""
 
+# The labelling rules of zero_llm/routing/data/LABELLING.md, in short.
 _INSTRUCTIONS = (
-    "Classify the user's request for routing. code: writing, fixing or explaining code "
-    "(whatever its subject, trading bots included). analysis: markets, stocks, trading, "
-    "investing, economics or careful reasoning. quick: anything else (chat, facts, "
-    "translations, simple math, recipes). Answer with JSON only."
+    "Classify the user's request for routing. "
+    "code: software work - writing, fixing, reviewing or explaining code, SQL, regexes, shell; "
+    "also deployment, docker, kubernetes, helm, terraform, ansible, CI systems, git concepts, "
+    "design patterns and architecture, even with no code in the message; code about money "
+    "(a trading bot, a financial function, storing amounts) is code. analysis: market and "
+    "trading analysis, investment and portfolio decisions, valuation, macro, risk, careful "
+    "multi-step reasoning. quick: everything else - chat, facts, shopping, health, gifts, "
+    "writing prose, simple sums and one-line definitions, even when they mention markets, money "
+    "or programming words in another sense (a pet named Python). When a message has several "
+    "parts, its main request decides. Answer with JSON only."
 )
 
 

@@ -14,6 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from zero_llm.testing.prompts import (
+    DEEPSEEK_R1_TEMPLATE,
+    LLAMA31_TEMPLATE,
+    QWEN25_CODER_TEMPLATE,
+    QWEN_SYSTEM,
+)
+
 __all__ = [
     "DEFAULT_EMULATED_MODELS",
     "EmulatedModel",
@@ -45,6 +52,10 @@ class RegexTokenizer:
     def count(self, text: str) -> int:
         """Count the tokens of a text."""
         return len(self._pattern.findall(text))
+
+    def count_prompt(self, prompt: str) -> int:
+        """Count a rendered prompt (no special tokens, no BOS in the stand-in)."""
+        return self.count(prompt)
 
     def vocabulary(self) -> dict[str, Any] | None:
         """Return the ``tokenizer.ggml.*`` arrays, or None when there is no real vocabulary."""
@@ -79,14 +90,21 @@ class EmulatedModel:
     value_length: int | None = None
     """Per-head value size; None: as ``key_length``."""
     template: str = "{{ .Prompt }}"
+    """Its Go template (``/api/show`` ``template``), rendered over each request."""
+    system: str = ""
+    """Its default system prompt (``/api/show`` ``system``), added when a chat has none."""
+    parameters: tuple[tuple[str, Any], ...] = ()
+    """Its Modelfile parameters in order, e.g. ``(("stop", "<|eot_id|>"),)``."""
+    file_type: int = 15
+    """``general.file_type`` (15: Q4_K_M)."""
     present: bool = True
     """False: not on disk yet, but ``/api/pull`` can fetch it."""
     vocabulary: str | None = None
     """The real vocabulary it counts with ("llama3", "qwen2"); None: the regex stand-in."""
     message_overhead: int = 4
-    """Tokens its chat template adds around each message."""
+    """Tokens a stand-in model adds per message beyond its rendered template (0 for real ones)."""
     prompt_overhead: int = 1
-    """Tokens its chat template adds once per prompt (begin marker, answer header)."""
+    """Tokens a stand-in model adds per prompt beyond its rendered template (0 for real ones)."""
     tokenizer: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -141,6 +159,12 @@ class EmulatedModel:
             "tokenizer.ggml.token_type": None,
             "tokenizer.ggml.merges": None,
         }
+        tokenizer = self.tokenizer
+        if hasattr(tokenizer, "bos_token_id"):
+            info["tokenizer.ggml.bos_token_id"] = tokenizer.bos_token_id
+            info["tokenizer.ggml.eos_token_id"] = tokenizer.eos_token_id
+            info["tokenizer.ggml.add_bos_token"] = tokenizer.add_bos_token
+        info["general.file_type"] = self.file_type
         if self.key_length is not None:
             info[f"{arch}.attention.key_length"] = self.key_length
             info[f"{arch}.attention.value_length"] = self.value_length or self.key_length
@@ -161,17 +185,10 @@ class EmulatedModel:
         return 2 * self.kv_elements_per_token
 
 
-LLAMA3_TEMPLATE = (
-    "{{- range .Messages }}<|start_header_id|>{{ .Role }}<|end_header_id|>\n\n"
-    "{{ .Content }}<|eot_id|>{{ end }}<|start_header_id|>assistant<|end_header_id|>\n\n"
-)
-CHATML_TEMPLATE = (
-    "{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}"
-    "<|im_start|>assistant\n"
-)
-DEEPSEEK_TEMPLATE = (
-    '{{- range .Messages }}{{ if eq .Role "user" }}<\uff5cUser\uff5c>{{ .Content }}'
-    "{{ else }}<\uff5cAssistant\uff5c>{{ .Content }}{{ end }}{{ end }}<\uff5cAssistant\uff5c>"
+LLAMA31_STOPS = ("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>")
+DEEPSEEK_R1_STOPS = tuple(
+    f"<\uff5c{word}\uff5c>"
+    for word in ("begin\u2581of\u2581sentence", "end\u2581of\u2581sentence", "User", "Assistant")
 )
 
 
@@ -189,9 +206,14 @@ def _default_models() -> list[EmulatedModel]:
             embedding_length=5120,
             tokenizer_pre="deepseek-r1-qwen",
             vocabulary="qwen2",
-            message_overhead=2,
-            prompt_overhead=2,
-            template=DEEPSEEK_TEMPLATE,
+            message_overhead=0,
+            prompt_overhead=0,
+            template=DEEPSEEK_R1_TEMPLATE,
+            parameters=(
+                *(("stop", s) for s in DEEPSEEK_R1_STOPS),
+                ("temperature", 0.6),
+                ("top_p", 0.95),
+            ),
             load_seconds=12.0,
             tokens_per_second=25.0,
             block_count=64,
@@ -210,9 +232,10 @@ def _default_models() -> list[EmulatedModel]:
             embedding_length=4096,
             tokenizer_pre="llama-bpe",
             vocabulary="llama3",
-            message_overhead=5,
-            prompt_overhead=5,
-            template=LLAMA3_TEMPLATE,
+            message_overhead=0,
+            prompt_overhead=0,
+            template=LLAMA31_TEMPLATE,
+            parameters=tuple(("stop", s) for s in LLAMA31_STOPS),
             load_seconds=3.0,
             tokens_per_second=60.0,
             block_count=32,
@@ -231,9 +254,10 @@ def _default_models() -> list[EmulatedModel]:
             embedding_length=5120,
             tokenizer_pre="qwen2",
             vocabulary="qwen2",
-            message_overhead=5,
-            prompt_overhead=3,
-            template=CHATML_TEMPLATE,
+            message_overhead=0,
+            prompt_overhead=0,
+            template=QWEN25_CODER_TEMPLATE,
+            system=QWEN_SYSTEM,
             load_seconds=12.0,
             tokens_per_second=25.0,
             block_count=64,
@@ -250,6 +274,7 @@ def _default_models() -> list[EmulatedModel]:
             size=274302450,
             capabilities=("embedding",),
             quantization_level="F16",
+            file_type=1,
             embedding_length=768,
             load_seconds=0.5,
             tokens_per_second=5000.0,
@@ -308,42 +333,177 @@ def embedding_for(text: str, dimensions: int) -> list[float]:
 
 
 def instance_of_schema(schema: Any, seed_text: str) -> Any:
-    """Build a small value that validates against a JSON schema (for ``format``)."""
+    """Build a small value that validates against a JSON schema (for ``format`` and tool args).
+
+    Deterministic, and led by the text as the tool rule is: ``$ref`` into ``$defs``/
+    ``definitions`` followed; ``const``; an ``enum``: the first of its values the seed text
+    names (a whole word, any case), else its first value; ``anyOf``/``oneOf``: the first option
+    with an enum or const string the seed text names (whole, or a distinctive word of it as
+    the tool rule reads tool names), else the first option holding no enum or
+    const string at all (a free answer), else the first option; so a schema offering "calls to
+    these tools" or "a final answer" calls a tool the text names and otherwise answers;
+    ``allOf``: the options merged; an
+    object gets every property (a ``name=value`` pair in the text gives its value, and the
+    ``arguments`` of a ``{"name": <tool>, "arguments": ...}`` call are filled by the tool
+    rule) (required ones included, nested objects and arrays built the
+    same way) and a string for a required name without a property schema; an array
+    ``max(1, minItems)`` items (at most ``maxItems``); numbers the middle of their bounds
+    (exclusive bounds kept out, ``multipleOf`` respected); strings the gist of the seed text
+    fitted to ``minLength``/``maxLength``, or a valid ``date``, ``date-time``, ``time``,
+    ``email``, ``uri`` or ``uuid`` for those formats. A ``pattern`` is not followed.
+    """
     if not isinstance(schema, dict):
         return {"answer": _gist(seed_text, 12)}
-    defs = schema.get("$defs") or schema.get("definitions") or {}
+    defs = {**(schema.get("definitions") or {}), **(schema.get("$defs") or {})}
 
-    def build(node: dict[str, Any]) -> Any:
-        if "$ref" in node:
-            return build(defs.get(node["$ref"].rsplit("/", 1)[-1], {}))
-        if "enum" in node:
-            return node["enum"][0]
+    def resolve(node: Any) -> dict[str, Any]:
+        while isinstance(node, dict) and isinstance(node.get("$ref"), str):
+            node = defs.get(node["$ref"].rsplit("/", 1)[-1], {})
+        return node if isinstance(node, dict) else {}
+
+    def merged(node: dict[str, Any]) -> dict[str, Any]:
+        if not node.get("allOf"):
+            return node
+        out = {k: v for k, v in node.items() if k != "allOf"}
+        for part in node["allOf"]:
+            part = merged(resolve(part))
+            props = {**(out.get("properties") or {}), **(part.get("properties") or {})}
+            required = [*(out.get("required") or []), *(part.get("required") or [])]
+            out = {**part, **out, "properties": props, "required": required}
+        return out
+
+    def names(raw: Any, depth: int = 0) -> list[str]:
+        """The enum and const strings anywhere inside a schema."""
+        node = resolve(raw)
+        if depth > 8 or not node:
+            return []
+        found = [v for v in node.get("enum") or [] if isinstance(v, str)]
+        if isinstance(node.get("const"), str):
+            found.append(node["const"])
+        children = [*(node.get("properties") or {}).values(), node.get("items")]
+        for key in ("anyOf", "oneOf", "allOf"):
+            children += node.get(key) or []
+        for child in children:
+            if isinstance(child, dict):
+                found += names(child, depth + 1)
+        return found
+
+    def choose(options: list[Any]) -> Any:
+        named = [o for o in options if any(_picks(v, seed_text) for v in names(o))]
+        if named:
+            return named[0]
+        return next((o for o in options if not names(o)), options[0])
+
+    def build(raw: Any) -> Any:
+        node = merged(resolve(raw))
         if "const" in node:
             return node["const"]
-        for key in ("anyOf", "oneOf", "allOf"):
+        if isinstance(node.get("enum"), list) and node["enum"]:
+            return _named_first(node["enum"], seed_text)
+        for key in ("anyOf", "oneOf"):
             if node.get(key):
-                return build(node[key][0])
-        kind = node.get("type", "object")
+                return build(choose(node[key]))
+        kind = node.get("type")
         if isinstance(kind, list):
             kind = next((k for k in kind if k != "null"), "null")
+        if kind is None:
+            kind = "object" if "properties" in node else "array" if "items" in node else "string"
         if kind == "object":
-            props = node.get("properties", {})
-            return {name: build(sub) for name, sub in props.items()}
+            from zero_llm.testing.tools import arguments_for, pair_value
+
+            props = node.get("properties") or {}
+            value: dict[str, Any] = {}
+            for name, sub in props.items():  # a ``name=value`` pair in the text wins
+                called = value.get("name")
+                if name == "arguments" and isinstance(called, str):
+                    # a tool call's shape ({"name": <tool>, "arguments": {...}}): the
+                    # arguments as the tool rule fills them
+                    value[name] = arguments_for(called, merged(resolve(sub)), seed_text)
+                    continue
+                given = pair_value(name, seed_text, merged(resolve(sub)))
+                value[name] = build(sub) if given is None else given
+            for name in node.get("required") or []:
+                value.setdefault(name, _gist(seed_text, 8) or "text")
+            return value
         if kind == "array":
             count = max(1, int(node.get("minItems", 1)))
+            if "maxItems" in node:
+                count = min(count, int(node["maxItems"]))
             return [build(node.get("items", {"type": "string"})) for _ in range(count)]
         if kind in ("number", "integer"):
-            low = node.get("minimum", node.get("exclusiveMinimum", 0))
-            high = node.get("maximum", node.get("exclusiveMaximum", low + 1))
-            value = (low + high) / 2
-            return int(value) if kind == "integer" else value
+            return _number_in(node, kind == "integer")
         if kind == "boolean":
             return True
         if kind == "null":
             return None
-        return _gist(seed_text, 8) or "text"
+        return _string_for(node, seed_text)
 
     return build(schema)
+
+
+def _named(value: str, text: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(value)}(?!\w)", text, re.IGNORECASE) is not None
+
+
+def _picks(value: str, text: str) -> bool:
+    """Whether the text names a value, whole or by a distinctive word of it.
+
+    The tool rule reads tool names this way: ``get_price`` for "what is the price ...".
+    """
+    from zero_llm.testing.tools import distinctive_words
+
+    return _named(value, text) or any(_named(w, text) for w in distinctive_words(value))
+
+
+def _named_first(values: list[Any], text: str) -> Any:
+    """The value the text names first (a whole word, any case), else the first value."""
+    found = [
+        (position.start(), i)
+        for i, value in enumerate(values)
+        if isinstance(value, str)
+        and (position := re.search(rf"(?<!\w){re.escape(value)}(?!\w)", text, re.IGNORECASE))
+    ]
+    return values[min(found)[1]] if found else values[0]
+
+
+def _number_in(node: dict[str, Any], integer: bool) -> int | float:
+    lowest, highest = (
+        node.get("minimum", node.get("exclusiveMinimum")),
+        node.get("maximum", node.get("exclusiveMaximum")),
+    )
+    low = float(lowest) if lowest is not None else None
+    high = float(highest) if highest is not None else None
+    if low is None:
+        low = high - 10 if high is not None else 0.0
+    if high is None:
+        high = low + 10
+    middle = (low + high) / 2
+    step = node.get("multipleOf") or (1 if integer else None)
+    if not step:
+        return middle
+    value = math.ceil(middle / step) * step
+    if value > high or ("exclusiveMaximum" in node and value >= high):
+        value = math.floor(middle / step) * step
+    return int(value) if integer else float(value)
+
+
+_FORMATS = {
+    "date": "2026-01-01",
+    "date-time": "2026-01-01T00:00:00Z",
+    "time": "00:00:00Z",
+    "email": "user@example.com",
+    "uri": "https://example.com/",
+    "uuid": "00000000-0000-4000-8000-000000000000",
+}
+
+
+def _string_for(node: dict[str, Any], seed_text: str) -> str:
+    if node.get("format") in _FORMATS:
+        return _FORMATS[node["format"]]
+    text = _gist(seed_text, 8) or "text"
+    if node.get("maxLength") is not None:
+        text = text[: int(node["maxLength"])]
+    return text.ljust(int(node.get("minLength", 0)), "x")
 
 
 _QUOTED_KEY = re.compile(r"(?<!\w)'([^'\n]+)'(?!\w)|\"([^\"\n]+)\"")
@@ -359,9 +519,18 @@ def json_mode_object(seed_text: str) -> dict[str, str]:
 
 
 def structured_answer(format_: Any, messages: Sequence[dict[str, Any]]) -> str:
-    """The answer text for a request with ``format``: JSON fitting the schema, or JSON mode."""
+    """The answer text for a request with ``format``: JSON fitting the schema, or JSON mode.
+
+    The schema's seed text is the last message's content, or, after tool results, those
+    results: so a tool-or-answer schema answers once the tools have spoken.
+    """
     last = next((m for m in reversed(messages) if m.get("role") == "user"), None)
     seed = str(last.get("content") or "") if last else ""
     if format_ == "json":
         return json.dumps(json_mode_object(seed), ensure_ascii=False)
-    return json.dumps(instance_of_schema(format_, seed), ensure_ascii=False)
+    trailing: list[str] = []
+    for m in reversed(messages):
+        if m.get("role") != "tool":
+            break
+        trailing.insert(0, str(m.get("content") or ""))
+    return json.dumps(instance_of_schema(format_, "\n".join(trailing) or seed), ensure_ascii=False)

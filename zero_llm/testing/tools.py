@@ -6,21 +6,28 @@ the text answering a tool result. Pure functions; the server drives them.
 
 The rule (also in the README), for a model with the ``tools`` capability:
 
-1. Only when the last message is the user's. A tool is called when its exact function name
+1. When the last message is the user's: a tool is called when its exact function name
    appears in the text (as a whole word); failing that, when a distinctive word of
    its name appears (the name split at ``_`` and at camelCase humps, lower-cased, without a
    leading generic verb such as get, fetch, call, run, make, and without filler words such as
    tool, function, my, no, args: ``get_weather`` is called for "what is the weather in
    Paris?"); failing that, when the text asks to use "the tool" and exactly one tool is given.
    One call per tool so chosen, in the order they first appear in the text.
-2. ``arguments`` is a JSON object. Each required parameter is filled from a ``param=value``
+2. When the last messages are tool results (a further round, so agents run several): a bound
+   tool whose exact name appears as a whole word in those results and that no assistant
+   message of the conversation has called yet is called, one call per such tool in the order
+   they first appear; its arguments are filled from the results' text, then from the last user
+   message. A tool is never called twice in one conversation by this rule, so loops end.
+3. ``arguments`` is a JSON object. Each required parameter is filled from a ``param=value``
    pair in the text when present; else, when the text writes the call as ``name(v1, v2)``,
-   from those values in the order of the parameters; else a string parameter from the first
-   quoted phrase of the text ('...' or "...", Unicode kept exactly); else a valid value of its
-   JSON schema type (enums: the first value; strings: the gist of the text). Optional
-   parameters are left out.
-3. When the last message is a ``tool`` message, the answer is text quoting the content of
-   the trailing tool messages verbatim: ``[model] get_weather returned: It's sunny.``
+   from those values in the order of the parameters; else a parameter with an ``enum`` takes
+   the first enum value the text names (a whole word, any case), else the enum's first value;
+   else a string parameter takes the first quoted phrase of the text ('...' or "...", Unicode
+   kept exactly); else a valid value of its JSON schema (``catalog.instance_of_schema``: types,
+   enums, required fields, nested objects and arrays). Optional parameters are left out.
+4. When the last message is a ``tool`` message and rule 2 calls nothing, the answer is text
+   quoting the content of the trailing tool messages verbatim:
+   ``[model] get_weather returned: It's sunny.``
 """
 
 from __future__ import annotations
@@ -116,7 +123,11 @@ def choose_tool_calls(
     tools: Sequence[dict[str, Any]], messages: Sequence[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """The ``tool_calls`` the rule makes for the last user message (empty: answer in text)."""
-    if not tools or not messages or messages[-1].get("role") != "user":
+    if not tools or not messages:
+        return []
+    if messages[-1].get("role") == "tool":
+        return _further_calls(tools, messages)
+    if messages[-1].get("role") != "user":
         return []
     text = str(messages[-1].get("content") or "")
     chosen: list[tuple[int, int, dict[str, Any]]] = []
@@ -133,13 +144,63 @@ def choose_tool_calls(
     return [_call(tool, text, index) for index, (_, _, tool) in enumerate(chosen)]
 
 
+def _further_calls(
+    tools: Sequence[dict[str, Any]], messages: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Rule 2: calls of not-yet-called tools that the trailing tool results name."""
+    trailing = _trailing_tool_messages(messages)
+    results = "\n".join(str(m.get("content") or "") for m in trailing)
+    called = {
+        str(call.get("function", {}).get("name"))
+        for m in messages
+        if m.get("role") == "assistant"
+        for call in m.get("tool_calls") or []
+        if isinstance(call, dict)
+    }
+    chosen: list[tuple[int, int, dict[str, Any]]] = []
+    for i, tool in enumerate(tools):
+        if _name(tool) in called:
+            continue
+        position = _first_position(re.escape(_name(tool)), results)
+        if position is not None:
+            chosen.append((position, i, tool))
+    chosen.sort(key=lambda item: (item[0], item[1]))
+    task = next((m for m in reversed(messages) if m.get("role") == "user"), None)
+    text = results + "\n" + str(task.get("content") or "") if task else results
+    return [_call(tool, text, index) for index, (_, _, tool) in enumerate(chosen)]
+
+
+def _trailing_tool_messages(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    trailing: list[dict[str, Any]] = []
+    for m in reversed(messages):
+        if m.get("role") != "tool":
+            break
+        trailing.insert(0, m)
+    return trailing
+
+
 def _name(tool: dict[str, Any]) -> str:
     return str(tool["function"]["name"])
 
 
+def pair_value(param: str, text: str, schema: dict[str, Any]) -> Any:
+    """The value a ``param=value`` pair in the text gives a parameter, converted; else None."""
+    raw = _pair_value(param, text)
+    return None if raw is None else _convert(raw, schema)
+
+
 def _call(tool: dict[str, Any], text: str, index: int) -> dict[str, Any]:
     name = _name(tool)
-    parameters = tool["function"].get("parameters") or {}
+    arguments = arguments_for(name, tool["function"].get("parameters") or {}, text)
+    digest = hashlib.sha256(f"{index}:{name}:{text}".encode()).hexdigest()[:8]
+    return {
+        "id": f"call_{digest}",
+        "function": {"index": index, "name": name, "arguments": arguments},
+    }
+
+
+def arguments_for(name: str, parameters: dict[str, Any], text: str) -> dict[str, Any]:
+    """A call's arguments by rule 3: pairs, then ``name(v1, ...)``, enums, quotes, schema."""
     properties: dict[str, Any] = parameters.get("properties") or {}
     required = [p for p in properties if p in (parameters.get("required") or [])]
     defs = parameters.get("$defs") or parameters.get("defs") or {}
@@ -155,16 +216,25 @@ def _call(tool: dict[str, Any], text: str, index: int) -> dict[str, Any]:
             raw = positional[order.index(param)]
         if raw is not None:
             value = _convert(raw, schema)
+        enum = schema.get("enum")
+        if value is None and isinstance(enum, list) and enum:
+            value = _named_enum_value(enum, text)
         if value is None and quoted is not None and _type(schema) == "string":
             value = quoted
         if value is None:
             value = instance_of_schema({**schema, "$defs": defs} if defs else schema, text)
         arguments[param] = value
-    digest = hashlib.sha256(f"{index}:{name}:{text}".encode()).hexdigest()[:8]
-    return {
-        "id": f"call_{digest}",
-        "function": {"index": index, "name": name, "arguments": arguments},
-    }
+    return arguments
+
+
+def _named_enum_value(enum: list[Any], text: str) -> Any:
+    """The enum value the text names first (a whole word, any case), else the first value."""
+    found = [
+        (position, i)
+        for i, value in enumerate(enum)
+        if (position := _first_position(re.escape(str(value)), text)) is not None
+    ]
+    return enum[min(found)[1]] if found else enum[0]
 
 
 def _resolve(schema: Any, defs: dict[str, Any]) -> dict[str, Any]:
@@ -238,11 +308,7 @@ def _convert(raw: str, schema: dict[str, Any]) -> Any:
 
 def answer_tool_results(model: str, messages: Sequence[dict[str, Any]]) -> str | None:
     """The text answering the trailing ``tool`` messages, quoting them verbatim; else None."""
-    trailing: list[dict[str, Any]] = []
-    for m in reversed(messages):
-        if m.get("role") != "tool":
-            break
-        trailing.insert(0, m)
+    trailing = _trailing_tool_messages(messages)
     if not trailing:
         return None
     names = _called_names(messages[: len(messages) - len(trailing)])

@@ -9,12 +9,14 @@ scheduler, whose unknown errors are 500s).
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 __all__ = [
     "RequestProblem",
     "check_body_types",
+    "check_format",
     "check_options",
     "int_option",
     "parse_keep_alive",
@@ -136,10 +138,26 @@ def check_options(options: Any) -> None:
             raise RequestProblem(500, f'option "{key}" must be of type float32')
         if key in _BOOL_OPTIONS and not isinstance(value, bool):
             raise RequestProblem(500, f'option "{key}" must be of type boolean')
-        if key == "stop" and not (
-            isinstance(value, list) and all(isinstance(v, str) for v in value)
-        ):
+        if key == "stop" and not isinstance(value, list):
+            raise RequestProblem(500, f'option "{key}" must be of type array')
+        if key == "stop" and not all(isinstance(v, str) for v in value):
             raise RequestProblem(500, f'option "{key}" must be of an array of strings')
+
+
+def check_format(value: Any) -> None:
+    """Refuse a ``format`` that is neither "json" nor a JSON schema object, as Ollama does.
+
+    Ollama (llm/server.go, v0.12.6) answers 500 with ``invalid format: %q; expected "json" or a
+    valid JSON Schema object``, the ``%q`` of the raw JSON it was sent; null and "" mean unset.
+    """
+    if value is None or value in ("", "json") or isinstance(value, dict):
+        return
+    raw = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    raise RequestProblem(
+        500,
+        f'invalid format: {json.dumps(raw, ensure_ascii=False)}; expected "json" or a valid '
+        "JSON Schema object",
+    )
 
 
 def int_option(options: dict[str, Any], key: str, default: int | None) -> int | None:

@@ -1,0 +1,3 @@
+module zerollm/goreference
+
+go 1.19

@@ -1,0 +1,817 @@
+"""Word lists for the sense of a message: operations vocabulary and everyday contexts.
+
+In: nothing. Out: terms (lowercase; one word or a phrase of up to three), English, Hebrew and
+Hebrew transliteration, matched by ``zero_llm.routing.features`` as ``zero_llm.routing.lexicon``'s
+are (whole tokens, Hebrew one-letter prefixes allowed):
+
+- ``OPS_TERMS``: operations and engineering without code syntax (containers and orchestration,
+  infrastructure as code, CI systems, git concepts, design patterns, architecture, build tools,
+  package managers): the code model's work even when no line of code is written.
+- ``EVERYDAY_TERMS``: the nouns and verbs of daily life (things to buy, the body, family and
+  pets, gifts and greetings, food, word origins, small sums). A market or code word beside them
+  is usually used in another sense ("a gift for a friend who trades", "my dog Python").
+- ``PROSE_TASKS``: writing and editing prose (a cover letter, a post, the grammar of a
+  paragraph): a tech word inside such a task does not make it code.
+- ``TOOL_WORDS``: the words of an agent instruction that names a tool ("use the calendar tool").
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BRIEF_ASKS",
+    "EVERYDAY_TERMS",
+    "MONEY_SUMS",
+    "OPS_TERMS",
+    "PIVOTS",
+    "PROSE_TASKS",
+    "TOOL_WORDS",
+]
+
+
+def _words(text: str) -> tuple[str, ...]:
+    """Terms written one a line (phrases keep their spaces)."""
+    return tuple(line.strip() for line in text.strip().splitlines() if line.strip())
+
+
+OPS_TERMS: tuple[str, ...] = _words(
+    """
+    kubernetes
+    k8s
+    kubectl
+    helm
+    helm chart
+    helm charts
+    kustomize
+    argocd
+    argo cd
+    istio
+    service mesh
+    pod
+    pods
+    ingress
+    namespace
+    namespaces
+    statefulset
+    daemonset
+    configmap
+    configmaps
+    replicaset
+    kubelet
+    minikube
+    container
+    containers
+    containerize
+    containerized
+    docker
+    dockerfile
+    docker compose
+    docker-compose
+    image registry
+    podman
+    orchestration
+    terraform
+    terraform state
+    pulumi
+    ansible
+    ansible playbook
+    playbook
+    cloudformation
+    infrastructure as code
+    iac
+    vagrant
+    jenkins
+    jenkinsfile
+    github actions
+    gitlab ci
+    gitlab
+    circleci
+    travis
+    bitbucket pipelines
+    azure devops
+    ci
+    ci/cd
+    pipeline
+    pipelines
+    workflow file
+    build step
+    devops
+    sre
+    deploy
+    deploying
+    deployment
+    deployments
+    redeploy
+    rollback
+    roll back
+    rollout
+    blue green
+    blue-green
+    canary
+    canary release
+    staging
+    staging environment
+    load balancer
+    reverse proxy
+    nginx
+    autoscaling
+    horizontal scaling
+    observability
+    prometheus
+    grafana
+    git
+    rebase
+    rebasing
+    cherry-pick
+    cherry pick
+    stash
+    git stash
+    squash
+    fast-forward
+    detached head
+    submodule
+    submodules
+    monorepo
+    merge conflict
+    merge conflicts
+    pull request
+    merge request
+    force push
+    commit
+    commits
+    branch
+    branches
+    branching
+    trunk based
+    gitflow
+    git flow
+    design pattern
+    design patterns
+    observer pattern
+    factory pattern
+    singleton
+    adapter pattern
+    decorator pattern
+    strategy pattern
+    builder pattern
+    visitor pattern
+    dependency injection
+    inversion of control
+    solid principles
+    mvc
+    mvvm
+    microservice
+    microservices
+    monolith
+    event sourcing
+    cqrs
+    message queue
+    kafka
+    rabbitmq
+    architecture
+    clean architecture
+    api gateway
+    idempotent
+    idempotency
+    maven
+    gradle
+    bazel
+    makefile
+    cmake
+    webpack
+    vite
+    npm
+    yarn
+    pnpm
+    pip
+    poetry
+    conda
+    cargo
+    homebrew
+    brew
+    apt-get
+    nuget
+    lockfile
+    package manager
+    semver
+    קוברנטיס
+    קוברנטס
+    קוברנטיז
+    קובר
+    קיוב
+    הלם צ'ארט
+    פוד
+    פודים
+    אינגרס
+    ניימספייס
+    קלאסטר
+    קלאסטרים
+    קונטיינר
+    קונטיינרים
+    דוקר
+    דוקרים
+    דוקרפייל
+    דוקר קומפוז
+    אימג'
+    אימג'ים
+    טרפורם
+    טראפורם
+    פולומי
+    אנסיבל
+    פלייבוק
+    ג'נקינס
+    גיטהאב
+    גיטהב
+    גיטלאב
+    גיטלב
+    אקשנס
+    גיטהאב אקשנס
+    סי איי
+    סיאיי
+    סי די
+    פייפליין
+    פייפליינים
+    פייפלין
+    דבאופס
+    דב אופס
+    דיפלוי
+    דיפלוימנט
+    לדפלי
+    לדפלוי
+    רולבק
+    סטייג'ינג
+    לואד באלנסר
+    גיט
+    ריבייס
+    רבייס
+    צ'רי פיק
+    סטאש
+    סקווש
+    מרג'
+    מרג'ים
+    למרג'
+    קונפליקט
+    קונפליקטים
+    פול ריקווסט
+    פול ריקוסט
+    מרג' ריקווסט
+    קומיט
+    קומיטים
+    בראנץ'
+    ברנץ'
+    בראנצ'ים
+    ברנצ'ים
+    ריפו
+    ריפוזיטורי
+    מונוריפו
+    דיזיין פטרן
+    דיזיין פטרנס
+    תבנית עיצוב
+    תבניות עיצוב
+    סינגלטון
+    פקטורי
+    אובזרבר
+    אובסרבר
+    דקורייטור
+    מיקרוסרביס
+    מיקרוסרביסים
+    מיקרו סרביסים
+    מיקרוסרוויסים
+    מונוליט
+    ארכיטקטורת תוכנה
+    קפקא
+    ראביט
+    מייבן
+    גריידל
+    וובפאק
+    פיפ
+    פואטרי
+    נפם
+    קונדה
+    """
+)
+"""Operations and engineering vocabulary (English, Hebrew, transliteration)."""
+
+EVERYDAY_TERMS: tuple[str, ...] = _words(
+    """
+    buy a
+    buying a
+    monitor
+    monitors
+    screen
+    screens
+    laptop
+    keyboard
+    mouse
+    chair
+    desk
+    standing desk
+    headphones
+    headset
+    webcam
+    phone
+    tablet
+    inch
+    inches
+    cable
+    warranty
+    back pain
+    neck
+    wrist
+    wrists
+    eyes
+    eye strain
+    posture
+    stretch
+    stretches
+    stretching
+    sleep
+    tired
+    headache
+    stress
+    stressed
+    anxiety
+    hurts
+    hurt
+    pain
+    doctor
+    exercise
+    workout
+    leg
+    legs
+    knee
+    coffee
+    lunch
+    dinner
+    breakfast
+    recipe
+    cook
+    cake
+    restaurant
+    menu
+    gift
+    gifts
+    present
+    birthday
+    anniversary
+    wedding
+    retirement party
+    congratulate
+    congratulations
+    card
+    greeting
+    toast
+    joke
+    jokes
+    funny
+    poem
+    mom
+    dad
+    mother
+    father
+    wife
+    husband
+    son
+    daughter
+    kid
+    kids
+    child
+    children
+    toddler
+    grandma
+    grandpa
+    friend
+    friends
+    girlfriend
+    boyfriend
+    boss
+    coworker
+    colleague
+    dog
+    dogs
+    cat
+    cats
+    puppy
+    kitten
+    pet
+    pets
+    hamster
+    parrot
+    snake
+    named
+    name for
+    nickname
+    etymology
+    origin
+    originate
+    come from
+    comes from
+    in one sentence
+    one sentence
+    simple terms
+    layman
+    laymans
+    like i'm five
+    eli5
+    tip
+    tipping
+    split the bill
+    bill
+    per person
+    costs
+    price tag
+    cheap
+    discount
+    sale
+    shopping
+    supermarket
+    groceries
+    vegetables
+    fruit
+    tomatoes
+    fish
+    flowers
+    hobby
+    game
+    games
+    minecraft
+    lego
+    toy
+    toys
+    movie
+    book
+    books
+    weather
+    vacation
+    trip
+    hotel
+    flight
+    car
+    bike
+    garden
+    plant
+    plants
+    בית
+    מסך
+    מסכים
+    מחשב נייד
+    לפטופ
+    מקלדת
+    עכבר
+    כיסא
+    כסא
+    שולחן
+    אוזניות
+    טלפון
+    אינץ'
+    גב
+    כאב גב
+    צוואר
+    עיניים
+    יציבה
+    מתיחות
+    שינה
+    עייף
+    כאב
+    כואב
+    כואבת
+    כואבים
+    רופא
+    רגל
+    רגליים
+    ברך
+    ריצה
+    אימון
+    קפה
+    ארוחה
+    ארוחת
+    מתכון
+    לבשל
+    עוגה
+    מסעדה
+    מתנה
+    מתנות
+    יום הולדת
+    יומולדת
+    יום נישואין
+    חתונה
+    ברכה
+    ברכות
+    מזל טוב
+    בדיחה
+    שיר
+    אמא
+    אבא
+    אשתי
+    בעלי
+    הבן
+    הבת
+    ילד
+    ילדה
+    ילדים
+    סבא
+    סבתא
+    חבר
+    חברה
+    חברים
+    הבוס
+    כלב
+    כלבה
+    חתול
+    חתולה
+    גור
+    חיית מחמד
+    קראתי לו
+    קוראים לו
+    קראנו לו
+    קראנו לה
+    קראו לו
+    קראו לה
+    קוראים לה
+    קרא ל
+    שקוראים לו
+    נקרא
+    נקראת
+    בשם
+    ששמו
+    ששמה
+    אימצנו
+    אימצתי
+    כלבלב
+    גור כלבים
+    תוכי
+    אוגר
+    דג זהב
+    גולדפיש
+    וטרינר
+    רצועה
+    תיק גב
+    ארנק
+    מזוודה
+    נקרע
+    שכחתי
+    אזעקה
+    מכולת
+    נמל
+    רהיטים
+    משלוח
+    אוזניות
+    מאוורר
+    חתונה
+    כרטיס ברכה
+    שם
+    מילה
+    המילה
+    מאיפה
+    מקור
+    במשפט אחד
+    בפשטות
+    במילים פשוטות
+    טיפ
+    חשבון
+    לחלק
+    לכל אחד
+    עודף
+    להמיר
+    מבצע
+    הנחה
+    קניות
+    סופר
+    ירקות
+    פירות
+    עגבניות
+    דגים
+    פרחים
+    תחביב
+    משחק
+    משחקים
+    מיינקראפט
+    לגו
+    צעצוע
+    סרט
+    ספר
+    מזג אוויר
+    חופשה
+    טיול
+    מלון
+    טיסה
+    אוטו
+    רכב
+    גינה
+    צמח
+    """
+)
+"""Everyday nouns and verbs: beside a market or code word they point to another sense."""
+
+PROSE_TASKS: tuple[str, ...] = _words(
+    """
+    cover letter
+    resume
+    cv
+    linkedin
+    linkedin post
+    blog post
+    tweet
+    bio
+    essay
+    email
+    e-mail
+    message to
+    paragraph
+    grammar
+    spelling
+    proofread
+    rephrase
+    reword
+    rewrite this
+    polish
+    tone
+    translate
+    translation
+    summarize this
+    speech
+    thank you note
+    job ad
+    job posting
+    motivation letter
+    מכתב
+    מכתב מקדים
+    מכתב המלצה
+    קורות חיים
+    לינקדאין
+    פוסט
+    ציוץ
+    חיבור
+    מייל
+    אימייל
+    הודעה
+    פסקה
+    דקדוק
+    שגיאות כתיב
+    הגהה
+    לנסח
+    תנסח
+    ניסוח
+    לשכתב
+    תשכתב
+    תרגם
+    לתרגם
+    תרגום
+    סיכום
+    נאום
+    ראיון
+    ראיון עבודה
+    מודעת דרושים
+    """
+)
+"""Writing and editing prose: a tech or market word inside such a task is its subject only."""
+
+TOOL_WORDS: tuple[str, ...] = _words(
+    """
+    tool
+    tools
+    calendar
+    reminder
+    reminders
+    schedule a meeting
+    meeting
+    contacts
+    inbox
+    notes app
+    todo
+    to-do
+    alarm
+    timer
+    weather tool
+    search tool
+    web search
+    email tool
+    calendar tool
+    כלי
+    הכלי
+    יומן
+    ביומן
+    תזכורת
+    פגישה
+    אנשי קשר
+    משימות
+    שעון מעורר
+    טיימר
+    """
+)
+"""The words of agent instructions that name a tool other than a code runner."""
+
+BRIEF_ASKS: tuple[str, ...] = _words(
+    """
+    in one sentence
+    one sentence
+    1 sentence
+    in one line
+    one line
+    in a sentence
+    in simple terms
+    simple terms
+    simple version
+    in two lines
+    two sentences
+    2 sentences
+    בשתי שורות
+    שתי שורות
+    בשני משפטים
+    כאילו אני
+    plain english
+    in plain words
+    layman's terms
+    laymans terms
+    explain like
+    like i'm
+    like im
+    eli5
+    just the words
+    short answer
+    quick q
+    what does it stand for
+    stand for
+    במשפט אחד
+    במשפט
+    בשורה אחת
+    בשורה
+    בקצרה
+    ממש בקצרה
+    בפשטות
+    במילים פשוטות
+    כמו לילד
+    לילד
+    בשביל אמא שלי
+    בשתי מילים
+    """
+)
+"""Asks for a short, plain answer (a definition for a layperson, a one-liner)."""
+
+MONEY_SUMS: tuple[str, ...] = _words(
+    """
+    how much is
+    how much would
+    how much each
+    how much do i
+    how much does
+    each
+    per person
+    tip
+    tipping
+    split the bill
+    splitting
+    convert
+    converting
+    exchange rate
+    in dollars
+    in euros
+    in shekels
+    off
+    discount
+    total
+    כמה זה
+    כמה יוצא
+    כמה עולה
+    כמה כל אחד
+    לכל אחד
+    להמיר
+    המרה
+    בשקלים
+    בדולרים
+    ביורו
+    טיפ
+    הנחה
+    סה"כ
+    """
+)
+"""The words of simple money arithmetic (a tip, a split bill, a conversion, a discount)."""
+
+PIVOTS: tuple[str, ...] = (
+    "anyway",
+    "the real question",
+    "real question",
+    "the actual ask",
+    "actual question",
+    "main question",
+    "but mainly",
+    "mainly wanted",
+    "what i really want",
+    "what i actually need",
+    "ועכשיו לעניין",
+    "ולעניין",
+    "לעניין",
+    "בעיקר רציתי",
+    "השאלה האמיתית",
+    "השאלה העיקרית",
+    "ובעיקר",
+    "אבל בעיקר",
+    "ואז גדולה",
+    "ואחרי זה",
+    "ועכשיו השאלה",
+    "השאלה שלי",
+    "my question is",
+    "so my question",
+    "the thing i need",
+)
+"""Words that turn from a small first question or greeting to the real one: what follows them is
+the message's dominant intent."""

@@ -159,10 +159,20 @@ def _0003_usage_outcome_and_private_sessions(connection: Connection) -> None:
     )
 
 
+def _0005_usage_emulated(connection: Connection) -> None:
+    """Usage: whether the answer came from an emulator (left out of summaries by default)."""
+    _add_columns(
+        connection,
+        "zl_usage",
+        [Column("emulated", Boolean, nullable=False, server_default=text("false"))],
+    )
+
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_sessions_and_messages", _0001_sessions_and_messages),
     Migration("0002_usage_ledger", _0002_usage_ledger),
     Migration("0003_usage_outcome_and_private_sessions", _0003_usage_outcome_and_private_sessions),
+    Migration("0005_usage_emulated", _0005_usage_emulated),
 ]
 """Every migration, in the order it is applied (append only; never edit a shipped one)."""
 

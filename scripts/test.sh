@@ -23,7 +23,10 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 
 . scripts/_venv.sh
-"$venv/bin/python" -m pip install --quiet -e '.[test]'
+"$venv/bin/python" -m pip install --quiet -e '.[test,docs]'
 "$venv/bin/python" -m ruff check zero_llm chains tests benchmarks
 "$venv/bin/python" -m mypy
+# The documentation site, warnings as errors (a broken link or reference fails the run;
+# not --quiet: it hides the warnings strict mode counts).
+"$venv/bin/python" -m mkdocs build --strict --site-dir "$(mktemp -d)"
 exec "$venv/bin/python" -m pytest "$@"

@@ -18,7 +18,7 @@ def _isolated_settings(
     import os
 
     for key in list(os.environ):
-        if key.startswith("ZERO_LLM_") or key == "OLLAMA_HOST":
+        if key.startswith(("ZERO_LLM_", "OLLAMA_")):  # Ollama's variables feed settings too
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     home = tmp_path_factory.mktemp("home")

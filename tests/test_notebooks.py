@@ -22,7 +22,8 @@ def test_there_are_the_five_notebooks() -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs(path: Path) -> None:
+def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the kernel's temporary folders land here
     notebook = nbformat.read(path, as_version=4)
     assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
     NotebookClient(
@@ -35,3 +36,9 @@ def test_notebook_runs(path: Path) -> None:
         output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", [])
     )
     assert "emulated" in printed and "Traceback" not in printed
+    assert not list(tmp_path.glob("zero-llm-nb-*")), "the notebook left its folder behind"
+    sources = "".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    assert sources.count("ModelManager(") == sources.count("await mm.aclose()")  # all closed
+    if path.stem.startswith("03"):  # its charts show inline
+        kinds = {k for c in notebook.cells for o in c.get("outputs", []) for k in o.get("data", {})}
+        assert "image/png" in kinds

@@ -151,3 +151,17 @@ def test_extras_only_dependencies_are_not_imported_by_the_package(module: str) -
         env={"PYTHONPATH": ":".join(sys.path), "PATH": "/usr/bin:/bin"},
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_project_urls_and_the_postgres_extra() -> None:
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())[
+        "project"
+    ]
+    assert {"Homepage", "Source", "Issues"} <= set(project["urls"])
+    assert not any(dep.startswith("asyncpg") for dep in project["dependencies"])
+    extras = project["optional-dependencies"]
+    assert any(dep.startswith("asyncpg") for dep in extras["postgres"])
+    assert any("postgres" in dep for dep in extras["test"])  # CI's PostgreSQL tests run

@@ -205,6 +205,21 @@ class Answer(str):
         """The answer as a plain str."""
         return str.__str__(self)
 
+    def __repr__(self) -> str:
+        """The text (cut to 60 characters) and how it was made: model, latency, tokens."""
+        trace = self.trace
+        text = self.text if len(self.text) <= 60 else self.text[:59] + "…"
+        parts = [repr(text), f"model={trace.model!r}"]
+        if trace.latency_s is not None:
+            parts.append(f"latency={trace.latency_s:.2f}s")
+        if trace.prompt_tokens is not None or trace.output_tokens is not None:
+            parts.append(f"tokens={trace.prompt_tokens}/{trace.output_tokens}")
+        if trace.fallbacks:
+            parts.append(f"fallbacks={[f.model for f in trace.fallbacks]!r}")
+        if trace.status != "ok":
+            parts.append(f"status={trace.status!r}")
+        return f"Answer({', '.join(parts)})"
+
 
 async def collect_answer(chunks: AsyncIterator[Any], trace: CallTrace) -> Answer:
     """Drain the manager's chunks into an ``Answer`` (its trace is filled in by then)."""

@@ -98,15 +98,19 @@ class Catalog:
     default_role: str
     _task_to_role: dict[str, str] = field(init=False, repr=False, compare=False)
     _by_name: dict[str, str] = field(init=False, repr=False, compare=False)
+    _adopted: dict[str, ModelSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Check that the catalog is consistent and build its look-up tables."""
         if not self.models:
             raise ConfigurationError("the model catalog is empty: configure at least one model")
         if self.default_role not in self.models:
+            from zero_llm.settings_check import did_you_mean
+
             raise ConfigurationError(
                 f"default_role {self.default_role!r} is not a configured role "
                 f"(roles: {', '.join(sorted(self.models))})"
+                + did_you_mean(self.default_role, self.models)
             )
         task_to_role: dict[str, str] = {}
         by_name: dict[str, str] = {}
@@ -122,19 +126,23 @@ class Catalog:
                 by_name.setdefault(key.casefold(), role)
             if ":" not in spec.name:
                 by_name.setdefault(f"{spec.name}:latest".casefold(), role)
+        from zero_llm.settings_check import did_you_mean
+
         for role, spec in self.models.items():
             if spec.tool_model is not None and spec.tool_model.casefold() not in by_name:
                 raise ConfigurationError(
                     f"tool_model {spec.tool_model!r} of role {role!r} is not a configured "
-                    "role or model"
+                    "role or model" + did_you_mean(spec.tool_model, by_name)
                 )
             for target in spec.fallbacks:
                 if target.casefold() not in by_name:
                     raise ConfigurationError(
-                        f"fallback {target!r} of role {role!r} is not a configured role or model"
+                        f"fallback {target!r} of role {role!r} is not a configured role or "
+                        "model" + did_you_mean(target, by_name)
                     )
         object.__setattr__(self, "_task_to_role", task_to_role)
         object.__setattr__(self, "_by_name", by_name)
+        object.__setattr__(self, "_adopted", {})
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -149,9 +157,24 @@ class Catalog:
         """Return the role for a model name, short alias or role name, or None."""
         return self._by_name.get(name.strip().casefold())
 
+    def known_names(self) -> list[str]:
+        """Every name the catalog answers to: roles, model names, aliases, adopted models."""
+        return [*self._by_name, *self._adopted]
+
+    def adopt(self, spec: ModelSpec) -> ModelSpec:
+        """Answer to ``spec.name`` from now on (a model the server has, outside the roles)."""
+        key = spec.name.casefold()
+        if self.find_role(spec.name) is None:
+            self._adopted.setdefault(key, spec)
+            if spec.name.endswith(":latest"):
+                self._adopted.setdefault(key.removesuffix(":latest"), self._adopted[key])
+        return self.resolve(spec.name)
+
     def resolve(self, name: str) -> ModelSpec:
         """Return the spec for a model name, alias or role; raise UnknownModelError if none."""
         role = self.find_role(name)
+        if role is None and (adopted := self._adopted.get(name.strip().casefold())):
+            return adopted
         if role is None:
             known = tuple(spec.name for spec in self.models.values())
             raise UnknownModelError(

@@ -47,10 +47,12 @@ from zero_llm.catalog import Catalog, ModelSpec
 from zero_llm.engine import QueryEngine
 from zero_llm.errors import ZeroLLMError
 from zero_llm.history import HistoryStore, NewMessage
+from zero_llm.history.titles import session_title
 from zero_llm.ollama.messages import plain_transcript
 from zero_llm.requests import QueryRequest
 from zero_llm.routing.router import RouteDecision, route
 from zero_llm.routing.second_stage import ask_quick_model
+from zero_llm.server_models import resolve_on_server
 from zero_llm.settings import ZeroLLMSettings
 from zero_llm.telemetry.switch import TelemetrySwitch
 from zero_llm.tokens import EstimatingCounter, TokenCounter
@@ -199,8 +201,8 @@ class QueryCore:
     # ---------------------------------------------------------------- route
     async def decide(self, request: QueryRequest) -> tuple[ModelSpec, RouteDecision | None]:
         """The model that answers ``request``, and the routing decision when one was made."""
-        if request.model is not None:
-            return self.catalog.resolve(request.model), None
+        if request.model is not None:  # a catalog name, or any model the server has
+            return await resolve_on_server(self.catalog, self.engine.backend, request.model), None
         current = None
         if request.task is None:
             current = current_role(self.catalog, request)
@@ -526,7 +528,7 @@ class QueryCore:
         reply = AIMessage(
             content=answer.content if answer is not None else "",
             tool_calls=answer.tool_calls if answer is not None else [],
-            response_metadata={"model_name": trace.model},
+            response_metadata={"model_name": trace.model, "request_id": trace.request_id},
         )
         new = request.new_messages()
         profile = self.engine.profile_of(trace.model or trace.requested_model, trace.host)
@@ -550,7 +552,9 @@ class QueryCore:
             )
         )
         try:
-            await self._history().append(request.session_id, rows, usage=usage)
+            seqs = await self._history().append(request.session_id, rows, usage=usage)
+            if seqs[:1] == [1] and (title := session_title(request.text)):  # a new session
+                await self._history().update_session(request.session_id, title=title)
         except ZeroLLMError as exc:
             trace.history_error = str(exc)
             log.error("could not store the turn of session %r: %s", request.session_id, exc)

@@ -18,13 +18,14 @@ from zero_llm.catalog import ModelSpec
 from zero_llm.core import QueryCore
 from zero_llm.database import Database
 from zero_llm.engine import QueryEngine
-from zero_llm.errors import InvalidRequestError, ModelNotFoundError
+from zero_llm.errors import InvalidRequestError, ModelNotFoundError, UnknownModelError
 from zero_llm.history import HistoryStore, SyncHistoryStore
 from zero_llm.ollama.client import LoadedModel, ProgressCallback, PullProgress
 from zero_llm.ollama.hosts import HostPool
 from zero_llm.requests import QueryRequest, check_optional_name, check_text, make_request
 from zero_llm.routing.router import RouteDecision, route
-from zero_llm.settings import ZeroLLMSettings, load_settings
+from zero_llm.server_models import full_name, resolve_on_server
+from zero_llm.settings import ZeroLLMSettings, load_settings, mask_url
 from zero_llm.sync_bridge import SyncBridge, shared_bridge
 from zero_llm.usage import UsageLedger, UsageRecorder
 
@@ -145,12 +146,23 @@ class ModelManager:
         check_text(model_name, "model_name")
         return self.catalog.resolve(model_name)
 
+    async def resolve_model(self, model_name: str) -> ModelSpec:
+        """The spec of a catalog name, or of any model the Ollama server has (``/api/show``).
+
+        A name neither knows raises ``UnknownModelError`` with the closest names.
+        """
+        check_text(model_name, "model_name")
+        return await resolve_on_server(self.catalog, self.backend, model_name)
+
     # ------------------------------------------------------------ lifecycle
     async def load_model(
         self, model_name: str, progress: ProgressCallback | None = None
     ) -> LoadResult:
-        """Make a model ready: pull it if missing (reporting progress), then load it."""
-        spec = self.spec(model_name)
+        """Make a model ready: pull it if missing (reporting progress), then load it.
+
+        Any model the server has works, not only the catalog's.
+        """
+        spec = await self.resolve_model(model_name)
         pulled = False
         if spec.name not in await self.backend.present_models():
             if not self.settings.auto_pull:
@@ -168,9 +180,23 @@ class ModelManager:
         return LoadResult(spec.name, pulled, seconds, num_ctx)
 
     async def pull_model(self, model_name: str, progress: ProgressCallback | None = None) -> str:
-        """Pull a catalog model (even if present: that refreshes it); return its full name."""
-        spec = self.spec(model_name)
+        """Pull a model (even if present: that refreshes it); return its full name.
+
+        A catalog name, alias or role pulls that model; any other name is pulled as Ollama
+        names it (``mistral`` is ``mistral:latest``), and the registry decides.
+        """
+        check_text(model_name, "model_name")
+        try:
+            spec = self.catalog.resolve(model_name)
+        except UnknownModelError:
+            spec = ModelSpec(name=full_name(model_name), fallback=False)
         await self.engine.pull(spec, progress=progress)
+        return spec.name
+
+    async def delete_model(self, model_name: str) -> str:
+        """Remove a model from the Ollama server's disk; return its full name."""
+        spec = await self.resolve_model(model_name)
+        await self.backend.delete(spec.name)
         return spec.name
 
     async def model_statuses(self) -> list[ModelStatus]:
@@ -201,7 +227,7 @@ class ModelManager:
 
     async def unload_model(self, model_name: str) -> None:
         """Evict a model from Ollama's memory now."""
-        await self.backend.unload(self.spec(model_name).name)
+        await self.backend.unload((await self.resolve_model(model_name)).name)
 
     async def loaded_models(self) -> list[LoadedModel]:
         """The models in Ollama's memory now."""
@@ -295,8 +321,8 @@ class ModelManager:
 
         if task is not None:
             check_text(task, "task")
-        if model is not None:
-            self.spec(model)
+        if model is not None:  # a name the catalog lacks is looked up on the server at the call
+            check_text(model, "model")
         return ZeroChatModel(
             self,
             task=task,
@@ -427,6 +453,19 @@ class ModelManager:
     def close(self) -> None:
         """Sync twin of ``aclose`` (for the connections the sync methods opened)."""
         self._bridge.run(self.aclose())
+
+    def __repr__(self) -> str:
+        """The hosts, the catalog's roles and models, and where the history is (no secrets)."""
+        hosts = [host.url for host in self.settings.host_list()]
+        roles = {role: spec.name for role, spec in self.catalog.models.items()}
+        history = mask_url(self.settings.history_database_url)
+        encrypted = (
+            ", encrypted" if self.settings.history_key or self.settings.history_key_file else ""
+        )
+        return (
+            f"ModelManager(hosts={hosts!r}, models={roles!r}, "
+            f"default_role={self.catalog.default_role!r}, history={history!r}{encrypted})"
+        )
 
     async def __aenter__(self) -> ModelManager:
         return self

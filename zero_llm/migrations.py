@@ -182,11 +182,21 @@ def _0004_key_check(connection: Connection) -> None:
     frozen.create_all(connection, checkfirst=True)
 
 
+def _0005_usage_emulated(connection: Connection) -> None:
+    """Usage: whether the answer came from an emulator (left out of summaries by default)."""
+    _add_columns(
+        connection,
+        "zl_usage",
+        [Column("emulated", Boolean, nullable=False, server_default=text("false"))],
+    )
+
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_sessions_and_messages", _0001_sessions_and_messages),
     Migration("0002_usage_ledger", _0002_usage_ledger),
     Migration("0003_usage_outcome_and_private_sessions", _0003_usage_outcome_and_private_sessions),
     Migration("0004_key_check", _0004_key_check),
+    Migration("0005_usage_emulated", _0005_usage_emulated),
 ]
 """Every migration, in the order it is applied (append only; never edit a shipped one)."""
 

@@ -123,6 +123,7 @@ zl_usage = Table(
     Column("queue_wait_s", Float, nullable=True),
     Column("cold_load_note", Text, nullable=True),
     Column("fallback_note", Text, nullable=True),
+    Column("emulated", Boolean, nullable=False, default=False),
     Index("zl_usage_created", "created_at"),
     Index("zl_usage_model_created", "model", "created_at"),
     Index("zl_usage_session", "session_id"),

@@ -2,8 +2,13 @@
 
 Sources, strongest first: arguments > ``ZERO_LLM_*`` environment variables (nested with
 ``__``, e.g. ``ZERO_LLM_RETRY__MAX_ATTEMPTS=2``) > ``zero_llm.toml`` (in the working
-directory, or the file named by ``ZERO_LLM_CONFIG_FILE``) > defaults. ``OLLAMA_HOST`` is
-honoured as Ollama's own convention (``ZERO_LLM_OLLAMA_HOST`` wins over it).
+directory, or the file named by ``ZERO_LLM_CONFIG_FILE``) > Ollama's own server variables
+(``OLLAMA_KEEP_ALIVE``, ``OLLAMA_CONTEXT_LENGTH``, ``OLLAMA_NUM_PARALLEL``,
+``OLLAMA_KV_CACHE_TYPE``, ``OLLAMA_MAX_LOADED_MODELS``, ``OLLAMA_FLASH_ATTENTION``; see
+``zero_llm.ollama_env``) > defaults. ``OLLAMA_HOST`` is honoured as Ollama's own
+convention (``ZERO_LLM_OLLAMA_HOST`` wins over it). A mistake — an unknown key in the
+TOML file or an unknown ``ZERO_LLM_*`` variable (with a "did you mean"), a TOML syntax
+error (file, line, column) — is one ``ConfigurationError`` from ``load_settings``.
 
 Nothing is read at import time: only when ``ZeroLLMSettings()`` is built.
 """
@@ -11,9 +16,10 @@ Nothing is read at import time: only when ``ZeroLLMSettings()`` is built.
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import (
     AliasChoices,
@@ -23,6 +29,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -32,9 +39,11 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from zero_llm import settings_check
 from zero_llm.catalog import DEFAULT_MODELS, Catalog, ModelSpec
 from zero_llm.errors import ConfigurationError
 from zero_llm.memory_plan.sizes import parse_memory_size
+from zero_llm.ollama_env import ollama_settings
 
 __all__ = [
     "HostSettings",
@@ -46,9 +55,12 @@ __all__ = [
     "ZeroLLMSettings",
     "describe_errors",
     "load_settings",
+    "mask_url",
 ]
 
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
+MASK = "********"
+"""What a secret is shown as."""
 CONFIG_FILE_ENV = "ZERO_LLM_CONFIG_FILE"
 
 
@@ -154,11 +166,15 @@ class MemorySettings(BaseModel):
     total of all GPUs from ``nvidia-smi`` when it is on PATH, else plan as unlimited (and
     warn the first time ``/api/ps`` shows a model partly on the CPU)."""
     num_parallel: int = Field(default=1, ge=1, le=64)
-    """Requests Ollama runs at once per model: mirror the server's OLLAMA_NUM_PARALLEL."""
+    """Requests Ollama runs at once per model (default: the server's OLLAMA_NUM_PARALLEL)."""
     kv_cache_type: Literal["f16", "q8_0", "q4_0"] = "f16"
-    """Ollama's KV cache type: mirror the server's OLLAMA_KV_CACHE_TYPE."""
+    """Ollama's KV cache type (default: the server's OLLAMA_KV_CACHE_TYPE)."""
+    flash_attention: bool | None = None
+    """Whether Ollama runs flash attention (default: OLLAMA_FLASH_ATTENTION; None: the
+    server decides). False: the KV cache is planned as f16 whatever ``kv_cache_type`` says,
+    as Ollama quantizes the cache only with flash attention on."""
     max_loaded_models: int = Field(default=3, ge=1)
-    """Models Ollama keeps loaded at once: mirror OLLAMA_MAX_LOADED_MODELS."""
+    """Models Ollama keeps loaded at once (default: OLLAMA_MAX_LOADED_MODELS)."""
     overhead: str | int = "512MiB"
     """Memory each loaded model takes beyond weights and KV cache (graph, CUDA context)."""
     num_ctx_floor: int = Field(default=8192, ge=256)
@@ -186,6 +202,10 @@ class MemorySettings(BaseModel):
         if value is not None:
             parse_memory_size(value, what="memory size")
         return value
+
+    def planned_kv_cache_type(self) -> str:
+        """The KV cache type Ollama really runs: ``f16`` when flash attention is off."""
+        return "f16" if self.flash_attention is False else self.kv_cache_type
 
     def gpu_memory_bytes(self) -> int | None:
         """The configured GPU memory in bytes, or None when not set."""
@@ -222,7 +242,12 @@ class ZeroLLMSettings(BaseSettings):
     default_role: str = "quick"
     """The role that answers tasks no other role claims."""
     context_window: int = Field(default=131072, gt=0)
-    """The largest ``num_ctx`` zero_llm asks for (128K); a model's own length may be less."""
+    """The largest ``num_ctx`` zero_llm asks for (128K; default: OLLAMA_CONTEXT_LENGTH when
+    set); a model's own length may be less."""
+    keep_alive: str | int | None = None
+    """One ``keep_alive`` for every model (Ollama's syntax: ``"5m"``, seconds, -1), in place of
+    the per-model and per-kind values not set explicitly (default: OLLAMA_KEEP_ALIVE;
+    None: those values' own defaults)."""
     num_ctx_memory_cap: int | None = Field(default=None, gt=0)
     """An optional further cap on ``num_ctx`` for machines whose memory cannot hold more."""
     auto_pull: bool = True
@@ -277,6 +302,9 @@ class ZeroLLMSettings(BaseSettings):
         """
         if not isinstance(value, dict):
             return value
+        typos = settings_check.new_role_typos(value, DEFAULT_MODELS)
+        if typos:
+            raise ValueError("; ".join(typos))
         merged: dict[str, Any] = dict(DEFAULT_MODELS)
         for role, entry in value.items():
             if entry is None or entry is False:
@@ -286,6 +314,41 @@ class ZeroLLMSettings(BaseSettings):
                 entry = {**DEFAULT_MODELS[role].model_dump(), **entry}
             merged[role] = entry
         return merged
+
+    @model_validator(mode="before")
+    @classmethod
+    def _spread_keep_alive(cls, data: Any) -> Any:
+        """Give ``keep_alive`` to every model and keep-alive kind that has none of its own."""
+        if not isinstance(data, dict) or data.get("keep_alive") is None:
+            return data
+        value = data["keep_alive"]
+        data = dict(data)
+        models = data.get("models")
+        if models is None or isinstance(models, dict):
+            models = {**{role: {} for role in DEFAULT_MODELS}, **(models or {})}
+            data["models"] = {
+                role: {"keep_alive": value, **entry} if isinstance(entry, dict) else entry
+                for role, entry in models.items()
+            }
+        memory = data.get("memory", {})
+        if isinstance(memory, dict):
+            kinds = ("quick_keep_alive", "busy_keep_alive", "idle_keep_alive")
+            data["memory"] = {**dict.fromkeys(kinds, value), **memory}
+        return data
+
+    @field_validator("history_url")
+    @classmethod
+    def _driver_installed(cls, value: str | None) -> str | None:
+        """A PostgreSQL history needs asyncpg, installed by the ``postgres`` extra."""
+        if value and urlsplit(value).scheme.split("+")[0] in ("postgresql", "postgres"):
+            import importlib.util
+
+            if importlib.util.find_spec("asyncpg") is None:
+                raise ValueError(
+                    "a PostgreSQL history_url needs the asyncpg driver, which is not "
+                    "installed: pip install 'zero-llm[postgres]'"
+                )
+        return value
 
     @field_validator("ollama_host")
     @classmethod
@@ -302,12 +365,13 @@ class ZeroLLMSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Arguments, then environment, then the TOML file, then defaults."""
+        """Arguments, then environment, then the TOML file, then Ollama's variables."""
         toml_path = os.environ.get(CONFIG_FILE_ENV) or "zero_llm.toml"
         return (
             init_settings,
             env_settings,
             TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)),
+            OllamaEnvironmentSource(settings_cls),
         )
 
     def catalog(self) -> Catalog:
@@ -338,6 +402,30 @@ class ZeroLLMSettings(BaseSettings):
         return parse_ollama_host(self.ollama_host)
 
 
+class OllamaEnvironmentSource(PydanticBaseSettingsSource):
+    """The settings Ollama's own server variables imply (see ``zero_llm.ollama_env``)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: ``__call__`` gives every value at once."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        """Every setting an ``OLLAMA_*`` variable of the environment implies."""
+        return ollama_settings(os.environ)
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password (if any) replaced by stars."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    netloc = f"{parts.username or ''}:{MASK}@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def parse_ollama_host(host: str | None) -> str:
     """Turn an ``OLLAMA_HOST`` value into a base URL (``http://127.0.0.1:11434`` by default).
 
@@ -366,12 +454,21 @@ def parse_ollama_host(host: str | None) -> str:
 
 
 def load_settings(**overrides: Any) -> ZeroLLMSettings:
-    """Build settings from all sources, turning every failure into one ConfigurationError."""
+    """Build settings from all sources, turning every failure into one ConfigurationError.
+
+    Also an error: a ``ZERO_LLM_*`` variable that names no setting (with the closest one).
+    """
+    unknown = settings_check.unknown_environment_names(ZeroLLMSettings, ModelSpec, os.environ)
+    if unknown:
+        raise ConfigurationError("invalid zero_llm settings: " + "; ".join(unknown))
     try:
         settings = ZeroLLMSettings(**overrides)
         settings.catalog()
     except ValidationError as exc:
         raise ConfigurationError(f"invalid zero_llm settings: {describe_errors(exc)}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        path = Path(os.environ.get(CONFIG_FILE_ENV) or "zero_llm.toml")
+        raise ConfigurationError(settings_check.toml_error_line(path, exc)) from exc
     except SettingsError as exc:  # a value that is not even JSON, e.g. ZERO_LLM_HOSTS=x
         cause = f": {exc.__cause__}" if exc.__cause__ else ""
         raise ConfigurationError(f"invalid zero_llm settings: {exc}{cause}") from exc
@@ -379,11 +476,5 @@ def load_settings(**overrides: Any) -> ZeroLLMSettings:
 
 
 def describe_errors(exc: ValidationError) -> str:
-    """Every problem of a validation error on one line: where, what, and the value given."""
-    problems = []
-    for error in exc.errors(include_url=False):
-        where = ".".join(str(part) for part in error["loc"]) or "settings"
-        given = error.get("input")
-        shown = "" if isinstance(given, dict) else f" (got {given!r})"
-        problems.append(f"{where}: {error['msg']}{shown}")
-    return "; ".join(problems)
+    """Every problem of a validation error on one line, an unknown name with its likely one."""
+    return settings_check.describe_errors(exc, ZeroLLMSettings, ModelSpec)

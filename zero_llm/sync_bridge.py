@@ -184,9 +184,21 @@ def _close(work: Any) -> None:
         close()
 
 
+_PUBLIC_TWINS = {"_agenerate": "ainvoke(...) (or astream(...))", "_astream": "astream(...)"}
+"""LangChain's protected async methods -> the public ones a caller should await."""
+
+
 def _name_of(work: Any) -> str:
-    """The async method a sync call stood for, e.g. ``ModelManager.query_model(...)``."""
+    """The public async method a sync call stood for, e.g. ``ModelManager.query_model(...)``.
+
+    A protected one (LangChain's ``_agenerate`` behind ``invoke``) is named by its public
+    twin: ``ZeroChatModel.ainvoke(...)``.
+    """
     name = getattr(work, "__qualname__", None) or type(work).__qualname__
+    owner, _, method = name.rpartition(".")
+    if method.startswith("_"):
+        twin = _PUBLIC_TWINS.get(method, "ainvoke(...) (or astream(...))")
+        return f"{owner}.{twin}" if owner else twin
     return f"{name}(...)"
 
 

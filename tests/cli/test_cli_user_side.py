@@ -94,7 +94,8 @@ def test_listing_commands_speak_json(cli) -> None:  # type: ignore[no-untyped-de
     cli("load", "llama")
     cli("ask", "hello", "--session", "j1")
     models = json.loads(cli("models", "--json").stdout)
-    assert {m["role"] for m in models} == {"reasoning", "code", "quick"}
+    assert {m["role"] for m in models if m["role"]} == {"reasoning", "code", "quick"}
+    assert {m["model"] for m in models if not m["role"]} == {"nomic-embed-text:latest"}
     quick = next(m for m in models if m["role"] == "quick")
     assert quick["model"] == "llama3.1:8b" and quick["loaded"] is True
     ps = json.loads(cli("ps", "--json").stdout)

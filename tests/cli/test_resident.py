@@ -377,7 +377,16 @@ def test_two_terminals_are_answered_at_once_and_a_stop_lets_them_finish(
     started = time.monotonic()
     first, second = asking("one"), asking("two")
     wait_until(lambda: shell.statuses()[0]["answering"] == 2, 20)
-    assert shell.run("resident", "stop").returncode == 0  # while both are answering
+    # while both are answering; stop waits until the process has really left, so it runs
+    # beside the asks
+    stopper = subprocess.Popen(
+        [sys.executable, "-c", CLI, "resident", "stop"],
+        env=shell.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     outputs = [p.communicate(timeout=30) for p in (first, second)]
     assert [p.returncode for p in (first, second)] == [0, 0], outputs
     assert [out for out, _ in outputs] == [
@@ -385,6 +394,8 @@ def test_two_terminals_are_answered_at_once_and_a_stop_lets_them_finish(
         "[llama3.1:8b] You said: two\n",
     ]
     assert time.monotonic() - started < 2 * 1.5 + 2  # side by side, not one after the other
+    stopped, _ = stopper.communicate(timeout=30)
+    assert stopper.returncode == 0 and stopped == "stopped 1 resident process\n"
 
 
 def test_a_question_the_resident_began_is_never_asked_twice(

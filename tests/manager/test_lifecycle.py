@@ -72,12 +72,13 @@ async def test_load_model_pulls_a_missing_model_with_progress() -> None:
 async def test_unknown_names_fail_before_any_request(
     manager: ModelManager, emulator: OllamaEmulator
 ) -> None:
-    with pytest.raises(UnknownModelError, match="not in the catalog") as info:
+    with pytest.raises(UnknownModelError, match="not in the catalog nor on the Ollama") as info:
         await manager.load_model("mistral:7b")
-    assert "models table" in str(info.value)
+    assert "models table" in str(info.value) and "zero-llm pull mistral:7b" in str(info.value)
     with pytest.raises(InvalidRequestError):
         await manager.load_model("")
-    assert emulator.requests == []
+    # the server's list was read (any model it has would do), nothing pulled or loaded
+    assert {r.path for r in emulator.requests} == {"/api/tags"}
 
 
 async def test_a_catalog_model_the_registry_lacks_says_so() -> None:
@@ -116,6 +117,10 @@ def test_sync_twins_inside_a_running_loop_name_the_async_method(manager: ModelMa
             manager.query_model_sync("llama", "from a running loop")
         with pytest.raises(SyncCallInEventLoopError, match=r"await ModelManager\.load_model"):
             manager.load_model_sync("llama")
+        with pytest.raises(SyncCallInEventLoopError) as caught:  # a public name, never _agenerate
+            manager.chat_model().invoke("from a running loop")
+        assert "await ZeroChatModel.ainvoke(...)" in str(caught.value)
+        assert "_agenerate" not in str(caught.value)
         assert ticks >= 1
         answer = await manager.query_model("llama", "awaited")
         assert answer == "[llama3.1:8b] You said: awaited"

@@ -4,6 +4,10 @@
 standard library only, so an ask costs a bare interpreter's start-up plus the answer);
 every other command, and any ask it does not take, goes to the Typer app
 (``zero_llm.cli.commands``), imported only then.
+
+The global options may come anywhere before a ``--``: ``zero-llm ask -v "q"`` is
+``zero-llm -v ask "q"``. A ``ZeroLLMError`` that escapes a command is one ``error:``
+line on stderr (exit code 1); with ``-v`` its traceback comes first.
 """
 
 from __future__ import annotations
@@ -17,6 +21,18 @@ if TYPE_CHECKING:
 __all__ = ["app", "main"]
 
 
+GLOBAL_FLAGS = ("-v", "--verbose", "--no-color", "--version")
+"""Options of the whole command, accepted after the subcommand too."""
+
+
+def hoist_global_flags(args: list[str]) -> list[str]:
+    """``args`` with the global flags moved before the subcommand (none after ``--``)."""
+    cut = args.index("--") if "--" in args else len(args)
+    flags = [a for a in args[:cut] if a in GLOBAL_FLAGS]
+    rest = [a for a in args[:cut] if a not in GLOBAL_FLAGS]
+    return [*dict.fromkeys(flags), *rest, *args[cut:]]
+
+
 def main() -> None:
     """Entry point of the ``zero-llm`` console script."""
     args = sys.argv[1:]
@@ -27,9 +43,17 @@ def main() -> None:
         if code is not None:
             sys.stdout.flush()
             sys.exit(code)
+    args = hoist_global_flags(args)
     from zero_llm.cli.commands import app
+    from zero_llm.errors import ZeroLLMError
 
-    app()
+    try:
+        app(args=args, prog_name="zero-llm")
+    except ZeroLLMError as exc:
+        from zero_llm.cli.common import fail_error
+
+        fail_error(exc)
+        sys.exit(1)
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,4 @@
-"""The conversation commands: ``ask``, ``chat``, ``route`` and ``demo``.
+"""The conversation commands: ``ask``, ``route`` and ``demo`` (``chat`` is in ``cli.chat``).
 
 In: the question (argument or standard input), task or model, system text, session.
 Out: the answer streamed on stdout, and on stderr the status line (and a fallback note
@@ -7,7 +7,6 @@ when another model answered). ``--json`` prints one JSON object instead.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -29,13 +28,13 @@ from zero_llm.resident.request import AskRequest, NoQuestionError, build_request
 
 if TYPE_CHECKING:
     from zero_llm.answer import Answer
+    from zero_llm.cli.progress import StatusSink
     from zero_llm.manager import ModelManager
 
 __all__ = [
     "answer_in_process",
     "answer_request",
     "ask",
-    "chat",
     "demo",
     "route",
     "storage_problems",
@@ -58,19 +57,38 @@ async def stream_answer(
     stream: bool = True,
     output: Output | None = TERMINAL,
     session: str | None = None,
+    status: StatusSink | None = TERMINAL,
 ) -> Answer:
-    """Ask (routed, or ``model``), print the answer as it comes to ``output``, return it."""
-    from zero_llm.answer import AnswerStream
+    """Ask (routed, or ``model``), print the answer as it comes to ``output``, return it.
 
-    if model is not None:
-        result = await manager.query_model(model, text, context, stream, session_id=session)
-    else:
-        result = await manager.ask(
-            text, task=task, context=context, stream=stream, session_id=session
-        )
+    Until the first text, ``status`` shows what the question waits for (a pull, a load,
+    a queue, the model's thinking) with the seconds waited.
+    """
+    from zero_llm.answer import AnswerStream
+    from zero_llm.cli.progress import showing_status, waiting_text
+
+    sink = status if status is not None else _QUIET
+    async with showing_status(sink, lambda elapsed, event: waiting_text(None, elapsed, event)):
+        if model is not None:
+            result = await manager.query_model(model, text, context, stream, session_id=session)
+        else:
+            result = await manager.ask(
+                text, task=task, context=context, stream=stream, session_id=session
+            )
     if isinstance(result, AnswerStream):
+        chunks = aiter(result)
         try:
-            async for chunk in result:
+            trace = result.trace
+            async with showing_status(
+                sink,
+                lambda elapsed, event: waiting_text(
+                    trace, elapsed, event, manager.residency_state()
+                ),
+            ):
+                first = await anext(chunks, None)
+            if first is not None and output is not None:
+                output.out(first)
+            async for chunk in chunks:
                 if output is not None:
                     output.out(chunk)
         finally:  # a reader that fails (a closed pipe) or a cancel ends the request cleanly
@@ -103,8 +121,24 @@ def warn_unstored(problems: list[str], output: Output) -> None:
         output.err(f"warning: the answer above was shown but {problem}", "yellow")
 
 
+class _NoStatus:
+    """A status sink that shows nothing."""
+
+    def status(self, text: str | None) -> None:
+        """Show nothing."""
+
+
+_QUIET = _NoStatus()
+
+
 async def answer_request(manager: ModelManager, request: AskRequest, output: Output) -> Answer:
     """Answer one ``ask`` to ``output``: the streamed text and status lines, or one JSON."""
+    session = request.session
+    if request.continue_last:  # -c: the most recent conversation, or a new one
+        from zero_llm.resident.request import new_session_id
+
+        latest = await manager.history.sessions(limit=1)
+        session = latest[0].id if latest else new_session_id()
     answer = await stream_answer(
         manager,
         request.question,
@@ -113,7 +147,8 @@ async def answer_request(manager: ModelManager, request: AskRequest, output: Out
         context=request.system,
         stream=request.stream,
         output=None if request.as_json else output,
-        session=request.session,
+        session=session,
+        status=output,
     )
     if request.as_json:
         output.out(json_text({"answer": answer.text, **answer.trace.metadata()}) + "\n")
@@ -151,12 +186,20 @@ def ask(
     no_stream: Annotated[bool, typer.Option("--no-stream", help="Print the answer whole.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     host: HostOption = None,
+    continue_last: Annotated[
+        bool, typer.Option("--continue", "-c", help="Continue the latest conversation.")
+    ] = False,
+    no_log: Annotated[
+        bool, typer.Option("--no-log", help="Remember nothing of this question.")
+    ] = False,
 ) -> None:
     """Ask a question; the router picks the model unless --model says which.
 
     Piped text with a question becomes its context: cat error.log | zero-llm ask "explain".
     Run from the command line, a resident process answers (started by the first ask,
     gone after resident_idle_s; ZERO_LLM_RESIDENT_ASK=false to answer in process).
+    Every question is remembered in a conversation of its own (zero-llm logs lists
+    them); -c continues the latest one; --no-log remembers nothing.
     """
     options = {
         "text": text,
@@ -168,71 +211,14 @@ def ask(
         "no_stream": no_stream,
         "as_json": as_json,
         "host": host,
+        "continue_last": continue_last,
+        "no_log": no_log,
     }
     try:
         request = build_request(options)
     except NoQuestionError as exc:
         raise fail(str(exc)) from None
     run_with_manager(lambda manager: answer_request(manager, request, TERMINAL), host)
-
-
-def chat(
-    session: Annotated[
-        str | None, typer.Option(help="Conversation to continue (default: a new one).")
-    ] = None,
-    system: Annotated[str, typer.Option(help="System message for every turn.")] = "",
-    host: HostOption = None,
-) -> None:
-    """Talk with ZERO's models; /task NAME, /model NAME (or /model auto), /exit."""
-    from zero_llm.errors import ZeroLLMError
-
-    session_id = session or datetime.now().strftime("chat-%Y%m%d-%H%M%S")
-    unstored = 0
-
-    async def talk(manager: ModelManager) -> None:
-        nonlocal unstored
-        task: str | None = None
-        model: str | None = None
-        say(f"session {session_id}: /task NAME, /model NAME, /model auto, /exit", err=True)
-        while True:
-            try:
-                # Blocking on the terminal is fine: nothing else runs on this loop meanwhile.
-                line = input("you> ").strip()  # noqa: ASYNC250
-            except (EOFError, KeyboardInterrupt):
-                break
-            if not line:
-                continue
-            if line in ("/exit", "/quit"):
-                break
-            if line.startswith("/task"):
-                task = line.removeprefix("/task").strip() or None
-                say(f"task: {task or 'chosen from the text'}", err=True)
-                continue
-            if line.startswith("/model"):
-                name = line.removeprefix("/model").strip()
-                try:
-                    model = None if name in ("", "auto") else manager.spec(name).name
-                except ZeroLLMError as exc:
-                    say(f"error: {exc}", err=True, style="red")
-                    continue
-                say(f"model: {model or 'routed'}", err=True)
-                continue
-            try:
-                answer = await stream_answer(
-                    manager, line, task=task, model=model, context=system, session=session_id
-                )
-            except ZeroLLMError as exc:
-                say(f"error: {type(exc).__name__}: {exc}", err=True, style="red")
-                continue
-            report_answer(answer)
-            problems = storage_problems(manager, answer)
-            warn_unstored(problems, TERMINAL)
-            unstored += bool(problems)
-
-    run_with_manager(talk, host)
-    if unstored:
-        raise fail(f"{unstored} turn(s) of session {session_id} were not stored (see above)")
-    say(f"bye (session {session_id} is kept)", err=True)
 
 
 def route(
@@ -244,10 +230,21 @@ def route(
     from dataclasses import asdict
 
     from zero_llm.errors import ZeroLLMError
+    from zero_llm.routing.router import route as decide
+    from zero_llm.settings import load_settings
 
-    manager = manager_for(None)
+    # The settings and the router only: no manager, no LangChain, no client (fast).
     try:
-        decision = manager.route(text, task)
+        settings = load_settings()
+        if not text.strip() and task is None:
+            raise fail("InvalidRequestError: text cannot be empty")
+        decision = decide(
+            settings.catalog(),
+            task=task,
+            text=text,
+            threshold=settings.routing.confidence_threshold,
+            switch_threshold=settings.routing.switch_threshold,
+        )
     except ZeroLLMError as exc:
         raise fail(str(exc)) from None
     if as_json:
@@ -287,8 +284,14 @@ def demo(
         "emulator. THE ANSWER BELOW IS EMULATED, not written by a model.",
         err=True,
     )
+    from zero_llm.emulated import mark_emulated, unmark_emulated
+
     with emulator() as served:
-        _demo_ask(ModelManager(manager.settings, ollama_host=served.base_url), text)
+        mark_emulated(served.base_url)  # its usage record says so; summaries leave it out
+        try:
+            _demo_ask(ModelManager(manager.settings, ollama_host=served.base_url), text)
+        finally:
+            unmark_emulated(served.base_url)
 
 
 def _demo_ask(manager: ModelManager, text: str) -> None:

@@ -9,12 +9,25 @@ exit code 1, never a traceback. Each command group lives in its own module; only
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Annotated
 
 import typer
 
-from zero_llm.cli import ask, config, doctor, emulate, history, hosts, models, resident
+from zero_llm.cli import (
+    ask,
+    chat,
+    common,
+    config,
+    doctor,
+    emulate,
+    history,
+    hosts,
+    logs,
+    models,
+    resident,
+)
 
 __all__ = ["app"]
 
@@ -27,25 +40,48 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from zero_llm import __version__
+
+        typer.echo(f"zero-llm {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _options(
     verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Log retries, fallbacks and every call.")
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Log retries, fallbacks and every call; show tracebacks."
+        ),
+    ] = False,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="No colours (as NO_COLOR=1 does).")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
-    """ZERO's model manager for local LLMs on Ollama."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.ERROR,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    """ZERO's model manager for local LLMs on Ollama.
+
+    -v, --no-color and --version may also come after the command.
+    """
+    if no_color:
+        os.environ["NO_COLOR"] = "1"
+    common.VERBOSE = verbose
+    handler = logging.StreamHandler(common.LineStartStream(sys.stderr))
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO if verbose else logging.ERROR)  # a status may lower loggers
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, handlers=[handler])
     if not verbose:
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 for command in (
     ask.ask,
-    ask.chat,
+    chat.chat,
     ask.route,
     models.models,
     models.ps,
@@ -53,7 +89,9 @@ for command in (
     models.load,
     models.pull,
     models.unload,
+    models.rm,
     history.usage,
+    logs.logs,
     config.config,
     doctor.doctor,
     ask.demo,

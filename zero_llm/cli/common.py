@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, is_dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
@@ -50,14 +52,77 @@ HostOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")]
 
 
+VERBOSE = False
+"""``-v``/``--verbose`` was given: a failure shows its traceback before its one line."""
+
+
+def color_enabled() -> bool:
+    """Whether styles may be used: not with ``NO_COLOR`` (no-color.org) or ``--no-color``."""
+    return not os.environ.get("NO_COLOR")
+
+
+class _StdoutLine:
+    """Whether this process's stdout has an unfinished line (streamed text without its end)."""
+
+    open = False
+
+
+def note_stdout(text: str) -> None:
+    """Remember whether ``text``, just written to stdout, left its line unfinished."""
+    if text:
+        _StdoutLine.open = not text.endswith("\n")
+
+
+def start_line_on_stderr() -> None:
+    """Wipe the status line, end stdout's unfinished line: what stderr gets next starts a line."""
+    from zero_llm.cli.progress import STATUS
+
+    STATUS.status(None)
+    if _StdoutLine.open and _is_terminal(sys.stdout):
+        sys.stdout.flush()
+        sys.stderr.write("\n")
+        _StdoutLine.open = False
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+class LineStartStream:
+    """A stderr for log handlers whose every record starts on a line of its own."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        """Write ``text``, after ending stdout's unfinished line if there is one."""
+        start_line_on_stderr()
+        return int(self.stream.write(text))
+
+    def flush(self) -> None:
+        """Flush the stream below."""
+        self.stream.flush()
+
+
 def say(text: str, *, err: bool = False, style: str | None = None) -> None:
-    """Print one line (to stderr with ``err``), dim or coloured by ``style``."""
-    if style == "dim":
-        typer.secho(text, err=err, dim=True)
-    elif style:
-        typer.secho(text, err=err, fg=style)
+    """Print one line (to stderr with ``err``), dim or coloured by ``style``.
+
+    On stderr the line always starts a line of its own: a line that follows streamed
+    answer text still unfinished on stdout is put after a newline, never glued to it.
+    """
+    if err:
+        start_line_on_stderr()
     else:
+        note_stdout("\n")
+    if style is None or not color_enabled():
         typer.echo(text, err=err)
+    elif style == "dim":
+        typer.secho(text, err=err, dim=True)
+    else:
+        typer.secho(text, err=err, fg=style)
 
 
 class Output(Protocol):
@@ -69,6 +134,9 @@ class Output(Protocol):
     def err(self, line: str, style: str | None = None) -> None:
         """One line for stderr, dim or coloured by ``style`` on a terminal."""
 
+    def status(self, text: str | None) -> None:
+        """A status line drawn in place on a terminal's stderr; None wipes it."""
+
 
 class TerminalOutput:
     """The ``Output`` of this process's own stdout and stderr."""
@@ -76,18 +144,33 @@ class TerminalOutput:
     def out(self, text: str) -> None:
         """Text for stdout, as it comes (no newline added)."""
         typer.echo(text, nl=False)
+        note_stdout(text)
+        sys.stdout.flush()
 
     def err(self, line: str, style: str | None = None) -> None:
         """One line for stderr, dim or coloured by ``style`` on a terminal."""
         say(line, err=True, style=style)
+
+    def status(self, text: str | None) -> None:
+        """A status line drawn in place on a terminal's stderr; None wipes it."""
+        from zero_llm.cli.progress import STATUS
+
+        STATUS.status(text)
 
 
 TERMINAL = TerminalOutput()
 
 
 def fail(message: str) -> typer.Exit:
-    """Print ``error: message`` on stderr and return the exit to raise (code 1)."""
-    typer.secho(f"error: {message}", err=True, fg="red")
+    """Print ``error: message`` on stderr and return the exit to raise (code 1).
+
+    Called while an exception is being handled and with ``-v``, its traceback comes first.
+    """
+    if VERBOSE and sys.exc_info()[1] is not None:
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+    say(f"error: {message}", err=True, style="red")
     return typer.Exit(1)
 
 

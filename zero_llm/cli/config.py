@@ -2,8 +2,10 @@
 
 In: the settings as built from all sources, the command line's arguments, the
 environment and the TOML file. Out: one row per setting (nested ones flattened, e.g.
-``window.exact_counts``) with its value and its source — ``argument``, ``env``, ``toml``
-or ``default`` — secrets masked. ``setting_rows`` is pure, for tests and other tools.
+``window.exact_counts``) with its value and its source — ``argument``, ``env``, ``toml``,
+``env OLLAMA_...`` (Ollama's own variable), ``keep_alive (...)`` (the one keep-alive spread
+to every model) or ``default`` — secrets masked. ``setting_rows`` is pure, for tests and
+other tools.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from zero_llm.cli.common import HostOption, JsonOption, echo_json, fail, print_table, say, table
 
@@ -24,6 +25,15 @@ if TYPE_CHECKING:
 __all__ = ["SettingRow", "config", "config_file", "mask_url", "setting_rows"]
 
 MASK = "********"
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password (if any) replaced by stars (see ``settings.mask_url``)."""
+    from zero_llm.settings import mask_url as masked
+
+    return masked(url)
+
+
 SECRET_FIELDS = frozenset({"history_key"})
 
 
@@ -34,18 +44,6 @@ class SettingRow:
     name: str
     value: str
     source: str
-
-
-def mask_url(url: str) -> str:
-    """The URL with its password (if any) replaced by stars."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    netloc = f"{parts.username or ''}:{MASK}@{host}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def config_file(environ: Mapping[str, str]) -> Path:
@@ -63,7 +61,35 @@ def _show(name: str, value: Any) -> str:
     return str(value)
 
 
+KEEP_ALIVE_KINDS = frozenset(
+    {("memory", "quick_keep_alive"), ("memory", "busy_keep_alive"), ("memory", "idle_keep_alive")}
+)
+
+
 def _source(
+    path: tuple[str, ...],
+    arguments: Mapping[str, Any],
+    env: set[str],
+    toml: Mapping[str, Any],
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """Where the setting at ``path`` came from (the strongest source that sets it)."""
+    found = _own_source(path, arguments, env, toml)
+    if found != "default" or environ is None:
+        return found
+    from zero_llm.ollama_env import ollama_variable_for
+
+    variable = ollama_variable_for(path, environ)
+    if variable is not None:
+        return f"env {variable}"
+    if path in KEEP_ALIVE_KINDS:
+        spread = _source(("keep_alive",), arguments, env, toml, environ)
+        if spread != "default":
+            return f"keep_alive ({spread})"
+    return "default"
+
+
+def _own_source(
     path: tuple[str, ...],
     arguments: Mapping[str, Any],
     env: set[str],
@@ -109,7 +135,7 @@ def setting_rows(
                     SettingRow(
                         f"{name}.{sub}",
                         _show(sub, getattr(value, sub)),
-                        _source(path, arguments, env, toml),
+                        _source(path, arguments, env, toml, environ),
                     )
                 )
         elif name == "models":
@@ -123,7 +149,7 @@ def setting_rows(
                     )
                 )
         else:
-            source = _source((name,), arguments, env, toml)
+            source = _source((name,), arguments, env, toml, environ)
             rows.append(SettingRow(name, _show(name, value), source))
     return rows
 

@@ -23,6 +23,7 @@ from zero_llm.cli.common import (
     say,
     table,
 )
+from zero_llm.cli.sanitize import printable
 
 if TYPE_CHECKING:
     from zero_llm.history import StoredMessage
@@ -47,8 +48,8 @@ def sessions_list(
     rows = table("session", "title", "messages", "tokens", "updated", flexible=("title",))
     for info in found:
         rows.add_row(
-            info.id,
-            info.title or "",
+            printable(info.id),
+            printable(info.title or ""),
             str(info.message_count),
             compact_count(info.total_tokens),
             info.updated_at.strftime("%Y-%m-%d %H:%M"),
@@ -73,7 +74,7 @@ def sessions_show(
         raise fail(f"there is no session {session!r}")
     for message in messages:
         who = {"human": "you", "ai": message.model or "ai"}.get(message.role, message.role)
-        say(f"[{message.seq}] {who}: {message.content}")
+        say(printable(f"[{message.seq}] {who}: {message.content}"))
 
 
 @sessions_app.command("delete")
@@ -124,14 +125,20 @@ def usage(
     since: Annotated[
         str | None, typer.Option(help="Only calls since: 30m, 6h, 2d, ISO date.")
     ] = None,
+    emulated: Annotated[
+        bool, typer.Option("--emulated", help="Count emulated answers too (zero-llm demo).")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Summarize recorded calls: count, failures, latency, first token, tokens, speed."""
+    """Summarize recorded calls: count, failures, latency, first token, tokens, speed.
+
+    Answers from the emulator (zero-llm demo without Ollama) are left out unless --emulated.
+    """
     if by not in (None, "model", "task", "session"):
         raise fail(f"InvalidRequestError: --by {by!r}: choose model, task or session")
     start = parse_since(since)
     summaries = run_with_manager(
-        lambda m: m.usage.summary(by, since=start)  # type: ignore[arg-type]
+        lambda m: m.usage.summary(by, since=start, include_emulated=emulated)  # type: ignore[arg-type]
     )
     if as_json:
         echo_json(summaries)

@@ -1,21 +1,20 @@
 """The model commands: ``models``, ``ps``, ``load``, ``pull`` and ``unload``.
 
 In: model names or short names, the Ollama host. Out: the catalog and memory tables
-(``--json`` for scripts), progress bars on stderr while pulling.
+(``--json`` for scripts); on a terminal, pull progress and a loading status on stderr.
 """
 
 from __future__ import annotations
 
 import shutil
 import textwrap
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict
-from typing import TYPE_CHECKING, Annotated, Any
+from dataclasses import asdict, replace
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from zero_llm.cli.common import (
+    TERMINAL,
     HostOption,
     JsonOption,
     echo_json,
@@ -26,53 +25,49 @@ from zero_llm.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from zero_llm.manager import ModelManager, ModelStatus
+    from zero_llm.manager import LoadResult, ModelManager, ModelStatus
     from zero_llm.memory_plan import MemoryPlan
-    from zero_llm.ollama.client import LoadedModel, PullProgress
+    from zero_llm.ollama.client import LoadedModel
 
-__all__ = ["load", "models", "ps", "pull", "unload"]
+__all__ = ["load", "load_note", "models", "ps", "pull", "rm", "unload"]
 
 NameArgument = Annotated[
-    str, typer.Argument(help="Model name or short name (llama, qwen, deepseek).")
+    str,
+    typer.Argument(help="Model name or short name (llama, qwen, deepseek), or any Ollama model."),
 ]
 
 
-@contextmanager
-def _progress_bar() -> Iterator[Callable[[PullProgress], None]]:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TransferSpeedColumn,
-    )
+async def load_note(manager: ModelManager, name: str) -> str:
+    """``loading X (size), evicting Y``: what a load of ``name`` is about to do."""
+    from zero_llm.memory_plan.sizes import format_bytes
 
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        console=Console(stderr=True),
-        transient=False,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def report(step: PullProgress) -> None:
-            key = step.digest or step.status
-            if key not in tasks:
-                tasks[key] = bar.add_task(step.status, total=step.total)
-            bar.update(
-                tasks[key], completed=step.completed or 0, total=step.total, description=step.status
-            )
-
-        yield report
+    plan = await manager.memory_plan()
+    planned = plan.get(name)
+    size = f" ({format_bytes(planned.total_bytes)})" if planned is not None else ""
+    loaded = [m.name for m in await manager.loaded_models()]
+    if name in loaded:
+        return f"loading {name}{size} (already in memory)"
+    evicting = [other for other in loaded if not plan.can_coreside({name, other})]
+    return f"loading {name}{size}" + (f", evicting {', '.join(evicting)}" if evicting else "")
 
 
 def load(name: NameArgument, host: HostOption = None) -> None:
     """Pull the model if it is missing (with a progress bar), then load it into memory."""
-    with _progress_bar() as report:
-        result = run_with_manager(lambda m: m.load_model(name, report), host)
+    from zero_llm.cli.progress import pull_progress, showing_status
+
+    async def body(manager: ModelManager) -> LoadResult:
+        spec = await manager.resolve_model(name)
+        pulled = False
+        if manager.settings.auto_pull and spec.name not in await manager.backend.present_models():
+            with pull_progress() as report:
+                await manager.pull_model(spec.name, report)
+            pulled = True
+        note = await load_note(manager, spec.name)
+        async with showing_status(TERMINAL, lambda elapsed, _: f"{note}... {elapsed:.0f}s"):
+            result = await manager.load_model(spec.name)
+        return replace(result, pulled=result.pulled or pulled)
+
+    result = run_with_manager(body, host)
     say(
         f"{result.model} loaded in {result.load_seconds:.2f}s (num_ctx={result.num_ctx}"
         f"{', pulled' if result.pulled else ''})"
@@ -80,8 +75,10 @@ def load(name: NameArgument, host: HostOption = None) -> None:
 
 
 def pull(name: NameArgument, host: HostOption = None) -> None:
-    """Pull a model with a progress bar."""
-    with _progress_bar() as report:
+    """Pull a model with a progress bar (on a terminal)."""
+    from zero_llm.cli.progress import pull_progress
+
+    with pull_progress() as report:
         model = run_with_manager(lambda m: m.pull_model(name, report), host)
     say(f"{model} pulled")
 
@@ -90,10 +87,16 @@ def unload(name: NameArgument, host: HostOption = None) -> None:
     """Evict a model from Ollama's memory now."""
 
     async def body(manager: ModelManager) -> str:
-        await manager.unload_model(name)
-        return manager.spec(name).name
+        spec = await manager.resolve_model(name)
+        await manager.unload_model(spec.name)
+        return spec.name
 
     say(f"{run_with_manager(body, host)} unloaded")
+
+
+def rm(name: NameArgument, host: HostOption = None) -> None:
+    """Remove a model from the Ollama server's disk (as `ollama rm` does)."""
+    say(f"{run_with_manager(lambda m: m.delete_model(name), host)} removed")
 
 
 def _gib(size: int | None) -> str:
@@ -138,11 +141,25 @@ def _why_resident(model: LoadedModel, plan: MemoryPlan) -> str:
     return "; ".join(parts)
 
 
+async def _server_only(manager: ModelManager, statuses: list[ModelStatus]) -> list[ModelStatus]:
+    """The server's models outside the catalog (no role; usable by name everywhere)."""
+    from zero_llm.manager import ModelStatus
+
+    listed = {s.model for s in statuses}
+    loaded = {m.name for m in await manager.loaded_models()}
+    extra = []
+    for name in sorted(await manager.backend.present_models() - listed):
+        facts = await manager.backend.show(name)
+        extra.append(ModelStatus("", name, (), True, name in loaded, None, facts.context_length))
+    return extra
+
+
 def models(host: HostOption = None, as_json: JsonOption = False) -> None:
-    """The catalog and its memory plan: state, num_ctx, footprint, co-residency, and why."""
+    """The catalog's roles and every other model the server has; the memory plan; and why."""
 
     async def body(manager: ModelManager) -> tuple[list[ModelStatus], MemoryPlan]:
-        return await manager.model_statuses(), await manager.memory_plan()
+        statuses = await manager.model_statuses()
+        return statuses + await _server_only(manager, statuses), await manager.memory_plan()
 
     from zero_llm.memory_plan.view import describe_plan, plan_summary
 
@@ -160,9 +177,9 @@ def models(host: HostOption = None, as_json: JsonOption = False) -> None:
     for s in statuses:
         state = "loaded" if s.loaded else ("present" if s.present else "missing")
         rows.add_row(
-            s.role,
+            s.role or "-",
             s.model,
-            ", ".join(s.tasks) or "(default)",
+            "-" if not s.role else ", ".join(s.tasks) or "(default)",
             state,
             str(s.num_ctx or "?"),
             str(s.context_length or "?"),

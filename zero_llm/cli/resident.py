@@ -29,31 +29,75 @@ def _replies(command: str) -> list[dict[str, Any]]:
         raise fail(str(exc)) from None
 
 
+def _statuses() -> list[dict[str, Any]]:
+    """Each process's status; one that speaks another protocol shows what it can."""
+    found = []
+    for reply in _replies("status"):
+        item = reply.get("status")
+        if isinstance(item, dict):
+            found.append(item)
+        else:  # an older zero-llm that answers status only to its own protocol
+            found.append({"pid": None, "note": str(reply.get("err", "another zero-llm version"))})
+    return found
+
+
 @resident_app.command()
 def status(as_json: JsonOption = False) -> None:
-    """List the resident processes: pid, working directory, age, asks, idle seconds."""
-    found = [reply["status"] for reply in _replies("status")]
+    """List the resident processes: pid, Ollama host, age, asks, idle seconds, directory."""
+    found = _statuses()
     if as_json:
         echo_json(found)
         return
     if not found:
         say("no resident process (the next 'zero-llm ask' starts one)")
         return
-    rows = table("pid", "asks", "age", "idle", "cwd", flexible=("cwd",))
+    rows = table("pid", "host", "asks", "age", "idle", "cwd", flexible=("host", "cwd"))
     now = time.time()
     for item in found:
+        started = item.get("started")
+        idle, limit = item.get("idle_s"), item.get("idle_limit_s")
         rows.add_row(
-            str(item["pid"]),
-            str(item["asks"]),
-            f"{now - float(item['started']):.0f}s",
-            f"{item['idle_s']}s of {item['idle_limit_s']:.0f}s",
-            str(item["cwd"]),
+            str(item.get("pid") or "?"),
+            ", ".join(item.get("ollama") or item.get("hosts") or ["?"]),
+            str(item.get("asks", "?")),
+            "?" if started is None else f"{now - float(started):.0f}s",
+            "?" if idle is None or limit is None else f"{idle}s of {float(limit):.0f}s",
+            str(item.get("cwd") or item.get("note") or "?"),
         )
     print_table(rows)
 
 
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - not ours: it exists
+        return True
+    return True
+
+
 @resident_app.command()
 def stop() -> None:
-    """Stop every resident process of this user (each closes its managers first)."""
-    stopped = _replies("stop")
-    say(f"stopped {len(stopped)} resident process{'es' if len(stopped) != 1 else ''}")
+    """Stop every resident process of this user; says only what really stopped (by pid)."""
+    from zero_llm.resident.client import resident_sockets, tell_resident
+    from zero_llm.resident.server import STOP_GRACE_S
+
+    pids = [item["pid"] for item in _statuses() if isinstance(item.get("pid"), int)]
+    try:
+        for path in resident_sockets():
+            tell_resident(path, "stop")
+    except OSError as exc:
+        raise fail(str(exc)) from None
+    deadline = time.monotonic() + STOP_GRACE_S + 5.0
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    running = [pid for pid in pids if _alive(pid)]
+    stopped = len(pids) - len(running)
+    say(f"stopped {stopped} resident process{'es' if stopped != 1 else ''}")
+    if running:
+        raise fail(
+            f"still running after {STOP_GRACE_S + 5:.0f}s: pid {', '.join(map(str, running))}"
+        )

@@ -42,7 +42,7 @@ def plan_from_settings(
         context_window=settings.context_window,
         memory_cap=settings.num_ctx_memory_cap,
         num_parallel=memory.num_parallel,
-        kv_cache_type=memory.kv_cache_type,
+        kv_cache_type=memory.planned_kv_cache_type(),
         priority=default.name if default else None,
         policy=policy,
     )

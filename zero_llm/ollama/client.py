@@ -394,6 +394,11 @@ class OllamaBackend:
         with self._translated(name):
             await self.client().chat(model=name, messages=[], keep_alive=0)
 
+    async def delete(self, name: str) -> None:
+        """Remove a model from the server's disk (``DELETE /api/delete``)."""
+        with self._translated(name):
+            await self.client().delete(name)
+
     async def chat(
         self,
         name: str,

@@ -6,9 +6,11 @@ Standard library only, and only what it needs: this runs before anything heavy i
 imported. Anything it does not recognise (``--help``, a typo, ``-v`` before ``ask``) goes
 to the full CLI; if no resident process can be had, the question is answered in process.
 
-One resident process serves one *setting*: its key hashes the interpreter, the package's
-files, the working directory, the ``ZERO_LLM_*``/``OLLAMA_HOST``/``HOME``/``PYTHONPATH``
-environment and the config file's path and content, so a changed setting starts a new one.
+One resident process serves one *setting group*: its key hashes the interpreter, the
+package's files, the ``ZERO_LLM_*``/``OLLAMA_*``/``HOME``/``PYTHONPATH`` environment, the
+config file's path and content, the history key file's stamp, and the working directory
+only when it changes the settings; so a changed setting (or key file) starts a new one,
+and every directory of one setting shares one. Its start is announced once on a terminal.
 Its socket lives in a directory only this user can enter (``$XDG_RUNTIME_DIR/zero-llm-UID``
 or ``/tmp/zero-llm-UID``).
 """
@@ -103,8 +105,47 @@ def _package_stamp() -> list[Any]:
     return [root, newest, count]
 
 
+def _key_file_stamp(config: str) -> list[Any] | None:
+    """The history key file's path and stamp: a changed key starts a new process."""
+    named = os.environ.get("ZERO_LLM_HISTORY_KEY_FILE")
+    if not named and os.path.isfile(config):
+        import tomllib
+
+        try:
+            with open(config, "rb") as file:
+                named = tomllib.load(file).get("history_key_file")
+        except (OSError, tomllib.TOMLDecodeError):
+            named = None
+    if not isinstance(named, str) or not named:
+        return None
+    path = os.path.abspath(os.path.expanduser(named))
+    try:
+        found = os.stat(path)
+    except OSError:
+        return [path, None]
+    return [path, found.st_mtime_ns, found.st_size, found.st_ino]
+
+
+def _needs_directory(config: str) -> bool:
+    """Whether the working directory changes the settings (a zero_llm.toml, a relative path)."""
+    if os.path.isfile(config) and os.path.dirname(config) == os.getcwd():
+        return True
+    for name, value in os.environ.items():
+        if name.startswith("ZERO_LLM_") and value and not value.startswith(("/", "~")):
+            if value.startswith(".") or ("/" in value and "://" not in value):
+                return True
+            if value.startswith("sqlite") and ":///" in value and ":////" not in value:
+                return True
+    return False
+
+
 def resident_key() -> str:
-    """The key of the resident process that answers for this interpreter, code and setting."""
+    """The key of the resident process that answers for this interpreter, code and setting.
+
+    The working directory is part of it only when it changes the settings (a
+    ``zero_llm.toml`` there, a relative path in a ``ZERO_LLM_*`` variable): one resident
+    process serves every directory of one setting group.
+    """
     from zero_llm import __version__
 
     config = _config_path()
@@ -114,9 +155,14 @@ def resident_key() -> str:
     except OSError:
         config_stamp = None
     env = sorted(
-        (k, v) for k, v in os.environ.items() if k.startswith("ZERO_LLM_") or k in _KEY_ENV
+        (k, v)
+        for k, v in os.environ.items()
+        if k.startswith(("ZERO_LLM_", "OLLAMA_")) or k in _KEY_ENV
     )
-    parts = [PROTOCOL, __version__, sys.executable, os.getcwd(), env, config, config_stamp]
+    where = os.getcwd() if _needs_directory(config) else None
+    shown_config = config if config_stamp is not None else None
+    parts = [PROTOCOL, __version__, sys.executable, where, env, shown_config, config_stamp]
+    parts.append(_key_file_stamp(config))
     parts.append(_package_stamp())
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:24]
 
@@ -194,6 +240,12 @@ def _start(path: Path) -> socket.socket:
     while time.monotonic() < deadline:
         conn = _connect(path)
         if conn is not None:
+            if sys.stderr.isatty():  # said once, by the ask that started it
+                sys.stderr.write(
+                    f"zero-llm: started a resident process (pid {pid}) to answer asks; it "
+                    "leaves when idle, or on 'zero-llm resident stop'\n"
+                )
+                sys.stderr.flush()
             return conn
         if os.waitpid(pid, os.WNOHANG) != (0, 0):  # it ended without listening
             break
@@ -219,9 +271,9 @@ def _make_room() -> None:
     """Stop the longest idle resident processes so that one more makes ``MAX_RESIDENT``."""
     replies = resident_replies("status")
     idle = [
-        (float(reply["status"]["idle_s"]), path)
+        (float(reply["status"].get("idle_s") or 0.0), path)
         for path, reply in replies
-        if not reply["status"]["answering"]
+        if isinstance(reply.get("status"), dict) and not reply["status"].get("answering")
     ]
     extra = len(replies) - (MAX_RESIDENT - 1)
     for _, other in sorted(idle, reverse=True)[: max(extra, 0)]:
@@ -235,9 +287,33 @@ def call_resident(message: dict[str, Any], key: str | None = None) -> socket.soc
     return conn
 
 
+STALE_AFTER_S = 300.0
+"""A lock or log file whose process is gone is removed after this many seconds."""
+
+
+def sweep_stale_files(folder: Path, now: float | None = None) -> list[Path]:
+    """Remove the lock and log files of resident processes whose socket is gone."""
+    now = time.time() if now is None else now
+    removed = []
+    for path in [*folder.glob("ask-*.lock"), *folder.glob("ask-*.log")]:
+        try:
+            old = now - path.stat().st_mtime > STALE_AFTER_S
+        except FileNotFoundError:
+            continue
+        if old and not path.with_suffix(".sock").exists():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
 def resident_sockets() -> list[Path]:
-    """The sockets of this user's resident processes (some may belong to dead ones)."""
-    return sorted(runtime_dir().glob("ask-*.sock"))
+    """The sockets of this user's resident processes (some may belong to dead ones).
+
+    Lock and log files left by processes long gone are removed on the way.
+    """
+    folder = runtime_dir()
+    sweep_stale_files(folder)
+    return sorted(folder.glob("ask-*.sock"))
 
 
 def resident_replies(command: str) -> list[tuple[Path, dict[str, Any]]]:
@@ -269,7 +345,7 @@ def tell_resident(path: Path, command: str) -> dict[str, Any] | None:
 
 
 def _styled(text: str, style: str | None, stream: IO[str]) -> str:
-    if style in _STYLES and stream.isatty():
+    if style in _STYLES and stream.isatty() and not os.environ.get("NO_COLOR"):
         return f"{_STYLES[style]}{text}\x1b[0m"
     return text
 
@@ -280,6 +356,9 @@ def _relay(conn: socket.socket, stdout: IO[str], stderr: IO[str]) -> tuple[bool,
     No exit code means the process closed before its last event.
     """
     accepted = False
+    line_open = False  # stdout's last text did not end its line: a status line starts anew
+    drawn = False  # a status line is on the terminal: wiped before anything else is written
+    draw = stderr.isatty()
     with conn.makefile("r", encoding="utf-8") as reader:
         for line in reader:
             try:
@@ -288,11 +367,23 @@ def _relay(conn: socket.socket, stdout: IO[str], stderr: IO[str]) -> tuple[bool,
                 break
             if "accepted" in event:
                 accepted = True
-            if "out" in event:
+            if drawn and ("status" in event or "out" in event or "err" in event):
+                stderr.write("\r\x1b[K")
+                stderr.flush()
+                drawn = False
+            if "status" in event:
+                if draw and event["status"]:
+                    stderr.write("\r\x1b[K" + str(event["status"]))
+                    stderr.flush()
+                    drawn = True
+            elif "out" in event:
                 stdout.write(event["out"])
                 stdout.flush()
+                line_open = not event["out"].endswith("\n") if event["out"] else line_open
             elif "err" in event:
-                stderr.write(_styled(event["err"], event.get("style"), stderr) + "\n")
+                start = "\n" if line_open and stdout.isatty() else ""
+                line_open = False
+                stderr.write(start + _styled(event["err"], event.get("style"), stderr) + "\n")
                 stderr.flush()
             if "exit" in event:
                 return True, int(event["exit"])

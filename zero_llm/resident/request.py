@@ -18,12 +18,19 @@ __all__ = [
     "NoQuestionError",
     "build_request",
     "join_context",
+    "new_session_id",
     "parse_ask_args",
     "read_question",
 ]
 
 _VALUE_OPTIONS = ("task", "model", "session", "system", "context", "host")
-_FLAG_OPTIONS = {"--no-stream": "no_stream", "--json": "as_json"}
+_FLAG_OPTIONS = {
+    "--no-stream": "no_stream",
+    "--json": "as_json",
+    "--continue": "continue_last",
+    "-c": "continue_last",
+    "--no-log": "no_log",
+}
 
 
 class NoQuestionError(ValueError):
@@ -33,7 +40,17 @@ class NoQuestionError(ValueError):
 class AskRequest:
     """What one ``ask`` asks: the question, its system text, and how to answer it."""
 
-    __slots__ = ("as_json", "host", "model", "question", "session", "stream", "system", "task")
+    __slots__ = (
+        "as_json",
+        "continue_last",
+        "host",
+        "model",
+        "question",
+        "session",
+        "stream",
+        "system",
+        "task",
+    )
 
     def __init__(
         self,
@@ -45,8 +62,12 @@ class AskRequest:
         stream: bool = True,
         as_json: bool = False,
         host: str | None = None,
+        continue_last: bool = False,
     ) -> None:
-        """A request; ``system`` joins ``--system``, ``--context`` and the piped text."""
+        """A request; ``system`` joins ``--system``, ``--context`` and the piped text.
+
+        ``continue_last``: answer in the most recent conversation (``ask -c``).
+        """
         self.question = question
         self.system = system
         self.task = task
@@ -55,6 +76,7 @@ class AskRequest:
         self.stream = stream
         self.as_json = as_json
         self.host = host
+        self.continue_last = continue_last
 
     def to_wire(self) -> dict[str, Any]:
         """The request as a JSON-ready dict."""
@@ -166,16 +188,33 @@ def parse_ask_args(args: list[str]) -> dict[str, Any] | None:
     return found
 
 
+def new_session_id() -> str:
+    """A fresh conversation id for one ``ask`` (``ask-20261205-071403-1a2b3c``)."""
+    import os
+    import time
+
+    return time.strftime("ask-%Y%m%d-%H%M%S-") + os.urandom(3).hex()
+
+
 def build_request(options: dict[str, Any], stdin: IO[str] | None = None) -> AskRequest:
-    """The request of parsed ``ask`` options (reads standard input when it should)."""
+    """The request of parsed ``ask`` options (reads standard input when it should).
+
+    Every ask is remembered (``zero-llm logs`` lists it): without ``--session`` in a
+    conversation of its own, with ``-c`` in the latest one; ``--no-log`` remembers nothing.
+    """
     question, piped = read_question(options.get("text"), stdin)
+    session = options.get("session")
+    continue_last = bool(options.get("continue_last")) and session is None
+    if session is None and not continue_last and not options.get("no_log"):
+        session = new_session_id()
     return AskRequest(
         question=question,
         system=join_context(options.get("system") or "", options.get("context") or "", piped),
         task=options.get("task"),
         model=options.get("model"),
-        session=options.get("session"),
+        session=session,
         stream=not options.get("no_stream", False),
         as_json=bool(options.get("as_json", False)),
         host=options.get("host"),
+        continue_last=continue_last,
     )

@@ -46,6 +46,41 @@ REQUEST_LIMIT = 64 * 1024 * 1024
 """The longest request line (question, piped text and all) the process reads, in bytes."""
 
 
+MAX_CONNECTIONS = 64
+"""Most connections served at once; more are closed at once (a flood cannot exhaust files)."""
+LOG_EVERY_S = 60.0
+"""A repeated failure (refused connections, accept errors) is logged once per this long."""
+
+
+class OncePerInterval(logging.Filter):
+    """Lets a repeated record through once per ``interval`` seconds, with a count of the rest."""
+
+    def __init__(self, interval: float = LOG_EVERY_S, match: str = "") -> None:
+        """Filter records whose message contains ``match`` (every record when empty)."""
+        super().__init__()
+        self.interval = interval
+        self.match = match
+        self.last = float("-inf")
+        self.suppressed = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """True for the first matching record of each interval."""
+        if self.match and self.match not in record.getMessage():
+            return True
+        now = time.monotonic()
+        if now - self.last < self.interval:
+            self.suppressed += 1
+            return False
+        if self.suppressed:
+            record.msg = f"{record.msg} ({self.suppressed} more like it not logged)"
+        self.last, self.suppressed = now, 0
+        return True
+
+
+_REFUSED = logging.getLogger(__name__ + ".flood")
+_REFUSED.addFilter(OncePerInterval())
+
+
 def _event(**fields: Any) -> bytes:
     return json.dumps(fields).encode() + b"\n"
 
@@ -64,6 +99,10 @@ class SocketOutput:
     def err(self, line: str, style: str | None = None) -> None:
         """One line for the client's stderr, styled if its stderr is a terminal."""
         self._send(_event(err=line, style=style))
+
+    def status(self, text: str | None) -> None:
+        """A status line for the client to draw in place (if its stderr is a terminal)."""
+        self._send(_event(status=text))
 
     def _send(self, event: bytes) -> None:
         if not self.writer.transport.is_closing():  # a client that left hears nothing
@@ -170,6 +209,14 @@ class ResidentServer:
         if self.stopping.is_set():  # accepted as the process was leaving: the client retries
             writer.close()
             return
+        if self.active >= MAX_CONNECTIONS:  # a flood: close at once, say so once a minute
+            _REFUSED.warning(
+                "resident: %d connections open; refusing more (at most %d)",
+                self.active,
+                MAX_CONNECTIONS,
+            )
+            writer.close()
+            return
         self.active += 1
         try:
             try:
@@ -198,7 +245,14 @@ class ResidentServer:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
     ) -> None:
-        if message.get("protocol") != PROTOCOL:
+        # status and stop answer any client (they are the same in every protocol): a newer
+        # or older zero-llm can list this process and stop it; only an ask must match.
+        if message.get("status"):
+            writer.write(_event(status=self.status(), exit=0))
+        elif message.get("stop"):
+            writer.write(_event(exit=0))
+            self.stopping.set()
+        elif message.get("protocol") != PROTOCOL:
             writer.write(_event(err="error: client and resident process differ", exit=1))
         elif request is not None:
             # Said before any work: a client that did not read it may ask again, knowing
@@ -210,11 +264,6 @@ class ResidentServer:
             code = await self._answer_until_hangup(reader, writer, request)
             if code is not None and not writer.transport.is_closing():
                 writer.write(_event(exit=code))
-        elif message.get("status"):
-            writer.write(_event(status=self.status(), exit=0))
-        elif message.get("stop"):
-            writer.write(_event(exit=0))
-            self.stopping.set()
 
     async def _answer_until_hangup(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: AskRequest
@@ -252,7 +301,16 @@ class ResidentServer:
             "idle_s": 0.0 if self.answering else round(time.monotonic() - self.last_activity, 1),
             "idle_limit_s": self.idle_s,
             "hosts": [h or "settings" for h in self.managers],
+            "ollama": self._hosts(),
+            "protocol": PROTOCOL,
         }
+
+    def _hosts(self) -> list[str]:
+        """The Ollama hosts this process answers from (its settings', and any --host)."""
+        found = [h for h in self.managers if h]
+        if isinstance(self.settings, ZeroLLMSettings):
+            found = [h.url for h in self.settings.host_list()] + found
+        return list(dict.fromkeys(found))
 
     async def serve(self) -> None:
         """Listen until stopped or idle for ``idle_s``; then close everything."""
@@ -290,6 +348,10 @@ def main(argv: list[str] | None = None) -> None:
     """Run the resident process on the socket named by the first argument."""
     args = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    for handler in logging.getLogger().handlers:  # a status line may lower a logger's level
+        handler.setLevel(logging.WARNING)
+    # asyncio logs every failed accept() (out of file descriptors): once a minute is enough
+    logging.getLogger("asyncio").addFilter(OncePerInterval(match="out of system resource"))
     settings: ZeroLLMSettings | ZeroLLMError
     try:
         settings = load_settings()

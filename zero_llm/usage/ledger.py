@@ -160,11 +160,17 @@ class UsageLedger:
         model: str | None = None,
         task: str | None = None,
         session_id: str | None = None,
+        include_emulated: bool = False,
     ) -> list[UsageSummary]:
-        """Summaries of the matching records, grouped by model, task or session."""
+        """Summaries of the matching records, grouped by model, task or session.
+
+        Emulated answers are left out unless ``include_emulated``.
+        """
         records = await self.records(
             model=model, task=task, session_id=session_id, since=since, until=until
         )
+        if not include_emulated:
+            records = [r for r in records if not r.emulated]
         return summarize(records, by)
 
 

@@ -16,6 +16,7 @@ from typing import Any, Literal, get_args
 
 from zero_llm.answer import CallTrace
 from zero_llm.database import utc
+from zero_llm.emulated import is_emulated
 from zero_llm.errors import InvalidRequestError
 from zero_llm.routing.router import RouteDecision
 
@@ -79,6 +80,8 @@ class UsageRecord:
     """What a cold load did, e.g. "cold load of X (evicting Y)"."""
     fallback_note: str | None = None
     """"answered by X instead of Y because Z" when a fallback answered."""
+    emulated: bool = False
+    """The answer came from an emulator, not a model (left out of summaries by default)."""
 
     @classmethod
     def from_trace(
@@ -124,6 +127,7 @@ class UsageRecord:
             queue_wait_s=trace.queue_wait_s,
             cold_load_note=trace.cold_load,
             fallback_note=trace.fallback_note,
+            emulated=is_emulated(trace.host),
         )
 
     def to_row(self) -> dict[str, Any]:

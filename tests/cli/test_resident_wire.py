@@ -47,6 +47,9 @@ class Collected:
     def err(self, line: str, style: str | None = None) -> None:
         self.lines.append(line)
 
+    def status(self, text: str | None) -> None:
+        pass
+
 
 async def test_many_hosts_keep_a_bounded_number_of_managers(
     emulator: OllamaEmulator, tmp_path: Path

@@ -54,12 +54,16 @@ def test_stop_says_what_really_stopped(shell: Shell) -> None:
 def test_a_changed_key_file_gets_a_new_resident(shell: Shell, tmp_path: Path) -> None:
     key = tmp_path / "history.key"
     key.write_text(Fernet.generate_key().decode())
+    key.chmod(0o600)  # key files open to others are refused
     env = {"ZERO_LLM_HISTORY_KEY_FILE": str(key)}
     assert shell.run("ask", "--task", "quick", "one", **env).returncode == 0
     key.write_text(Fernet.generate_key().decode())
     key.unlink()  # a new file (new inode) with a new key, as an editor or a rotation makes
     key.write_text(Fernet.generate_key().decode())
-    assert shell.run("ask", "--task", "quick", "two", **env).returncode == 0
+    key.chmod(0o600)
+    # A new key for a history the old key encrypted: the new resident refuses to write.
+    changed = shell.run("ask", "--task", "quick", "two", **env)
+    assert changed.returncode == 1 and "not the one" in changed.stderr
     assert len({s["pid"] for s in shell.statuses()}) == 2
 
 

@@ -175,15 +175,23 @@ class _CountingBase(ABC):
     def count_messages(self, messages: Sequence[BaseMessage]) -> list[int]:
         """Tokens of each message, its family's frame included (counted in bulk).
 
-        The counts are taken before anything is stored in the cache, so a cache that is
-        emptied on the way can never lose a count this call is using.
+        The counts are taken before anything is stored in the cache and the cache is only
+        read with a fallback, so a cache emptied on the way (by this call, or by a count
+        in a worker thread) can never lose a count this call is using.
         """
         texts = [message_text(m) for m in messages]
         cache = self._cache
         missing = list(dict.fromkeys(t for t in texts if t not in cache))
         fresh = dict(zip(missing, self._count_many(missing), strict=True)) if missing else {}
         per = self.overhead.per_message
-        counts = [per + (fresh[t] if t in fresh else cache[t]) for t in texts]
+        counts = []
+        for text in texts:  # never indexes the cache: another thread may have emptied it
+            found = fresh.get(text)
+            if found is None:
+                found = cache.get(text)
+            if found is None:
+                found = fresh[text] = self._count_uncached(text)
+            counts.append(per + found)
         if fresh:
             if len(cache) + len(fresh) > CACHE_LIMIT:
                 cache.clear()

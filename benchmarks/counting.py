@@ -2,9 +2,11 @@
 
 The exact count renders the model's own template over the messages and the tools (as
 Ollama does) and counts the rendered text, each piece between special tokens looked up
-in a cache once it has been counted. The baseline is the counter before it (round 2):
-a fixed frame per message plus each message's cached content count, tools not counted
-at all. Prints the best of several repetitions and the ratio; no verdicts.
+in a cache once it has been counted; a prompt counted again is looked up whole, and a
+prompt with one message more renders only that message anew. The baseline is the
+counter before it (round 2): a fixed frame per message plus each message's cached
+content count, tools not counted at all. Prints the best of several repetitions and
+the ratios; no verdicts.
 
     python -m benchmarks.counting
 """
@@ -86,12 +88,28 @@ def main() -> None:
         return overhead.per_prompt + sum(baseline.count_messages(messages))
 
     new_best, new_median = best(lambda: exact.count_prompt(messages, schemas))
+    grown = iter(range(10**6))
+
+    def one_more() -> int:  # the next step of the loop: one more message, rendered
+        return exact.count_prompt([*messages, HumanMessage(f"step {next(grown)}")], schemas)
+
+    step_best, step_median = best(one_more)
     old_best, old_median = best(old)
     print(f"{len(messages)} messages + 30 tools = {total:,} tokens exactly (old count: {old():,})")
     print(f"exact count, cold: {cold * 1000:8.1f} ms")
-    print(f"exact count, warm: {new_best * 1000:8.1f} ms best, {new_median * 1000:.1f} ms median")
+    print(
+        f"exact count, warm: {new_best * 1000:8.1f} ms best, {new_median * 1000:.1f} ms median"
+        " (the same prompt again: looked up)"
+    )
+    print(
+        f"exact count, one message more: {step_best * 1000:.1f} ms best, "
+        f"{step_median * 1000:.1f} ms median (rendered; earlier messages' text reused)"
+    )
     print(f"round-2 count, warm: {old_best * 1000:6.1f} ms best, {old_median * 1000:.1f} ms median")
-    print(f"ratio warm exact / round-2: {new_best / old_best:.2f}x")
+    print(
+        f"ratio warm exact / round-2: {new_best / old_best:.2f}x; "
+        f"one message more / round-2: {step_best / old_best:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -140,6 +140,29 @@ def message_text(message: BaseMessage) -> str:
     return text
 
 
+PROMPT_CACHE_LIMIT = 256
+"""Whole-prompt counts a counter keeps (by the wire messages and tools; emptied when full)."""
+
+
+def _wire_key(message: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Everything of a wire message that can reach the prompt, hashable."""
+    calls = message.get("tool_calls")
+    images = message.get("images")
+    return (
+        message.get("role"),
+        message.get("content"),
+        message.get("thinking"),
+        message.get("tool_name"),
+        repr(calls) if calls else None,
+        tuple(images) if images else None,
+    )
+
+
+def _tools_key(tools: ToolSchemas) -> str:
+    """The tools as canonical JSON text (a cache key)."""
+    return json.dumps(tools, sort_keys=True, default=str) if tools else ""
+
+
 TOOL_FRAME_TOKENS = 24
 """Tokens a template without a known rendering is assumed to add around each tool."""
 
@@ -153,6 +176,7 @@ class _CountingBase(ABC):
         self.overhead = overhead
         self.shape = shape or PromptShape()
         self._cache: dict[str, int] = {}
+        self._prompts: dict[tuple[Any, ...], int] = {}
 
     @abstractmethod
     def _count_uncached(self, text: str) -> int:
@@ -210,8 +234,16 @@ class _CountingBase(ABC):
         """
         template = self.shape.template
         if template is not None:
-            rendered = template.render(to_ollama_messages(messages), tools, self.shape.think)
-            return self._count_rendered(rendered) + (1 if self.shape.add_bos else 0)
+            wire = to_ollama_messages(messages)
+            key = (tuple(map(_wire_key, wire)), _tools_key(tools))
+            found = self._prompts.get(key)
+            if found is None:  # a prompt counted again (the fit, then the call) is looked up
+                rendered = template.render(wire, tools, self.shape.think)
+                found = self._count_rendered(rendered) + (1 if self.shape.add_bos else 0)
+                if len(self._prompts) >= PROMPT_CACHE_LIMIT:
+                    self._prompts.clear()
+                self._prompts[key] = found
+            return found
         total = self.overhead.per_prompt + sum(self.count_messages(messages))
         for tool in tools:
             total += TOOL_FRAME_TOKENS + self.count_text(json.dumps(tool, ensure_ascii=False))

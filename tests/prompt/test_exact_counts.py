@@ -357,3 +357,15 @@ def test_servers_before_v0_14_render_tools_as_they_did() -> None:
         if spec.library == "qwen2.5-coder":  # the one template that prints .Function
             assert '"function": {"name":"get_weather"' in by_go
             assert new.render(to_ollama_messages(question), tools, None) != by_go
+
+
+def test_a_prompt_counted_again_is_the_same_count_and_any_change_is_seen() -> None:
+    counter = our_counter("qwen2.5-coder:32b")
+    messages, _ = CONVERSATIONS["tool result last"]
+    tools = [get_weather(), get_price()]
+    first = counter.count_prompt(messages, tools)
+    assert counter.count_prompt(list(messages), tools) == first  # looked up
+    changed = [*messages[:-1], messages[-1].model_copy(update={"content": "cold, 3 degrees"})]
+    assert counter.count_prompt(changed, tools) != first
+    assert counter.count_prompt(messages, tools[:1]) < first
+    assert counter.count_prompt(messages) < first

@@ -126,6 +126,7 @@ class QueryEngine:
         )
         self._profiles: dict[tuple[str, str], ModelProfile] = {}
         """Profiles by (host URL, model): each host's memory plan gives its own num_ctx."""
+        self._versions: dict[str, str | None] = {}
         self._last_prompts: dict[str, list[BaseMessage]] = {}
         self._locks: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, dict[str, asyncio.Lock]
@@ -250,11 +251,16 @@ class QueryEngine:
         return ExactCounter(encoding, overhead, shape)
 
     async def _server_version(self, backend: OllamaBackend) -> str | None:
-        """Ollama's version on a host (how it renders tools depends on it); None if unknown."""
-        try:
-            return await backend.version() or None
-        except ZeroLLMError:
-            return None
+        """Ollama's version on a host (how it renders tools depends on it); None if unknown.
+
+        Asked once per host, not once per model.
+        """
+        if backend.base_url not in self._versions:
+            try:
+                self._versions[backend.base_url] = await backend.version() or None
+            except ZeroLLMError:
+                return None  # asked again next time
+        return self._versions[backend.base_url]
 
     def _lock_for(self, name: str) -> asyncio.Lock:
         loop = asyncio.get_running_loop()

@@ -17,7 +17,7 @@ from zero_llm.answer import Answer, AnswerStream, CallTrace, collect_answer
 from zero_llm.catalog import ModelSpec
 from zero_llm.core import QueryCore
 from zero_llm.database import Database
-from zero_llm.engine import QueryEngine
+from zero_llm.engine import ModelProfile, QueryEngine
 from zero_llm.errors import InvalidRequestError, ModelNotFoundError, UnknownModelError
 from zero_llm.history import HistoryStore, SyncHistoryStore
 from zero_llm.ollama.client import LoadedModel, ProgressCallback, PullProgress
@@ -282,8 +282,7 @@ class ModelManager:
             model=check_optional_name(model, "model"),
             tools=tuple(convert_to_openai_tool(t) for t in tools or ()),
         )
-        spec, _ = await self.core.decide(request)
-        profile = await self.engine.profile_for(spec)
+        profile = await self._profile_answering(request)
         return profile.counter.count_prompt(request.messages(), request.tools)
 
     async def count_text_tokens(
@@ -292,9 +291,13 @@ class ModelManager:
         """Tokens of a bare text in the vocabulary of the model that would answer it."""
         check_text(text, "text")
         request = make_request(text, task=None if model is not None else task, model=model)
-        spec, _ = await self.core.decide(request)
-        profile = await self.engine.profile_for(spec)
+        profile = await self._profile_answering(request)
         return profile.counter.count_text(text)
+
+    async def _profile_answering(self, request: QueryRequest) -> ModelProfile:
+        """The profile of the model that would answer ``request`` (asks /api/show once)."""
+        spec, _ = await self.core.decide(request)
+        return await self.engine.profile_for(spec)
 
     def count_tokens_sync(
         self,

@@ -271,37 +271,30 @@ class _CountingBase(ABC):
             if self.count_text(shortened) <= tokens:
                 return shortened
             room -= max(4, room // 16)
-        return marker(total)[:0] + self.cut_to(marker(total), tokens)
+        return self.cut_to(marker(total), tokens)
 
     def cut_from_start(self, text: str, tokens: int) -> str:
         """The start of ``text`` that fits in ``tokens`` (an exact slice of it)."""
-        if tokens <= 0:
-            return ""
-        if self.count_text(text) <= tokens:
-            return text
-        low, high = 0, len(text)
-        while low < high:  # the longest head that fits
-            mid = (low + high + 1) // 2
-            if self._count_uncached(text[:mid]) <= tokens:
-                low = mid
-            else:
-                high = mid - 1
-        return text[:low]
+        return self._longest_fitting(text, tokens, lambda n: text[:n])
 
     def cut_to(self, text: str, tokens: int) -> str:
         """The end of ``text`` that fits in ``tokens`` (an exact slice of it)."""
+        return self._longest_fitting(text, tokens, lambda n: text[len(text) - n :])
+
+    def _longest_fitting(self, text: str, tokens: int, part: Callable[[int], str]) -> str:
+        """The longest ``part(n)`` of ``text`` whose count fits in ``tokens`` (bisection)."""
         if tokens <= 0:
             return ""
         if self.count_text(text) <= tokens:
             return text
         low, high = 0, len(text)
-        while low < high:  # the longest tail that fits
+        while low < high:
             mid = (low + high + 1) // 2
-            if self._count_uncached(text[len(text) - mid :]) <= tokens:
+            if self._count_uncached(part(mid)) <= tokens:
                 low = mid
             else:
                 high = mid - 1
-        return text[len(text) - low :]
+        return part(low)
 
     @abstractmethod
     def observe(self, counted: int, reported: int) -> None:

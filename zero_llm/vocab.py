@@ -58,23 +58,14 @@ QWEN2_PATTERN = (
     r"|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
 
+LLAMA3_PRE_NAMES = frozenset(
+    ["llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2"]
+)
+"""llama.cpp's names for LLAMA_VOCAB_PRE_TYPE_LLAMA3 (which also adds BOS by default)."""
+
 PRE_TOKENIZER_PATTERNS: dict[str, str] = {
     # LLAMA_VOCAB_PRE_TYPE_LLAMA3 (and SMAUG, DBRX: the same regex)
-    **dict.fromkeys(
-        [
-            "llama3",
-            "llama-v3",
-            "llama-bpe",
-            "falcon3",
-            "falcon-h1",
-            "pixtral",
-            "midm-2.0",
-            "lfm2",
-            "smaug-bpe",
-            "dbrx",
-        ],
-        LLAMA3_PATTERN,
-    ),
+    **dict.fromkeys([*sorted(LLAMA3_PRE_NAMES), "smaug-bpe", "dbrx"], LLAMA3_PATTERN),
     # LLAMA_VOCAB_PRE_TYPE_QWEN2: DeepSeek-R1's Qwen distills split as Qwen2 does
     **dict.fromkeys(
         ["qwen2", "deepseek-r1-qwen", "kormo", "megrez", "stablelm2", "hunyuan"], QWEN2_PATTERN

@@ -9,7 +9,6 @@ structs that say their own fields). Out: the text ``json.Marshal`` returns: no s
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from zero_llm.prompt.gotemplate import format_json_float
@@ -69,7 +68,6 @@ def _string(text: str) -> str:
 
 def go_json(value: Any) -> str:
     """The text Go's ``json.Marshal`` writes for ``value``."""
-    writer: Callable[[Any], str] = go_json
     if value is None:
         return "null"
     if value is True:
@@ -77,7 +75,7 @@ def go_json(value: Any) -> str:
     if value is False:
         return "false"
     if isinstance(value, GoJSON):
-        return writer(value.json_value())
+        return go_json(value.json_value())
     if isinstance(value, str):
         return _string(value)
     if isinstance(value, int):
@@ -85,10 +83,10 @@ def go_json(value: Any) -> str:
     if isinstance(value, float):
         return format_json_float(value)
     if isinstance(value, OrderedObject):
-        return "{" + ",".join(f"{_string(k)}:{writer(v)}" for k, v in value.items()) + "}"
+        return "{" + ",".join(f"{_string(k)}:{go_json(v)}" for k, v in value.items()) + "}"
     if isinstance(value, dict):
         items = sorted(value.items(), key=lambda kv: str(kv[0]).encode("utf-8"))
-        return "{" + ",".join(f"{_string(str(k))}:{writer(v)}" for k, v in items) + "}"
+        return "{" + ",".join(f"{_string(str(k))}:{go_json(v)}" for k, v in items) + "}"
     if isinstance(value, list | tuple):
-        return "[" + ",".join(writer(v) for v in value) + "]"
+        return "[" + ",".join(go_json(v) for v in value) + "]"
     raise TypeError(f"cannot write {type(value).__name__} as Go JSON")

@@ -127,8 +127,8 @@ def format_json_float(value: float) -> str:
     return _f_format(value, digits, exponent)
 
 
-def go_print(value: Any, depth: int = 0) -> str:
-    """A value as ``fmt.Print`` writes it (``depth`` > 0 inside a composite)."""
+def go_print(value: Any) -> str:
+    """A value as ``fmt.Print`` writes it (a nil inside a composite is ``<nil>``)."""
     stringer = getattr(value, "go_string", None)
     if stringer is not None:
         return str(stringer())
@@ -143,12 +143,12 @@ def go_print(value: Any, depth: int = 0) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, list | tuple):
-        return "[" + " ".join(go_print(v, depth + 1) for v in value) + "]"
+        return "[" + " ".join(go_print(v) for v in value) + "]"
     if isinstance(value, dict):
         items = sorted(value.items(), key=lambda kv: _sort_key(kv[0]))
-        return "map[" + " ".join(f"{go_print(k, 1)}:{go_print(v, 1)}" for k, v in items) + "]"
+        return "map[" + " ".join(f"{go_print(k)}:{go_print(v)}" for k, v in items) + "]"
     if isinstance(value, GoStruct):
-        return "{" + " ".join(go_print(getattr(value, f), depth + 1) for f in value.go_fields) + "}"
+        return "{" + " ".join(go_print(getattr(value, f)) for f in value.go_fields) + "}"
     return str(value)
 
 
@@ -716,7 +716,7 @@ class Template:
             if node.kind == "range":
                 self._range(node, dot, scope, out)
                 return
-            value = self._pipe(node.pipe, dot, scope, declare_range=False)
+            value = self._pipe(node.pipe, dot, scope)
             if go_truth(value):
                 self._run(node.body, value if node.kind == "with" else dot, scope, out)
             elif node.otherwise is not None:
@@ -784,9 +784,7 @@ class Template:
             except _Break:
                 break
 
-    def _pipe(
-        self, pipe: _Pipe, dot: Any, scope: list[tuple[str, Any]], declare_range: bool = True
-    ) -> Any:
+    def _pipe(self, pipe: _Pipe, dot: Any, scope: list[tuple[str, Any]]) -> Any:
         value: Any = None
         piped = False
         for command in pipe.commands:

@@ -399,7 +399,16 @@ def _yesterday_date(*_: Any) -> str:
     return (date.today() - timedelta(days=1)).isoformat()
 
 
-_TS_TYPES = {"string": "string", "number": "number", "integer": "number", "boolean": "boolean"}
+_TS_TYPES = {
+    "string": "string",
+    "number": "number",
+    "integer": "number",
+    "boolean": "boolean",
+    "array": "any[]",
+    "object": "Record<string, any>",
+    "null": "null",
+}
+"""api.mapToTypeScriptType; any other JSON type is ``any``."""
 
 
 def _ts_type(value: Any) -> str:
@@ -409,12 +418,7 @@ def _ts_type(value: Any) -> str:
         return " | ".join(_ts_type(p) for p in value.AnyOf)
     if not value.Type:
         return "any"
-    names = [_TS_TYPES.get(t, "any") if t != "array" else "any[]" for t in value.Type]
-    names = [
-        n if t != "object" else "Record<string, any>"
-        for n, t in zip(names, value.Type, strict=True)
-    ]
-    return names[0] if len(names) == 1 else " | ".join(names)
+    return " | ".join(_TS_TYPES.get(t, "any") for t in value.Type)
 
 
 OLLAMA_FUNCTIONS: dict[str, Callable[..., Any]] = {

@@ -14,15 +14,11 @@ from zero_llm.ollama.client import ModelFacts
 from zero_llm.prompt.gotemplate import TemplateError
 from zero_llm.prompt.ollama_prompt import chat_template
 from zero_llm.tokens import PromptShape
+from zero_llm.vocab import LLAMA3_PRE_NAMES
 
 __all__ = ["adds_bos", "prompt_shape"]
 
 log = logging.getLogger(__name__)
-
-LLAMA3_SPLIT_RULES = frozenset(
-    {"llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2"}
-)
-"""The split rules for which llama.cpp adds BOS when the vocabulary does not say."""
 
 
 def adds_bos(model_info: dict[str, object]) -> bool:
@@ -30,7 +26,7 @@ def adds_bos(model_info: dict[str, object]) -> bool:
     flag = model_info.get("tokenizer.ggml.add_bos_token")
     if isinstance(flag, bool):  # the vocabulary's own word beats the split rule's default
         return flag
-    return model_info.get("tokenizer.ggml.pre") in LLAMA3_SPLIT_RULES
+    return model_info.get("tokenizer.ggml.pre") in LLAMA3_PRE_NAMES
 
 
 def prompt_shape(

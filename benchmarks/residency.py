@@ -151,7 +151,7 @@ async def _zero_llm(
             },
         ) as manager:
             for spec in manager.catalog.models.values():
-                await manager.engine.profile_for(spec)  # /api/show, vocabulary: no load
+                await manager.profiles.resolve(spec)  # /api/show, vocabulary: no load
 
             async def ask(task: str, messages: list[BaseMessage]) -> str:
                 return (await manager.chat_model(task=task).ainvoke(messages)).text

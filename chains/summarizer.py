@@ -14,7 +14,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from zero_llm import ModelManager
-from zero_llm.engine import SUMMARY_INSTRUCTIONS
+from zero_llm.calls.summary import SUMMARY_INSTRUCTIONS
 
 __all__ = ["build", "transcript"]
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import replace
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol, cast
 
 from langchain_core.callbacks import (
     AsyncCallbackManager,
@@ -68,12 +68,11 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, Field
 from typing_extensions import is_typeddict
 
+from zero_llm.counting import prompt_tokens, text_tokens
 from zero_llm.errors import InvalidRequestError
 from zero_llm.requests import QueryRequest, SamplingOverrides, request_from_messages
 from zero_llm.routing.router import RouteDecision
-
-if TYPE_CHECKING:
-    from zero_llm.manager import ModelManager
+from zero_llm.runtime import Runtime, runtime_from_overrides
 
 __all__ = ["ZeroChatModel"]
 
@@ -87,7 +86,7 @@ CALL_KEYS = frozenset(
         "format",
         "response_format",
         "strict",
-        "route_decision",
+        "route",
         "thread_id",
         "usage_handlers",
     }
@@ -154,11 +153,18 @@ def _message(chunks: Sequence[AIMessageChunk]) -> AIMessage:
     )
 
 
+class HoldsRuntime(Protocol):
+    """Anything that holds a runtime (a ``ModelManager``)."""
+
+    runtime: Runtime
+
+
 class ZeroChatModel(BaseChatModel):
     """A routed chat model over ZERO's local models; see the module docstring.
 
-    Build it with ``ModelManager.chat_model(...)``; built alone it makes its own manager
-    from the settings (environment, ``zero_llm.toml``), with ``settings`` as overrides.
+    Build it with ``ModelManager.chat_model(...)`` (it shares the manager's runtime); built
+    alone it builds its runtime from the settings (environment, ``zero_llm.toml``) with
+    ``settings`` as overrides, exactly as a manager does.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True)
@@ -183,23 +189,21 @@ class ZeroChatModel(BaseChatModel):
     """Inside a LangGraph graph, use the graph's ``thread_id`` as the session (with
     ``session_id`` as its prefix), so each thread has its own memory."""
     settings: dict[str, Any] = Field(default_factory=dict)
-    """Settings overrides for the manager built when none is given."""
-    model_manager: Any = Field(default=None, exclude=True, repr=False)
-    """The ``ModelManager`` this model runs on (kept by ``configurable_fields``)."""
+    """Settings overrides for the runtime built when none is given."""
+    runtime: Any = Field(default=None, exclude=True, repr=False)
+    """The ``Runtime`` this model runs on (a manager's; kept by ``configurable_fields``)."""
 
-    def __init__(self, manager: ModelManager | None = None, **data: Any) -> None:
-        if manager is not None:
-            data["model_manager"] = manager
+    def __init__(self, runtime: Runtime | HoldsRuntime | None = None, **data: Any) -> None:
+        if runtime is not None:
+            data["runtime"] = runtime if isinstance(runtime, Runtime) else runtime.runtime
         super().__init__(**data)
 
     @property
-    def manager(self) -> ModelManager:
-        """The manager whose core this model runs on (built from settings if none was given)."""
-        if self.model_manager is None:
-            from zero_llm.manager import ModelManager
-
-            self.model_manager = ModelManager(**self.settings)
-        return self.model_manager  # type: ignore[no-any-return]
+    def _wired(self) -> Runtime:
+        """The runtime (built from ``settings`` on first use when none was given)."""
+        if self.runtime is None:
+            self.runtime = runtime_from_overrides(None, self.settings)
+        return cast(Runtime, self.runtime)
 
     # ----------------------------------------------------- LangChain identity
     @property
@@ -223,8 +227,9 @@ class ZeroChatModel(BaseChatModel):
         if name is None:
             params["ls_model_name"] = "zero-llm-router"
         else:  # a name not in the catalog is named as given: the call itself will say so
-            role = self.manager.catalog.find_role(str(name))
-            params["ls_model_name"] = self.manager.catalog.models[role].name if role else name
+            catalog = self._wired.catalog
+            role = catalog.find_role(str(name))
+            params["ls_model_name"] = catalog.models[role].name if role else name
         return params
 
     # -------------------------------------------------------------- counting
@@ -237,15 +242,13 @@ class ZeroChatModel(BaseChatModel):
         vocabulary), offline once that model's facts are known, so
         ``trim_messages(..., token_counter=chat_model)`` works.
         """
-        return self.manager.bridge.run(
-            self.manager.count_tokens(messages, model=self.model, task=self.task, tools=tools)
-        )
+        count = prompt_tokens(self._wired, messages, model=self.model, task=self.task, tools=tools)
+        return self._wired.bridge.run(count)
 
     def get_num_tokens(self, text: str) -> int:
         """Tokens of ``text`` in the vocabulary of the model a call would go to."""
-        return self.manager.bridge.run(
-            self.manager.count_text_tokens(text, model=self.model, task=self.task)
-        )
+        count = text_tokens(self._wired, text, model=self.model, task=self.task)
+        return self._wired.bridge.run(count)
 
     # ----------------------------------------------------------------- tools
     def bind_tools(
@@ -417,7 +420,7 @@ class ZeroChatModel(BaseChatModel):
         )
         if not load_history:
             request = replace(request, load_history=False)
-        return request, kwargs.get("route_decision")
+        return request, kwargs.get("route")
 
     async def _chunks(
         self,
@@ -438,7 +441,7 @@ class ZeroChatModel(BaseChatModel):
             )
         elif kwargs.get("usage_handlers"):  # a stream: LangChain passed no run manager
             observer = AsyncCallbackManager(handlers=kwargs["usage_handlers"])
-        chunks, _ = self.manager.core.chunks(
+        chunks, _ = self._wired.core.chunks(
             request, stream=stream, route=decided, observer=observer
         )
         async for chunk in chunks:
@@ -460,7 +463,7 @@ class ZeroChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return self.manager.bridge.run(self._result(messages, stop, run_manager, kwargs))
+        return self._wired.bridge.run(self._result(messages, stop, run_manager, kwargs))
 
     async def _result(
         self,
@@ -496,7 +499,7 @@ class ZeroChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        chunks = self.manager.bridge.iterate(
+        chunks = self._wired.bridge.iterate(
             self._chunks(messages, stop, run_manager, kwargs, stream=True)
         )
         for chunk in chunks:

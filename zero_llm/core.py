@@ -1,4 +1,4 @@
-"""The one query core: request -> route -> memory -> engine -> report -> history and usage.
+"""The one query core: request -> route -> memory -> call -> report -> history and usage.
 
 Every query path drives this: ``ModelManager.query_model`` and ``ask``, ``ZeroChatModel``
 (and with it agents, the LCEL runnable and the chains). Data flows one way:
@@ -13,7 +13,8 @@ Every query path drives this: ``ModelManager.query_model`` and ``ask``, ``ZeroCh
    in the input): then nothing is loaded. Either way only this call's new messages (those
    after the last AI message) and the answer are stored, so the model never sees a
    message twice and the store holds each turn once.
-3. **engine**: window fit, fallback x retry x deadline over one Ollama call.
+3. **call**: dropped turns summarised first when asked (``calls.summary``), then the
+   window fit and fallback x retry x admission around one Ollama call (``calls``).
 4. **report**: the ``CallTrace`` (route, host, model, attempts, counts, durations,
    fallbacks), sent as the final chunk's ``response_metadata`` and usage metadata.
 5. **history and usage**: the turn (only when the answer is complete) and the usage
@@ -27,7 +28,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -43,21 +44,24 @@ from langchain_core.messages.ai import UsageMetadata, add_ai_message_chunks
 from langchain_core.messages.tool import tool_call_chunk
 
 from zero_llm.answer import CallTrace
+from zero_llm.calls import CallRunner, ModelProfiles
+from zero_llm.calls.summary import SummarizedPrompt, summarize_dropped
 from zero_llm.catalog import Catalog, ModelSpec
-from zero_llm.engine import QueryEngine
 from zero_llm.errors import ZeroLLMError
-from zero_llm.history import HistoryStore, NewMessage
+from zero_llm.history import NewMessage
 from zero_llm.history.titles import session_title
+from zero_llm.ollama.hosts import HostPool
 from zero_llm.ollama.messages import plain_transcript
 from zero_llm.requests import QueryRequest
 from zero_llm.routing.router import RouteDecision, route
 from zero_llm.routing.second_stage import ask_quick_model
 from zero_llm.server_models import resolve_on_server
 from zero_llm.settings import ZeroLLMSettings
+from zero_llm.storage import Storage
 from zero_llm.telemetry.switch import TelemetrySwitch
 from zero_llm.tokens import EstimatingCounter, TokenCounter
 from zero_llm.tool_schema import forced_tool, parse_tool_reply, tool_call_schema, tool_instructions
-from zero_llm.usage import USAGE_EVENT, UsageRecord, UsageRecorder
+from zero_llm.usage import USAGE_EVENT, UsageRecord
 
 __all__ = [
     "QueryCore",
@@ -165,7 +169,7 @@ def _before_conversation(
     return []
 
 
-def _bare(chunk: AIMessageChunk) -> AIMessageChunk:
+def _without_final_fields(chunk: AIMessageChunk) -> AIMessageChunk:
     """The chunk without Ollama's final fields (the core's last chunk carries them once)."""
     if not chunk.response_metadata and chunk.usage_metadata is None:
         return chunk
@@ -178,31 +182,34 @@ class QueryCore:
     Args:
         settings: the manager's settings.
         catalog: the configured models.
-        engine: fallback x retry x deadline over Ollama.
-        history: gives the conversation store (built on first use).
-        recorder: gives the usage recorder (built on first use).
+        hosts: the host pool (the second opinion's host is placed by it).
+        profiles: each model's profile on each host.
+        calls: fallback x retry x admission around one Ollama call.
+        storage: the conversation store and the usage recorder (opened on first use).
     """
 
     def __init__(
         self,
         settings: ZeroLLMSettings,
         catalog: Catalog,
-        engine: QueryEngine,
-        history: Callable[[], HistoryStore],
-        recorder: Callable[[], UsageRecorder],
+        hosts: HostPool,
+        profiles: ModelProfiles,
+        calls: CallRunner,
+        storage: Storage,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
-        self.engine = engine
-        self._history = history
-        self._recorder = recorder
-        self.telemetry = TelemetrySwitch(settings, catalog, engine.hosts)
+        self.hosts = hosts
+        self.profiles = profiles
+        self.calls = calls
+        self.storage = storage
+        self.telemetry = TelemetrySwitch(settings, catalog, hosts)
 
     # ---------------------------------------------------------------- route
     async def decide(self, request: QueryRequest) -> tuple[ModelSpec, RouteDecision | None]:
         """The model that answers ``request``, and the routing decision when one was made."""
         if request.model is not None:  # a catalog name, or any model the server has
-            return await resolve_on_server(self.catalog, self.engine.backend, request.model), None
+            return await resolve_on_server(self.catalog, self.hosts.primary, request.model), None
         current = None
         if request.task is None:
             current = current_role(self.catalog, request)
@@ -218,7 +225,7 @@ class QueryCore:
                     sticky=True,
                 )
             if current is None and request.session_id is not None and not request.carries_history:
-                last = await self._history().last_model(request.session_id)
+                last = await self.storage.history.last_model(request.session_id)
                 current = self.catalog.find_role(last) if last else None
         routing = self.settings.routing
         decision = route(
@@ -238,7 +245,7 @@ class QueryCore:
     ) -> RouteDecision:
         """Ask the default model which task a doubtful fresh request is; the decision it makes."""
         quick = self.catalog.models[self.catalog.default_role].name
-        host = await self.engine.hosts.place(quick, request.session_id)
+        host = await self.hosts.place(quick, request.session_id)
         opinion = await ask_quick_model(
             host.backend.client(),
             request.text,
@@ -262,10 +269,10 @@ class QueryCore:
 
     async def _lacks_tools(self, spec: ModelSpec) -> bool:
         """Whether ``spec`` is known to lack the tools capability (asks /api/show once)."""
-        profile = self.engine.profile_of(spec.name)
+        profile = self.profiles.known(spec.name)
         if profile is None:
             try:
-                profile = await self.engine.profile_for(spec)
+                profile = await self.profiles.resolve(spec)
             except ZeroLLMError:
                 return False  # unknown for now: the engine's attempts will find out
         return not profile.supports("tools")
@@ -286,12 +293,12 @@ class QueryCore:
         usage record as the LangChain custom event ``zero_llm.usage``.
         """
         trace = CallTrace(requested_model="", session_id=request.session_id, streamed=stream)
-        served = self._served(request, trace, stream, route, observer)
+        served = self._run_request(request, trace, stream, route, observer)
         if (telemetry := self.telemetry.active()) is not None:  # a span in the caller's context
             served = telemetry.observe(served, trace, request, route)
         return served, trace
 
-    async def _served(
+    async def _run_request(
         self,
         request: QueryRequest,
         trace: CallTrace,
@@ -301,7 +308,8 @@ class QueryCore:
     ) -> AsyncIterator[AIMessageChunk]:
         answer: list[AIMessageChunk] = []
         thinking: list[str] = []
-        side_calls: list[CallTrace] = []  # a tool model's look before the answer
+        side_calls: list[CallTrace] = []  # a tool model's call before the answer
+        summarized = 0  # the caller's messages a summary stands for
         try:
             decision: RouteDecision | None
             if decided is not None:
@@ -314,10 +322,13 @@ class QueryCore:
                 decision.role if decision is not None else self.catalog.find_role(spec.name)
             )
             prompt = await self._with_memory(spec, request, trace)
-            async for chunk in self._answered(spec, request, prompt, trace, stream, side_calls):
+            if self.settings.window.summarize_dropped:
+                shortened = await self._summarize_dropped(spec, prompt, request)
+                prompt, summarized = shortened.messages, shortened.summarized
+            async for chunk in self._model_chunks(spec, request, prompt, trace, stream, side_calls):
                 if reasoning := chunk.additional_kwargs.get("reasoning_content"):
                     thinking.append(reasoning)
-                chunk = _bare(chunk)
+                chunk = _without_final_fields(chunk)
                 answer.append(chunk)
                 yield chunk
         except BaseException as exc:
@@ -327,6 +338,7 @@ class QueryCore:
                 await self._record_usage(done, request, observer)
             raise
         trace.thinking = "".join(thinking)
+        trace.dropped_messages += summarized
         trace.finish()
         for side in side_calls:
             await self._record_usage(side, request, observer)
@@ -346,7 +358,7 @@ class QueryCore:
             chunk_position="last",
         )
 
-    async def _answered(
+    async def _model_chunks(
         self,
         spec: ModelSpec,
         request: QueryRequest,
@@ -367,7 +379,7 @@ class QueryCore:
         With ``gather_then_answer``, a tool model's call that made no tool call is a call
         of its own: its trace goes to ``side_calls`` (its own usage record).
         """
-        run = self.engine.run
+        run = self.calls.run
         options: dict[str, Any] = {
             "format": request.format,
             "stop": request.stop,
@@ -411,9 +423,9 @@ class QueryCore:
             for chunk in gathered:
                 yield chunk
             return
-        look = replace(trace, request_id=uuid.uuid4().hex, tool_model=None)
-        look.finish()
-        side_calls.append(look)
+        tool_model_call = replace(trace, request_id=uuid.uuid4().hex, tool_model=None)
+        tool_model_call.finish()
+        side_calls.append(tool_model_call)
         trace.fallbacks.clear()
         async for chunk in run(spec, plain_transcript(prompt), trace, stream=stream, **options):
             yield chunk
@@ -446,7 +458,7 @@ class QueryCore:
         ]
         content: list[str] = []
         last: AIMessageChunk | None = None
-        async for chunk in self.engine.run(
+        async for chunk in self.calls.run(
             spec,
             messages,
             trace,
@@ -487,6 +499,29 @@ class QueryCore:
             yield AIMessageChunk(content=reply.answer, response_metadata=metadata)
 
     # --------------------------------------------------------------- memory
+    async def _summarize_dropped(
+        self, spec: ModelSpec, prompt: list[BaseMessage], request: QueryRequest
+    ) -> SummarizedPrompt:
+        """The prompt with what the window would drop summarised by the default model.
+
+        A step before the call (``zero_llm.calls.summary``): when a profile cannot be
+        had now, the prompt goes as it is and the call's own attempts meet the failure.
+        """
+        tools: Sequence[dict[str, Any]] = request.tools if request.tool_choice != "none" else ()
+        summarizer = self.catalog.models[self.catalog.default_role]
+        try:
+            profile = await self.profiles.resolve(spec)
+            summarizer_profile = await self.profiles.resolve(summarizer)
+        except ZeroLLMError:
+            return SummarizedPrompt(prompt)
+
+        async def ask_summarizer(messages: list[BaseMessage]) -> str:
+            return await self.calls.complete(summarizer, messages)
+
+        return await summarize_dropped(
+            prompt, tools, profile, summarizer_profile, ask_summarizer, self.settings.window
+        )
+
     async def _with_memory(
         self, spec: ModelSpec, request: QueryRequest, trace: CallTrace
     ) -> list[BaseMessage]:
@@ -498,16 +533,18 @@ class QueryCore:
         """
         if request.session_id is None or not request.load_history:
             return request.messages()
-        profile = self.engine.profile_of(spec.name)
+        profile = self.profiles.known(spec.name)
         if profile is not None:
             room = profile.budget.prompt_tokens - profile.counter.count_prompt(
                 request.messages(), request.tools
             )
         else:
-            room = self.engine.window_for(spec, None)
+            room = self.profiles.window_for(spec, None)
         if room <= 0:
             return request.messages()
-        stored = await self._history().window(request.session_id, room + room // HISTORY_LOAD_SLACK)
+        stored = await self.storage.history.window(
+            request.session_id, room + room // HISTORY_LOAD_SLACK
+        )
         earlier = [m.to_message() for m in stored]
         if request.carries_history:
             earlier = _before_conversation(earlier, request.prompt)
@@ -531,7 +568,7 @@ class QueryCore:
             response_metadata={"model_name": trace.model, "request_id": trace.request_id},
         )
         new = request.new_messages()
-        profile = self.engine.profile_of(trace.model or trace.requested_model, trace.host)
+        profile = self.profiles.known(trace.model or trace.requested_model, trace.host)
         counts = [0] * (len(new) + 1)
         if profile is not None:
             size = sum(len(m.text) for m in (*new, reply))
@@ -552,9 +589,9 @@ class QueryCore:
             )
         )
         try:
-            seqs = await self._history().append(request.session_id, rows, usage=usage)
+            seqs = await self.storage.history.append(request.session_id, rows, usage=usage)
             if seqs[:1] == [1] and (title := session_title(request.text)):  # a new session
-                await self._history().update_session(request.session_id, title=title)
+                await self.storage.history.update_session(request.session_id, title=title)
         except ZeroLLMError as exc:
             trace.history_error = str(exc)
             log.error("could not store the turn of session %r: %s", request.session_id, exc)
@@ -598,7 +635,7 @@ class QueryCore:
 
     async def _usage_record(self, trace: CallTrace, request: QueryRequest) -> UsageRecord:
         """The usage record of a finished call."""
-        profile = self.engine.profile_of(trace.model or trace.requested_model, trace.host)
+        profile = self.profiles.known(trace.model or trace.requested_model, trace.host)
         thinking = None
         if trace.thinking:
             if profile is not None:
@@ -634,7 +671,7 @@ class QueryCore:
                 text = f" question={request.text!r} thinking={trace.thinking!r}"
             log.info("zero_llm call %s%s", record.log_fields(), text)
         if self.settings.usage_ledger and not written:
-            self._recorder().submit(record)
+            self.storage.recorder.submit(record)
         if (telemetry := self.telemetry.active()) is not None:
             telemetry.recorded(trace, record)
         if observer is not None:

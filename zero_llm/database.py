@@ -30,14 +30,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from zero_llm.errors import ConfigurationError, StorageError
 from zero_llm.migrations import Migration, migrations
 from zero_llm.schema import zl_migrations
-from zero_llm.sync_bridge import shared_bridge
+from zero_llm.sync_bridge import SyncBridge, shared_bridge
 
 __all__ = ["Database", "on_database_loop", "utc"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
 
-_registry: dict[str, Database] = {}
+_registry: dict[tuple[str, int], Database] = {}
 _registry_lock = threading.Lock()
 _live: weakref.WeakSet[Database] = weakref.WeakSet()
 
@@ -131,6 +131,7 @@ class Database:
         busy_timeout: float = 30.0,
         *,
         upgrades: Sequence[Migration] | None = None,
+        bridge: SyncBridge | None = None,
     ) -> None:
         try:
             backend = make_url(url).get_backend_name()
@@ -142,7 +143,8 @@ class Database:
             )
         self.url = url
         self._busy_timeout = busy_timeout
-        self._bridge = shared_bridge()
+        self.bridge = bridge or shared_bridge()
+        """The sync bridge whose loop owns this database's connections."""
         self._engine_instance: AsyncEngine | None = None
         self._migrated = False
         self._wal = False
@@ -152,7 +154,9 @@ class Database:
         _live.add(self)
 
     @classmethod
-    def for_url(cls, url: str, busy_timeout: float = 30.0) -> Database:
+    def for_url(
+        cls, url: str, busy_timeout: float = 30.0, bridge: SyncBridge | None = None
+    ) -> Database:
         """The process-wide ``Database`` of a URL (one pool per database, kept for reuse).
 
         Sharing matters beyond saving connections: a pooled asyncio connection that is
@@ -160,15 +164,16 @@ class Database:
         to the garbage collector.
         """
         with _registry_lock:
-            found = _registry.get(url)
+            bridge = bridge or shared_bridge()
+            found = _registry.get((url, id(bridge)))
             if found is None:
-                found = _registry[url] = cls(url, busy_timeout)
+                found = _registry[(url, id(bridge))] = cls(url, busy_timeout, bridge=bridge)
             return found
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
         """The one event loop all of this database's I/O runs on (the shared sync loop)."""
-        return self._bridge.loop
+        return self.bridge.loop
 
     def _engine(self) -> AsyncEngine:
         if asyncio.get_running_loop() is not self.loop:

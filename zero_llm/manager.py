@@ -9,24 +9,27 @@ LCEL runnable. Building a manager does no I/O: clients are built on first use.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from zero_llm.answer import Answer, AnswerStream, CallTrace, collect_answer
-from zero_llm.catalog import ModelSpec
+from zero_llm.answer import Answer, AnswerStream, collect_answer
+from zero_llm.calls import ModelProfiles
+from zero_llm.catalog import Catalog, ModelSpec
 from zero_llm.core import QueryCore
+from zero_llm.counting import prompt_tokens, text_tokens
 from zero_llm.database import Database
-from zero_llm.engine import ModelProfile, QueryEngine
 from zero_llm.errors import InvalidRequestError, ModelNotFoundError, UnknownModelError
 from zero_llm.history import HistoryStore, SyncHistoryStore
-from zero_llm.ollama.client import LoadedModel, ProgressCallback, PullProgress
-from zero_llm.ollama.hosts import HostPool
-from zero_llm.requests import QueryRequest, check_optional_name, check_text, make_request
+from zero_llm.ollama.client import LoadedModel, OllamaBackend, ProgressCallback
+from zero_llm.ollama.hosts import HostPool, HostState
+from zero_llm.requests import QueryRequest, check_text, make_request
 from zero_llm.routing.router import RouteDecision, route
+from zero_llm.runtime import Runtime, runtime_from_overrides
 from zero_llm.server_models import full_name, resolve_on_server
-from zero_llm.settings import ZeroLLMSettings, load_settings, mask_url
-from zero_llm.sync_bridge import SyncBridge, shared_bridge
+from zero_llm.settings import ZeroLLMSettings, mask_url
+from zero_llm.sync_bridge import SyncBridge
+from zero_llm.sync_twins import SyncAnswerStream, sync_stream_twin, sync_twin
 from zero_llm.usage import UsageLedger, UsageRecorder
 
 if TYPE_CHECKING:
@@ -49,6 +52,8 @@ class LoadResult:
     pulled: bool
     load_seconds: float
     num_ctx: int
+    host: str | None = None
+    """The Ollama host it was loaded on."""
 
 
 @dataclass(frozen=True)
@@ -64,31 +69,6 @@ class ModelStatus:
     context_length: int | None
 
 
-class SyncAnswerStream(Iterator[str]):
-    """The text of an answer as it arrives, for sync callers; ``answer`` once it ends."""
-
-    def __init__(self, stream: AnswerStream, bridge: SyncBridge) -> None:
-        self._stream = stream
-        self._chunks = bridge.iterate(aiter(stream))
-
-    def __next__(self) -> str:
-        return next(self._chunks)
-
-    @property
-    def answer(self) -> Answer | None:
-        """The whole answer with its trace, once the stream has ended."""
-        return self._stream.answer
-
-    @property
-    def trace(self) -> CallTrace:
-        """The call's trace, filled in as the stream runs."""
-        return self._stream.trace
-
-    def close(self) -> None:
-        """Stop reading; the request to Ollama is cancelled."""
-        self._chunks.close()  # type: ignore[attr-defined]
-
-
 class ModelManager:
     """Routes requests to ZERO's local models and runs them through Ollama.
 
@@ -98,31 +78,51 @@ class ModelManager:
         **overrides: settings fields, e.g. ``ollama_host=...``.
     """
 
-    def __init__(self, settings: ZeroLLMSettings | None = None, **overrides: Any) -> None:
-        if settings is not None and overrides:
-            settings = settings.model_copy(update=overrides)
-        self.settings = settings or load_settings(**overrides)
-        self.catalog = self.settings.catalog()
-        self.hosts = HostPool(
-            self.settings.host_list(),
-            self.settings.timeouts,
-            refuse_truncation=self.settings.window.refuse_truncation,
-        )
-        self.backend = self.hosts.primary
-        self.engine = QueryEngine(self.settings, self.catalog, self.hosts)
-        self.core = QueryCore(
-            self.settings,
-            self.catalog,
-            self.engine,
-            lambda: self.history,
-            lambda: self.usage_recorder,
-        )
-        self._bridge = shared_bridge()
+    def __init__(
+        self,
+        settings: ZeroLLMSettings | None = None,
+        *,
+        runtime: Runtime | None = None,
+        **overrides: Any,
+    ) -> None:
+        self.runtime = runtime or runtime_from_overrides(settings, overrides)
         self._runnable: Runnable[Any, Any] | None = None
-        self._history: HistoryStore | None = None
-        self._database: Database | None = None
-        self._usage: UsageLedger | None = None
-        self._recorder: UsageRecorder | None = None
+
+    # ------------------------------------------------------------ the parts
+    @property
+    def settings(self) -> ZeroLLMSettings:
+        """The settings the runtime was built from."""
+        return self.runtime.settings
+
+    @property
+    def catalog(self) -> Catalog:
+        """The configured models and their roles."""
+        return self.runtime.catalog
+
+    @property
+    def hosts(self) -> HostPool:
+        """The pool of Ollama hosts queries and lifecycle calls go through."""
+        return self.runtime.hosts
+
+    @property
+    def backend(self) -> OllamaBackend:
+        """The primary (first configured) host's client."""
+        return self.runtime.hosts.primary
+
+    @property
+    def profiles(self) -> ModelProfiles:
+        """Each model's profile (num_ctx, counter, budget) on each host."""
+        return self.runtime.profiles
+
+    @property
+    def core(self) -> QueryCore:
+        """The one query core every query path runs through."""
+        return self.runtime.core
+
+    @property
+    def bridge(self) -> SyncBridge:
+        """The sync bridge the ``*_sync`` methods (and sync LangChain calls) run through."""
+        return self.runtime.bridge
 
     # -------------------------------------------------------------- routing
     def switch_model(self, task: str) -> str:
@@ -155,63 +155,101 @@ class ModelManager:
         return await resolve_on_server(self.catalog, self.backend, model_name)
 
     # ------------------------------------------------------------ lifecycle
+    # Lifecycle calls go through the host pool: a model is pulled and loaded on the host
+    # the pool would place its queries on; it is unloaded and removed wherever it is.
     async def load_model(
         self, model_name: str, progress: ProgressCallback | None = None
     ) -> LoadResult:
         """Make a model ready: pull it if missing (reporting progress), then load it.
 
-        Any model the server has works, not only the catalog's.
+        Any model the server has works, not only the catalog's. The host is the one the
+        pool places the model's queries on (the first host when there is one).
         """
         spec = await self.resolve_model(model_name)
+        host = await self.hosts.place(spec.name)
+        backend = host.backend
         pulled = False
-        if spec.name not in await self.backend.present_models():
+        if spec.name not in await backend.present_models():
             if not self.settings.auto_pull:
                 raise ModelNotFoundError(
-                    f"{spec.name} is not present in Ollama at {self.backend.base_url} and "
+                    f"{spec.name} is not present in Ollama at {backend.base_url} and "
                     f"auto_pull is off: run `zero-llm pull {spec.name}` "
                     f"(or `ollama pull {spec.name}`), or enable auto_pull",
                     model=spec.name,
                 )
-            await self.engine.pull(spec, progress=progress)
+            await self.profiles.pull(spec, backend, progress=progress)
             pulled = True
-        num_ctx = await self.engine.num_ctx_for(spec, progress=progress)
-        seconds = await self.engine.load(spec, num_ctx, self.backend)
-        log.info("loaded %s (num_ctx=%d, pulled=%s) in %.2fs", spec.name, num_ctx, pulled, seconds)
-        return LoadResult(spec.name, pulled, seconds, num_ctx)
+        profile = await self.profiles.resolve(spec, backend, progress=progress)
+        seconds = await self.runtime.calls.load(spec, profile.num_ctx, backend)
+        self.hosts.note_loaded(host, spec.name)
+        log.info(
+            "loaded %s on %s (num_ctx=%d, pulled=%s) in %.2fs",
+            spec.name,
+            backend.base_url,
+            profile.num_ctx,
+            pulled,
+            seconds,
+        )
+        return LoadResult(spec.name, pulled, seconds, profile.num_ctx, backend.base_url)
 
     async def pull_model(self, model_name: str, progress: ProgressCallback | None = None) -> str:
         """Pull a model (even if present: that refreshes it); return its full name.
 
         A catalog name, alias or role pulls that model; any other name is pulled as Ollama
-        names it (``mistral`` is ``mistral:latest``), and the registry decides.
+        names it (``mistral`` is ``mistral:latest``), and the registry decides. The host
+        is the one the pool places the model's queries on.
         """
         check_text(model_name, "model_name")
         try:
             spec = self.catalog.resolve(model_name)
         except UnknownModelError:
             spec = ModelSpec(name=full_name(model_name), fallback=False)
-        await self.engine.pull(spec, progress=progress)
+        host = await self.hosts.place(spec.name)
+        await self.profiles.pull(spec, host.backend, progress=progress)
         return spec.name
 
+    async def _hosts_with(self, name: str, *, loaded: bool) -> list[HostState]:
+        """The hosts that have ``name`` (in memory with ``loaded``); the first if none does."""
+        found = []
+        for host in self.hosts.hosts:
+            if len(self.hosts.hosts) == 1:
+                return [host]
+            names = (
+                {m.name for m in await host.backend.loaded()}
+                if loaded
+                else await host.backend.present_models()
+            )
+            if name in names:
+                found.append(host)
+        return found or self.hosts.hosts[:1]
+
     async def delete_model(self, model_name: str) -> str:
-        """Remove a model from the Ollama server's disk; return its full name."""
+        """Remove a model from the disk of every Ollama host that has it; return its full name."""
         spec = await self.resolve_model(model_name)
-        await self.backend.delete(spec.name)
+        for host in await self._hosts_with(spec.name, loaded=False):
+            await host.backend.delete(spec.name)
         return spec.name
 
     async def model_statuses(self) -> list[ModelStatus]:
-        """The catalog with each model's state: present, loaded, planned num_ctx, context length."""
-        present = await self.backend.present_models()
-        loaded = {m.name: m for m in await self.backend.loaded()}
+        """The catalog with each model's state: present, loaded, planned num_ctx, context length.
+
+        A model is present or loaded when it is on any host of the pool; its planned
+        ``num_ctx`` is the primary host's.
+        """
+        present: dict[str, OllamaBackend] = {}
+        loaded: set[str] = set()
+        for host in reversed(self.hosts.hosts):  # the primary host's answers win
+            present.update(dict.fromkeys(await host.backend.present_models(), host.backend))
+            loaded.update(m.name for m in await host.backend.loaded())
         plan = await self.memory_plan()
         statuses = []
         for role, spec in self.catalog.models.items():
             length = None
-            num_ctx = self.engine.known_num_ctx(spec)
+            num_ctx = self.profiles.known_num_ctx(spec)
             if spec.name in present:
-                facts = await self.backend.show(spec.name)
-                length = facts.context_length
-                num_ctx = plan.num_ctx_for(spec.name) or self.engine.window_for(spec, length)
+                shown = await present[spec.name].show(spec.name)
+                length = shown.context_length
+                num_ctx = plan.num_ctx_for(spec.name) or self.profiles.window_for(spec, length)
             statuses.append(
                 ModelStatus(
                     role,
@@ -226,28 +264,37 @@ class ModelManager:
         return statuses
 
     async def unload_model(self, model_name: str) -> None:
-        """Evict a model from Ollama's memory now."""
-        await self.backend.unload((await self.resolve_model(model_name)).name)
+        """Evict a model from the memory of every Ollama host that holds it, now."""
+        name = (await self.resolve_model(model_name)).name
+        for host in await self._hosts_with(name, loaded=True):
+            await host.backend.unload(name)
 
     async def loaded_models(self) -> list[LoadedModel]:
-        """The models in Ollama's memory now."""
-        return await self.backend.loaded()
+        """The models in Ollama's memory now, on every host of the pool."""
+        loaded: list[LoadedModel] = []
+        for host in self.hosts.hosts:
+            loaded.extend(await host.backend.loaded())
+        return loaded
 
-    async def memory_plan(self) -> MemoryPlan:
-        """The first host's memory plan: each model's num_ctx, footprint and companions."""
-        backend = self.hosts.primary
-        return await self.engine.residency.plan(backend.base_url, backend)
+    async def memory_plan(self, host: str | None = None) -> MemoryPlan:
+        """A host's memory plan (the primary's by default): each model's num_ctx and footprint."""
+        state = self.hosts.by_url(host) if host is not None else self.hosts.hosts[0]
+        if state is None:
+            raise InvalidRequestError(
+                f"{host!r} is not a host of the pool: {[h.url for h in self.hosts.hosts]}"
+            )
+        return await self.runtime.residency.plan(state.url, state.backend)
 
     async def gpu_budget(self) -> GpuBudget:
         """The GPU memory the plan uses, and where that number came from."""
-        return await self.engine.residency.budget()
+        return await self.runtime.residency.budget()
 
     def residency_state(self) -> dict[str, SchedulerState]:
         """Per host: what its scheduler believes resident, loading, in flight and queued."""
         return {
             host.url: planned.scheduler.state()
             for host in self.hosts.hosts
-            if (planned := self.engine.residency.of(host.url)) is not None
+            if (planned := self.runtime.residency.of(host.url)) is not None
         }
 
     # -------------------------------------------------------------- counting
@@ -265,50 +312,15 @@ class ModelManager:
         vocabulary) once the model's facts are known; the first count of a model asks
         ``/api/show`` once. ``model`` or ``task`` pick the model; else it is routed.
         """
-        from langchain_core.messages import BaseMessage, HumanMessage
-        from langchain_core.utils.function_calling import convert_to_openai_tool
-
-        prompt = [HumanMessage(messages)] if isinstance(messages, str) else list(messages)
-        for index, message in enumerate(prompt):
-            if not isinstance(message, BaseMessage):
-                raise InvalidRequestError(
-                    f"message {index} is a {type(message).__name__}, not a LangChain message"
-                )
-        if not prompt:
-            return 0
-        request = QueryRequest(
-            prompt=tuple(prompt),
-            task=None if model is not None else check_optional_name(task, "task"),
-            model=check_optional_name(model, "model"),
-            tools=tuple(convert_to_openai_tool(t) for t in tools or ()),
-        )
-        profile = await self._profile_answering(request)
-        return profile.counter.count_prompt(request.messages(), request.tools)
+        return await prompt_tokens(self.runtime, messages, model=model, task=task, tools=tools)
 
     async def count_text_tokens(
         self, text: str, *, model: str | None = None, task: str | None = None
     ) -> int:
         """Tokens of a bare text in the vocabulary of the model that would answer it."""
-        check_text(text, "text")
-        request = make_request(text, task=None if model is not None else task, model=model)
-        profile = await self._profile_answering(request)
-        return profile.counter.count_text(text)
+        return await text_tokens(self.runtime, text, model=model, task=task)
 
-    async def _profile_answering(self, request: QueryRequest) -> ModelProfile:
-        """The profile of the model that would answer ``request`` (asks /api/show once)."""
-        spec, _ = await self.core.decide(request)
-        return await self.engine.profile_for(spec)
-
-    def count_tokens_sync(
-        self,
-        messages: Sequence[BaseMessage] | str,
-        *,
-        model: str | None = None,
-        task: str | None = None,
-        tools: Sequence[Any] | None = None,
-    ) -> int:
-        """Sync twin of ``count_tokens``."""
-        return self._bridge.run(self.count_tokens(messages, model=model, task=task, tools=tools))
+    count_tokens_sync = sync_twin(count_tokens)
 
     # -------------------------------------------------------------- queries
     def chat_model(
@@ -337,14 +349,12 @@ class ModelManager:
     @property
     def history(self) -> HistoryStore:
         """The conversation store (SQLite under ``home`` unless ``history_url`` says else)."""
-        if self._history is None:
-            self._history = HistoryStore(self.database, key=self.settings.history_encryption_key())
-        return self._history
+        return self.runtime.storage.history
 
     @property
     def history_sync(self) -> SyncHistoryStore:
         """The conversation store for sync callers."""
-        return SyncHistoryStore(self.history, self._bridge)
+        return SyncHistoryStore(self.history, self.bridge)
 
     @overload
     async def query_model(
@@ -421,41 +431,25 @@ class ModelManager:
     @property
     def database(self) -> Database:
         """The SQL database of the history and the usage ledger (opened on first use)."""
-        if self._database is None:
-            self._database = Database.for_url(self.settings.history_database_url)
-        return self._database
+        return self.runtime.storage.database
 
     @property
     def usage(self) -> UsageLedger:
         """The usage ledger: one record per model call, read back and summarized."""
-        if self._usage is None:
-            self._usage = UsageLedger(self.database, key=self.settings.history_encryption_key())
-        return self._usage
+        return self.runtime.storage.usage
 
     @property
     def usage_recorder(self) -> UsageRecorder:
         """The callback handler that writes usage records to the ledger."""
-        if self._recorder is None:
-            self._recorder = UsageRecorder(
-                self.usage, self._bridge, flush_interval=self.settings.usage_flush_interval
-            )
-        return self._recorder
+        return self.runtime.storage.recorder
 
     async def flush_usage(self) -> None:
         """Wait until every usage record so far is written."""
-        if self._recorder is not None:
-            await self._recorder.flush()
+        await self.runtime.storage.flush()
 
     async def aclose(self) -> None:
         """Write pending usage records; close this loop's Ollama and database connections."""
-        await self.flush_usage()
-        await self.hosts.aclose()
-        if self._database is not None:
-            await self._database.close()
-
-    def close(self) -> None:
-        """Sync twin of ``aclose`` (for the connections the sync methods opened)."""
-        self._bridge.run(self.aclose())
+        await self.runtime.aclose()
 
     def __repr__(self) -> str:
         """The hosts, the catalog's roles and models, and where the history is (no secrets)."""
@@ -482,55 +476,6 @@ class ModelManager:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # ------------------------------------------------------------ sync twins
-    def load_model_sync(
-        self, model_name: str, progress: Callable[[PullProgress], None] | None = None
-    ) -> LoadResult:
-        """Sync twin of ``load_model`` (works inside Jupyter's running loop too)."""
-        return self._bridge.run(self.load_model(model_name, progress))
-
-    def unload_model_sync(self, model_name: str) -> None:
-        """Sync twin of ``unload_model``."""
-        self._bridge.run(self.unload_model(model_name))
-
-    def loaded_models_sync(self) -> list[LoadedModel]:
-        """Sync twin of ``loaded_models``."""
-        return self._bridge.run(self.loaded_models())
-
-    def query_model_sync(
-        self,
-        model_name: str,
-        input_text: str,
-        context: str = "",
-        stream: bool = False,
-        *,
-        session_id: str | None = None,
-    ) -> Answer | SyncAnswerStream:
-        """Sync twin of ``query_model``: the answer, or with ``stream`` an iterator of text."""
-        result = self._bridge.run(
-            self.query_model(model_name, input_text, context, stream, session_id=session_id)
-        )
-        if isinstance(result, AnswerStream):
-            return SyncAnswerStream(result, self._bridge)
-        return result
-
-    def ask_sync(
-        self,
-        input_text: str,
-        *,
-        task: str | None = None,
-        context: str = "",
-        stream: bool = False,
-        session_id: str | None = None,
-    ) -> Answer | SyncAnswerStream:
-        """Sync twin of ``ask``."""
-        result = self._bridge.run(
-            self.ask(input_text, task=task, context=context, stream=stream, session_id=session_id)
-        )
-        if isinstance(result, AnswerStream):
-            return SyncAnswerStream(result, self._bridge)
-        return result
-
     # ---------------------------------------------------------------- LCEL
     def as_runnable(self) -> Runnable[Any, Any]:
         """The manager as an LCEL Runnable: a RunnableBranch over one pipeline per model."""
@@ -540,12 +485,15 @@ class ModelManager:
             pipelines = {
                 role: self.chat_model(model=spec.name) for role, spec in self.catalog.models.items()
             }
-            self._runnable = build_router_runnable(
-                self.catalog, self.core.decide, self._bridge.run, pipelines
-            )
+            self._runnable = build_router_runnable(self.catalog, self.core.decide, pipelines)
         return self._runnable
 
-    @property
-    def bridge(self) -> SyncBridge:
-        """The sync bridge the ``*_sync`` methods (and sync LangChain calls) run through."""
-        return self._bridge
+    # ------------------------------------------------------------ sync twins
+    # Each runs its async method's coroutine on the sync bridge (works inside Jupyter's
+    # running loop too); an answer stream comes back as an iterator of text.
+    load_model_sync = sync_twin(load_model)
+    unload_model_sync = sync_twin(unload_model)
+    loaded_models_sync = sync_twin(loaded_models)
+    query_model_sync = sync_stream_twin(query_model)
+    ask_sync = sync_stream_twin(ask)
+    close = sync_twin(aclose)

@@ -29,8 +29,7 @@ from zero_llm.memory_plan import (
     plan_from_settings,
     resolve_gpu_budget,
 )
-from zero_llm.ollama.client import ModelFacts as ShownModel
-from zero_llm.ollama.client import OllamaBackend
+from zero_llm.ollama.client import OllamaBackend, ShownModel
 from zero_llm.settings import ZeroLLMSettings
 
 __all__ = ["HostResidency", "Residency"]

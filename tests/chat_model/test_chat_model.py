@@ -53,7 +53,7 @@ class RunNames(BaseCallbackHandler):
 def test_chat_model_is_a_langchain_chat_model(manager: ModelManager) -> None:
     chat = manager.chat_model()
     assert isinstance(chat, ZeroChatModel)
-    assert chat.manager is manager
+    assert chat.runtime is manager.runtime
     answer = chat.invoke("hello there")
     assert isinstance(answer, AIMessage)
     assert answer.content == "[llama3.1:8b] You said: hello there"

@@ -107,7 +107,7 @@ async def test_a_long_session_loads_only_what_fits(
     sent = sent_messages(emulator)
     assert 1 < len(sent) < 201 and sent[-1] == ("user", "summary?")
     assert sent[0][0] == "user" and sent[-2][1].startswith("a199")
-    budget = remembering.engine.budget_for(remembering.spec("qwen"), 32768).prompt_tokens
+    budget = remembering.profiles.budget_for(remembering.spec("qwen"), 32768).prompt_tokens
     assert answer.trace.prompt_tokens == answer.trace.prompt_tokens_counted <= budget
 
 

@@ -134,9 +134,9 @@ async def test_each_host_has_its_own_profile_of_a_model() -> None:
             fast_settings(a.base_url, hosts=[{"url": a.base_url}, {"url": b.base_url}])
         )
         spec = manager.spec("llama")
-        on_a = await manager.engine.profile_for(spec, backend=manager.hosts.hosts[0].backend)
-        on_b = await manager.engine.profile_for(spec, backend=manager.hosts.hosts[1].backend)
+        on_a = await manager.profiles.resolve(spec, manager.hosts.hosts[0].backend)
+        on_b = await manager.profiles.resolve(spec, manager.hosts.hosts[1].backend)
         assert on_a.num_ctx == 131072 and on_b.num_ctx == 8192
-        assert manager.engine.profile_of("llama3.1:8b", b.base_url) is on_b
-        assert manager.engine.profile_of("llama3.1:8b") is on_a  # the first host's first
+        assert manager.profiles.known("llama3.1:8b", b.base_url) is on_b
+        assert manager.profiles.known("llama3.1:8b") is on_a  # the first host's first
         await manager.aclose()

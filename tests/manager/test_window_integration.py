@@ -46,7 +46,7 @@ async def test_our_count_agrees_with_ollamas(manager: ModelManager, model: str, 
 
 async def test_counts_are_exact_from_the_served_vocabulary(manager: ModelManager) -> None:
     await manager.query_model("llama", "hi")
-    profile = await manager.engine.profile_for(manager.spec("llama"))
+    profile = await manager.profiles.resolve(manager.spec("llama"))
     assert isinstance(profile.counter, ExactCounter)
 
 
@@ -62,7 +62,7 @@ async def test_a_long_history_is_trimmed_to_the_window_of_each_model(
     assert sent["messages"][1]["role"] == "user" and sent["messages"][-1]["content"] == (
         "So what now?"
     )
-    budget = manager.engine.budget_for(manager.spec("qwen"), 32768).prompt_tokens
+    budget = manager.profiles.budget_for(manager.spec("qwen"), 32768).prompt_tokens
     assert qwen.response_metadata["prompt_tokens"] <= budget
     assert (
         qwen.response_metadata["prompt_tokens"] == qwen.response_metadata["prompt_tokens_counted"]
@@ -134,7 +134,7 @@ async def test_silent_truncation_is_detected(caplog: pytest.LogCaptureFixture) -
             )
         )
         history = [HumanMessage("x " * 100), AIMessage("y " * 100)] * 3 + [HumanMessage("q")]
-        with caplog.at_level(logging.WARNING, logger="zero_llm.engine"):
+        with caplog.at_level(logging.WARNING, logger="zero_llm.calls"):
             message = await manager.as_runnable().ainvoke({"input": history, "model": "tiny"})
         assert message.response_metadata["truncation_suspected"] is True
         meta = message.response_metadata
@@ -146,7 +146,7 @@ async def test_silent_truncation_is_detected(caplog: pytest.LogCaptureFixture) -
 async def test_a_model_without_a_usable_vocabulary_is_estimated_generously() -> None:
     with OllamaEmulator(models=[verbose_template_model()]) as emu:
         manager = ModelManager(fast_settings(emu.base_url, models={"tiny": {"name": "chatty:1b"}}))
-        profile = await manager.engine.profile_for(manager.spec("chatty:1b"))
+        profile = await manager.profiles.resolve(manager.spec("chatty:1b"))
         assert isinstance(profile.counter, EstimatingCounter)
 
 
@@ -176,7 +176,7 @@ async def test_dropped_turns_can_be_summarized_by_the_default_model(
     assert meta["dropped_messages"] > 0 and meta["prompt_tokens"] == meta["prompt_tokens_counted"]
     assert (
         meta["prompt_tokens"]
-        <= manager.engine.budget_for(manager.spec("qwen"), 32768).prompt_tokens
+        <= manager.profiles.budget_for(manager.spec("qwen"), 32768).prompt_tokens
     )
     summarizer = emulator.requests_to("/api/chat")[-2].body
     assert summarizer is not None and summarizer["model"] == "llama3.1:8b"

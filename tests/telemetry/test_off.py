@@ -107,7 +107,7 @@ async def test_no_provider_means_no_wrapper(emulator: OllamaEmulator, tmp_path: 
         assert await mm.query_model("llama", "hello")
         assert mm.core.telemetry.active() is None
         chunks, _ = mm.core.chunks(make_request("hi", model="llama"), stream=False)
-        assert chunks.__qualname__ == "QueryCore._served"  # the core's own, unwrapped
+        assert chunks.__qualname__ == "QueryCore._run_request"  # the core's own, unwrapped
         await chunks.aclose()  # type: ignore[attr-defined]
 
 

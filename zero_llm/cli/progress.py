@@ -35,7 +35,7 @@ __all__ = [
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 INTERVAL_S = 0.2
 """How often the status line is redrawn."""
-WATCHED_LOGGERS = ("zero_llm.engine",)
+WATCHED_LOGGERS = ("zero_llm.calls",)
 """Loggers whose INFO records say what a wait is for (a pull starting)."""
 WATCHED_PREFIXES = ("pulling",)
 """The start of the records shown as a wait's reason."""

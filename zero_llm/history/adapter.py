@@ -8,7 +8,6 @@ from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import BaseMessage
 
 from zero_llm.history.store import HistoryStore, NewMessage, check_session_id
-from zero_llm.sync_bridge import shared_bridge
 from zero_llm.tokens import EstimatingCounter, TokenCounter, overhead_for_template
 
 __all__ = ["ZeroChatMessageHistory"]
@@ -29,7 +28,7 @@ class ZeroChatMessageHistory(BaseChatMessageHistory):
         self.store = store
         self.session_id = check_session_id(session_id)
         self.counter = counter or EstimatingCounter(overhead_for_template(None))
-        self._bridge = shared_bridge()
+        self._bridge = store.database.bridge
 
     @property
     def messages(self) -> list[BaseMessage]:  # type: ignore[override]

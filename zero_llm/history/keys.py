@@ -29,7 +29,7 @@ from zero_llm.database import Database, now
 from zero_llm.errors import StorageError
 from zero_llm.history.crypto import ENCRYPTED_PREFIX, TextCipher
 from zero_llm.schema import zl_keys, zl_messages, zl_sessions, zl_usage
-from zero_llm.usage.ledger import seal_usage_row
+from zero_llm.usage.sealing import seal_usage_row
 
 __all__ = ["KeyGuard", "KeyState", "key_state", "rotate_key"]
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from zero_llm.history.store import HistoryStore, NewMessage, SessionInfo, StoredMessage
-from zero_llm.sync_bridge import SyncBridge, shared_bridge
+from zero_llm.sync_bridge import SyncBridge
 
 __all__ = ["SyncHistoryStore"]
 
@@ -16,7 +16,7 @@ class SyncHistoryStore:
 
     def __init__(self, store: HistoryStore, bridge: SyncBridge | None = None) -> None:
         self.store = store
-        self._bridge = bridge or shared_bridge()
+        self._bridge = bridge or store.database.bridge
 
     def append(self, session_id: str, messages: list[NewMessage]) -> list[int]:
         """Append messages to a session in one transaction."""

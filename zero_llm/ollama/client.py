@@ -1,7 +1,7 @@
 """The one place that speaks to an Ollama server: model lifecycle and the chat call.
 
 In: an Ollama base URL, timeouts and whether to refuse silent truncation. Out: typed
-facts (``ModelFacts``, ``LoadedModel``, ``PullProgress``), the parts of a chat answer,
+facts (``ShownModel``, ``LoadedModel``, ``PullProgress``), the parts of a chat answer,
 and for every failure of ``httpx`` or the ``ollama`` client a ``ZeroLLMError`` subclass
 (``zero_llm.ollama.translate``), raised ``from`` the original; anything else propagates.
 Only public APIs: ``ollama.AsyncClient`` for what it offers, a plain ``httpx.AsyncClient``
@@ -31,10 +31,10 @@ from zero_llm.settings import TimeoutSettings
 
 __all__ = [
     "LoadedModel",
-    "ModelFacts",
     "OllamaBackend",
     "PullProgress",
     "RefuseTruncationTransport",
+    "ShownModel",
     "shared_ssl_context",
 ]
 
@@ -57,7 +57,7 @@ def client_kwargs(timeouts: TimeoutSettings) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class ModelFacts:
+class ShownModel:
     """What ``/api/show`` says about a model that matters to us."""
 
     name: str
@@ -326,7 +326,7 @@ class OllamaBackend:
             listing = await self.client().list()
         return {m.model: int(m.size) for m in listing.models if m.model and m.size}
 
-    async def show(self, name: str) -> ModelFacts:
+    async def show(self, name: str) -> ShownModel:
         """The facts of one model (``/api/show``); ModelNotFoundError when absent."""
         with self._translated(name):
             body = await self._get_json("POST", "/api/show", {"model": name})
@@ -336,7 +336,7 @@ class OllamaBackend:
         length = model_info.get(f"{arch}.context_length") if arch else None
         details = info.details
         system = body.get("system") if isinstance(body, dict) else None
-        return ModelFacts(
+        return ShownModel(
             name=name,
             context_length=int(length) if isinstance(length, int | float) else None,
             capabilities=tuple(info.capabilities or ()),

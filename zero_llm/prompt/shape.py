@@ -1,6 +1,6 @@
 """A model's prompt shape from what ``/api/show`` says: its template, system prompt, BOS.
 
-In: the catalog's ``ModelSpec`` and the ``ModelFacts`` Ollama served. Out: the
+In: the catalog's ``ModelSpec`` and the ``ShownModel`` Ollama served. Out: the
 ``PromptShape`` a counter renders prompts with. A template this package cannot render
 exactly gives a shape without one (counts then estimate, erring high), logged once.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from zero_llm.catalog import ModelSpec
-from zero_llm.ollama.client import ModelFacts
+from zero_llm.ollama.client import ShownModel
 from zero_llm.prompt.gotemplate import TemplateError
 from zero_llm.prompt.ollama_prompt import chat_template
 from zero_llm.tokens import PromptShape
@@ -30,7 +30,7 @@ def adds_bos(model_info: dict[str, object]) -> bool:
 
 
 def prompt_shape(
-    spec: ModelSpec, facts: ModelFacts, server_version: str | None = None
+    spec: ModelSpec, facts: ShownModel, server_version: str | None = None
 ) -> PromptShape:
     """How Ollama frames this model's prompts (no template when it cannot be rendered)."""
     think = True if spec.think else None

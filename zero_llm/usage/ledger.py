@@ -8,8 +8,7 @@ Writing is idempotent per ``request_id``: a record stored twice is stored once.
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from zero_llm.database import Database, on_database_loop
 from zero_llm.errors import InvalidRequestError
 from zero_llm.schema import zl_usage
 from zero_llm.usage.record import GroupBy, UsageRecord, UsageSummary, summarize
+from zero_llm.usage.sealing import seal_usage_row
 
 if TYPE_CHECKING:
     from zero_llm.history.crypto import TextCipher
@@ -29,32 +29,6 @@ __all__ = ["UsageLedger", "insert_usage", "seal_usage_row"]
 
 SEALED_PLACEHOLDER = "[encrypted]"
 """What a reader without the history key sees in place of sealed usage text."""
-USAGE_TEXT_FIELDS = ("error", "fallback_note")
-USAGE_STEP_FIELDS = ("retries", "fallbacks")
-
-
-def seal_usage_row(row: dict[str, Any], seal: Callable[[str], str]) -> dict[str, Any]:
-    """A ``zl_usage`` row with its free text (errors Ollama may echo prompts in) mapped.
-
-    ``seal`` maps one text to its stored (or read) form: the error, the fallback note and
-    the ``message`` of each retry and fallback step. The rest (models, counts, durations,
-    error types) stays readable for summaries.
-    """
-    out = dict(row)
-    for name in USAGE_TEXT_FIELDS:
-        if out.get(name):
-            out[name] = seal(out[name])
-    for name in USAGE_STEP_FIELDS:
-        raw = out.get(name)
-        if raw and raw != "[]":
-            steps = json.loads(raw)
-            for step in steps:
-                if isinstance(step, dict) and isinstance(step.get("message"), str):
-                    step["message"] = seal(step["message"])
-            out[name] = json.dumps(steps)
-    return out
-
-
 async def insert_usage(
     connection: AsyncConnection,
     records: Sequence[UsageRecord],

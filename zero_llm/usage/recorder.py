@@ -30,7 +30,7 @@ from uuid import UUID
 from langchain_core.callbacks import AsyncCallbackHandler
 
 from zero_llm.errors import ZeroLLMError
-from zero_llm.sync_bridge import SyncBridge, shared_bridge
+from zero_llm.sync_bridge import SyncBridge
 from zero_llm.usage.ledger import UsageLedger
 from zero_llm.usage.record import USAGE_EVENT, UsageRecord
 
@@ -54,7 +54,7 @@ class UsageRecorder(AsyncCallbackHandler):
 
     Args:
         ledger: where records go.
-        bridge: the sync bridge whose loop runs the writes (default: the shared one).
+        bridge: the sync bridge whose loop runs the writes (default: the database's).
         flush_interval: the most seconds a submitted record waits before it is written.
 
     Attributes:
@@ -73,7 +73,7 @@ class UsageRecorder(AsyncCallbackHandler):
             raise ValueError("flush_interval cannot be negative")
         self.ledger = ledger
         self.flush_interval = flush_interval
-        self._bridge = bridge or shared_bridge()
+        self._bridge = bridge or ledger.database.bridge
         self._lock = threading.Lock()
         self._buffer: list[UsageRecord] = []
         self._armed = False

@@ -31,6 +31,7 @@ from zero_llm.retry import RetryPolicy
 from zero_llm.settings import ZeroLLMSettings, load_settings
 from zero_llm.storage import Storage
 from zero_llm.sync_bridge import SyncBridge, shared_bridge
+from zero_llm.sync_twins import sync_twin
 
 __all__ = ["Runtime", "build_runtime", "runtime_from_overrides"]
 
@@ -54,9 +55,7 @@ class Runtime:
         await self.storage.aclose()
         await self.hosts.aclose()
 
-    def close(self) -> None:
-        """Close from sync code (the connections the bridge's loop opened)."""
-        self.bridge.run(self.aclose())
+    close = sync_twin(aclose)
 
     async def __aenter__(self) -> Runtime:
         return self

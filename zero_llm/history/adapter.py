@@ -28,20 +28,16 @@ class ZeroChatMessageHistory(BaseChatMessageHistory):
         self.store = store
         self.session_id = check_session_id(session_id)
         self.counter = counter or EstimatingCounter(overhead_for_template(None))
-        self._bridge = store.database.bridge
+        self.bridge = store.database.bridge
 
     @property
     def messages(self) -> list[BaseMessage]:  # type: ignore[override]
         """All messages of the session, in order."""
-        return self._bridge.run(self.aget_messages())
+        return self.bridge.run(self.aget_messages())
 
     async def aget_messages(self) -> list[BaseMessage]:
         """All messages of the session, in order."""
         return [m.to_message() for m in await self.store.messages(self.session_id)]
-
-    def add_messages(self, messages: Sequence[BaseMessage]) -> None:
-        """Append messages (in one transaction)."""
-        self._bridge.run(self.aadd_messages(messages))
 
     async def aadd_messages(self, messages: Sequence[BaseMessage]) -> None:
         """Append messages (in one transaction)."""
@@ -51,10 +47,14 @@ class ZeroChatMessageHistory(BaseChatMessageHistory):
             [NewMessage(m, count) for m, count in zip(messages, counts, strict=True)],
         )
 
-    def clear(self) -> None:
-        """Delete the session."""
-        self._bridge.run(self.aclear())
-
     async def aclear(self) -> None:
         """Delete the session."""
         await self.store.delete_session(self.session_id)
+
+    def add_messages(self, messages: Sequence[BaseMessage]) -> None:
+        """Append messages (LangChain's sync interface: ``aadd_messages`` on the bridge)."""
+        self.bridge.run(self.aadd_messages(messages))
+
+    def clear(self) -> None:
+        """Delete the session (LangChain's sync interface: ``aclear`` on the bridge)."""
+        self.bridge.run(self.aclear())

@@ -140,3 +140,23 @@ async def test_each_host_has_its_own_profile_of_a_model() -> None:
         assert manager.profiles.known("llama3.1:8b", b.base_url) is on_b
         assert manager.profiles.known("llama3.1:8b") is on_a  # the first host's first
         await manager.aclose()
+
+
+async def test_lifecycle_calls_go_through_the_pool(three: list[OllamaEmulator]) -> None:
+    """load_model loads where the pool places the model; unload and ps cover every host."""
+    a, b, c = three
+    a.set_present("qwen2.5-coder:32b", False)
+    b.set_present("qwen2.5-coder:32b", False)
+    manager = pool_manager(three, auto_pull=False)
+    loaded = await manager.load_model("qwen")
+    assert loaded.host == c.base_url and not loaded.pulled
+    assert (a.load_count, b.load_count, c.load_count) == (0, 0, 1)
+    await ModelManager(fast_settings(a.base_url)).load_model("llama")
+    names = sorted(m.name for m in await manager.loaded_models())
+    assert names == ["llama3.1:8b", "qwen2.5-coder:32b"]  # from a and from c
+    await manager.unload_model("qwen")
+    await manager.unload_model("llama")
+    assert await manager.loaded_models() == []
+    statuses = {s.model: s for s in await manager.model_statuses()}
+    assert statuses["qwen2.5-coder:32b"].present  # present on c only
+    await manager.aclose()

@@ -41,6 +41,7 @@ from pydantic_settings import (
 
 from zero_llm import settings_check
 from zero_llm.catalog import DEFAULT_MODELS, Catalog, ModelSpec
+from zero_llm.config_file import config_file_path
 from zero_llm.errors import ConfigurationError
 from zero_llm.memory_plan.sizes import parse_memory_size
 from zero_llm.ollama_env import ollama_settings
@@ -61,7 +62,6 @@ __all__ = [
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 MASK = "********"
 """What a secret is shown as."""
-CONFIG_FILE_ENV = "ZERO_LLM_CONFIG_FILE"
 
 
 class RetrySettings(BaseModel):
@@ -366,11 +366,10 @@ class ZeroLLMSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Arguments, then environment, then the TOML file, then Ollama's variables."""
-        toml_path = os.environ.get(CONFIG_FILE_ENV) or "zero_llm.toml"
         return (
             init_settings,
             env_settings,
-            TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)),
+            TomlConfigSettingsSource(settings_cls, toml_file=config_file_path()),
             OllamaEnvironmentSource(settings_cls),
         )
 
@@ -467,8 +466,9 @@ def load_settings(**overrides: Any) -> ZeroLLMSettings:
     except ValidationError as exc:
         raise ConfigurationError(f"invalid zero_llm settings: {describe_errors(exc)}") from exc
     except tomllib.TOMLDecodeError as exc:
-        path = Path(os.environ.get(CONFIG_FILE_ENV) or "zero_llm.toml")
-        raise ConfigurationError(settings_check.toml_error_line(path, exc)) from exc
+        raise ConfigurationError(
+            settings_check.toml_error_line(config_file_path(), exc)
+        ) from exc
     except SettingsError as exc:  # a value that is not even JSON, e.g. ZERO_LLM_HOSTS=x
         cause = f": {exc.__cause__}" if exc.__cause__ else ""
         raise ConfigurationError(f"invalid zero_llm settings: {exc}{cause}") from exc

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zero_llm.cli.common import HostOption, JsonOption, echo_json, fail, print_table, say, table
+from zero_llm.config_file import config_file_path
 
 if TYPE_CHECKING:
     from zero_llm.settings import ZeroLLMSettings
@@ -48,7 +49,7 @@ class SettingRow:
 
 def config_file(environ: Mapping[str, str]) -> Path:
     """The TOML file the settings read (``ZERO_LLM_CONFIG_FILE`` or ./zero_llm.toml)."""
-    return Path(environ.get("ZERO_LLM_CONFIG_FILE") or "zero_llm.toml")
+    return config_file_path(environ)
 
 
 def _show(name: str, value: Any) -> str:

@@ -27,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+from zero_llm.config_file import config_file_path
 from zero_llm.resident.request import AskRequest, NoQuestionError, build_request, parse_ask_args
 
 TYPE_CHECKING = False  # not typing's: the thin client does not import typing at all
@@ -89,7 +90,7 @@ def resident_enabled() -> bool:
 
 
 def _config_path() -> str:
-    return os.path.abspath(os.environ.get("ZERO_LLM_CONFIG_FILE") or "zero_llm.toml")
+    return os.path.abspath(config_file_path())
 
 
 def _package_stamp() -> list[Any]:

@@ -37,8 +37,6 @@ __all__ = ["Database", "on_database_loop", "utc"]
 T = TypeVar("T")
 P = ParamSpec("P")
 
-_registry: dict[tuple[str, int], Database] = {}
-_registry_lock = threading.Lock()
 _live: weakref.WeakSet[Database] = weakref.WeakSet()
 
 
@@ -157,18 +155,14 @@ class Database:
     def for_url(
         cls, url: str, busy_timeout: float = 30.0, bridge: SyncBridge | None = None
     ) -> Database:
-        """The process-wide ``Database`` of a URL (one pool per database, kept for reuse).
+        """The ``Database`` of a URL on a bridge (one pool per database, kept by the bridge).
 
         Sharing matters beyond saving connections: a pooled asyncio connection that is
         garbage-collected on another thread cannot close cleanly, so pools are not left
         to the garbage collector.
         """
-        with _registry_lock:
-            bridge = bridge or shared_bridge()
-            found = _registry.get((url, id(bridge)))
-            if found is None:
-                found = _registry[(url, id(bridge))] = cls(url, busy_timeout, bridge=bridge)
-            return found
+        owner = bridge or shared_bridge()
+        return owner.keep(("database", url), lambda: cls(url, busy_timeout, bridge=owner))
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -279,8 +273,6 @@ class Database:
 
 
 def _after_fork_in_child() -> None:
-    global _registry_lock
-    _registry_lock = threading.Lock()
     for database in list(_live):
         database._forget_after_fork()
 

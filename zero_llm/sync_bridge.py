@@ -32,8 +32,8 @@ import queue
 import sys
 import threading
 import weakref
-from collections.abc import AsyncIterator, Coroutine, Iterator
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Callable, Coroutine, Hashable, Iterator
+from typing import Any, TypeVar, cast
 
 import anyio
 from anyio.from_thread import BlockingPortal
@@ -54,7 +54,21 @@ class SyncBridge:
         self._portal: BlockingPortal | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
+        self._kept: dict[Hashable, Any] = {}
+        self._kept_lock = threading.Lock()
         _bridges.add(self)
+
+    def keep(self, key: Hashable, make: Callable[[], T]) -> T:
+        """The resource kept under ``key`` for this bridge's loop (made once, on first ask).
+
+        What lives on the loop (a database's connection pool) is owned by the bridge, so
+        two runtimes on one bridge share it and it never outlives its loop's owner.
+        """
+        with self._kept_lock:
+            found = self._kept.get(key)
+            if found is None:
+                found = self._kept[key] = make()
+            return cast(T, found)
 
     def _start(self) -> tuple[BlockingPortal, asyncio.AbstractEventLoop]:
         if self._portal is None or self._loop is None:
@@ -164,6 +178,7 @@ class SyncBridge:
         self._portal = None
         self._loop = None
         self._lock = threading.Lock()
+        self._kept_lock = threading.Lock()  # the kept resources reset themselves after a fork
 
 
 async def _in_context(context: contextvars.Context, coro: Coroutine[Any, Any, T]) -> T:

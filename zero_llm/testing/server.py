@@ -523,7 +523,7 @@ class EmulatorApp:
         tools: list[dict[str, Any]],
         think: bool,
         num_predict: int | None,
-    ) -> Answer:
+    ) -> EmulatedAnswer:
         """What the model says, split into streamed pieces (pure but for the bad_json fault)."""
         thinking_text = thinking_for(messages) if think else ""
         fmt = body.get("format")
@@ -554,11 +554,11 @@ class EmulatorApp:
         call_tokens = (
             model.tokenizer.count(json.dumps(tool_calls, ensure_ascii=False)) if tool_calls else 0
         )
-        return Answer(model, thinking, content, tool_calls, call_tokens, done_reason)
+        return EmulatedAnswer(model, thinking, content, tool_calls, call_tokens, done_reason)
 
     async def _produce(
         self,
-        answer: Answer,
+        answer: EmulatedAnswer,
         lease: Lease,
         *,
         chat: bool,
@@ -685,7 +685,7 @@ class EmulatorApp:
 
 
 @dataclass
-class Answer:
+class EmulatedAnswer:
     """What a model answers to one request, before pacing: pieces, tool calls, counts."""
 
     model: EmulatedModel

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -63,6 +64,26 @@ def test_chat_model_is_a_langchain_chat_model(manager: ModelManager) -> None:
     assert meta["route"]["role"] == "quick" and meta["route"]["reason"]
     assert meta["fallbacks"] == [] and meta["fallback_note"] is None
     assert answer.usage_metadata is not None and answer.usage_metadata["output_tokens"] > 0
+
+
+def test_a_chat_model_built_alone_is_wired_as_a_managers(
+    emulator: OllamaEmulator, tmp_path: Path
+) -> None:
+    """Built from settings alone, it gets a runtime built the same way as a manager's."""
+    settings = {"ollama_host": emulator.base_url, "home": str(tmp_path)}
+    alone = ZeroChatModel(settings=settings, session_id="alone")
+    answer = alone.invoke("hello there")
+    assert answer.response_metadata["model_name"] == "llama3.1:8b"
+    managed = ModelManager(**settings)
+    parts = ("catalog", "residency", "hosts", "profiles", "calls", "storage", "core", "bridge")
+    for part in parts:
+        assert type(getattr(alone.runtime, part)) is type(getattr(managed.runtime, part))
+    assert alone.runtime.core.calls is alone.runtime.calls  # one runtime, wired once
+    assert alone.runtime.bridge is managed.runtime.bridge  # the process's one sync bridge
+    stored = managed.history_sync.messages("alone")  # the same database, by the settings
+    assert [m.role for m in stored] == ["human", "ai"]
+    managed.close()
+    alone.runtime.close()
 
 
 async def test_async_and_streamed_answers_agree(manager: ModelManager) -> None:

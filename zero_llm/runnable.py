@@ -13,11 +13,12 @@ not made twice. The composition is LangChain's own (``RunnableLambda``,
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, get_buffer_string
+from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda
+from pydantic import ConfigDict
 
 from zero_llm.catalog import Catalog, ModelSpec
 from zero_llm.chat_model import ZeroChatModel
@@ -27,13 +28,26 @@ from zero_llm.routing.router import RouteDecision
 __all__ = ["RoutedRequest", "build_router_runnable"]
 
 
-@dataclass(frozen=True)
-class RoutedRequest:
-    """A checked request with the role chosen for it (the value between route and branch)."""
+class RoutedRequest(PromptValue):
+    """A checked request with the role chosen for it: the value between route and branch.
+
+    It is a LangChain ``PromptValue``, so the chat model it is routed to takes it as its
+    input (its messages are the request's prompt) and nothing is re-packed on the way.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
 
     request: QueryRequest
     role: str
-    decision: RouteDecision | None
+    decision: RouteDecision | None = None
+
+    def to_messages(self) -> list[BaseMessage]:
+        """The request's prompt, as the chat model receives it."""
+        return list(self.request.prompt)
+
+    def to_string(self) -> str:
+        """The prompt as text (LangChain's string form of a prompt value)."""
+        return get_buffer_string(self.to_messages())
 
     def call_kwargs(self) -> dict[str, Any]:
         """The chat model's call arguments: the session, ``format``, and the route made."""
@@ -53,13 +67,16 @@ def _pipeline(role: str, chat: ZeroChatModel) -> Runnable[RoutedRequest, AIMessa
     (whole or streamed), with the lambda's run as its parent: the callbacks are LangChain's.
     """
 
-    def prompt_of(routed: RoutedRequest) -> list[BaseMessage]:
-        return list(routed.request.prompt)
-
     def answer(routed: RoutedRequest) -> Runnable[RoutedRequest, AIMessage]:
-        return RunnableLambda(prompt_of, name="prompt") | chat.bind(**routed.call_kwargs())
+        return chat.bind(**routed.call_kwargs())
 
-    return RunnableLambda(answer, name=f"zero_llm.{role}")
+    async def aanswer(routed: RoutedRequest) -> Runnable[RoutedRequest, AIMessage]:
+        return answer(routed)
+
+    pipeline: RunnableLambda[RoutedRequest, Any] = RunnableLambda(
+        answer, afunc=aanswer, name=f"zero_llm.{role}"
+    )
+    return pipeline
 
 
 def build_router_runnable(
@@ -77,7 +94,7 @@ def build_router_runnable(
         request = parse_runnable_input(value)
         spec, decision = await decide(request)
         role = catalog.find_role(spec.name) or catalog.default_role
-        return RoutedRequest(request, role, decision)
+        return RoutedRequest(request=request, role=role, decision=decision)
 
     bridge = chats[catalog.default_role].runtime.bridge
 

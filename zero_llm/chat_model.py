@@ -2,11 +2,13 @@
 
 In: LangChain messages (any conversation: system, human, AI with tool calls, tool
 results), bound tools (with LangChain's ``tool_choice``), ``format`` or
-``response_format``, and per call ``task``, ``model`` and ``session_id``. Out:
+``response_format``, and per call ``task``, ``model``, ``session_id`` and ``route`` (a
+``RouteDecision`` made already, e.g. by the LCEL router: the model then does not route
+again and reports that decision). Out:
 ``AIMessage``s (streamed as ``AIMessageChunk``s) with ``tool_calls``, thinking in
 ``additional_kwargs["reasoning_content"]``, ``usage_metadata``, and ``response_metadata``
 naming the model that answered, ``done_reason``, the route and its reason, and the
-fallbacks taken. Every call runs through the manager's one core
+fallbacks taken. Every call runs through the runtime's one core
 (``zero_llm.core.QueryCore``): routing, pull-if-missing, the fixed ``num_ctx``, window
 fitting, retries, deadlines, fallbacks, usage records and session memory.
 
@@ -15,7 +17,10 @@ never overridden by a parent's ``configurable`` (a supervisor's ``{"task": "quic
 does not reach its sub-agents). A call changes them by ``bind(...)`` keywords, by
 ``configurable`` keys prefixed for zero-llm (``zero_llm_task``, ``zero_llm_model``,
 ``zero_llm_session_id``), or by LangChain's ``configurable_fields`` with ids the user
-names; ``configurable_fields`` and ``with_config`` keep the manager.
+names; ``configurable_fields`` and ``with_config`` keep the runtime. (LangChain hands a
+chat model's ``_generate``/``_stream`` neither the call's config nor, for streams, its run
+manager: ``invoke``, ``ainvoke``, ``stream`` and ``astream`` read the prefixed keys, the
+thread and the stream's callback handlers, then run LangChain's own.)
 
 Memory rule with a ``session_id``: when the input holds no AI message (a new question,
 ``query_model`` style), the stored turns that fit are put in front of it; when it holds

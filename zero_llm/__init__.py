@@ -37,9 +37,10 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them
         UnknownModelError,
         ZeroLLMError,
     )
-    from zero_llm.manager import LoadResult, ModelManager, SyncAnswerStream
+    from zero_llm.manager import LoadResult, ModelManager
     from zero_llm.ollama.client import LoadedModel, PullProgress
     from zero_llm.routing.router import RouteDecision
+    from zero_llm.runtime import Runtime, build_runtime
     from zero_llm.settings import (
         HostSettings,
         MemorySettings,
@@ -48,6 +49,7 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them
         TimeoutSettings,
         ZeroLLMSettings,
     )
+    from zero_llm.sync_twins import SyncAnswerStream
 
 __version__ = "0.1.0"
 
@@ -76,10 +78,11 @@ _EXPORTS: dict[str, str] = {
     "RetrySettings": "zero_llm.settings",
     "RouteDecision": "zero_llm.routing.router",
     "RoutingSettings": "zero_llm.settings",
+    "Runtime": "zero_llm.runtime",
     "StorageError": "zero_llm.errors",
     "StreamInterruptedError": "zero_llm.errors",
     "StructuredOutputError": "zero_llm.errors",
-    "SyncAnswerStream": "zero_llm.manager",
+    "SyncAnswerStream": "zero_llm.sync_twins",
     "TimeoutSettings": "zero_llm.settings",
     "ToolsNotSupportedError": "zero_llm.errors",
     "TransientOllamaError": "zero_llm.errors",
@@ -88,6 +91,7 @@ _EXPORTS: dict[str, str] = {
     "ZeroChatModel": "zero_llm.chat_model",
     "ZeroLLMError": "zero_llm.errors",
     "ZeroLLMSettings": "zero_llm.settings",
+    "build_runtime": "zero_llm.runtime",
 }
 """Each public name and the module that defines it."""
 
@@ -116,6 +120,7 @@ __all__ = [
     "RetrySettings",
     "RouteDecision",
     "RoutingSettings",
+    "Runtime",
     "StorageError",
     "StreamInterruptedError",
     "StructuredOutputError",
@@ -129,6 +134,7 @@ __all__ = [
     "ZeroLLMError",
     "ZeroLLMSettings",
     "__version__",
+    "build_runtime",
 ]
 
 

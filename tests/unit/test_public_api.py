@@ -34,6 +34,7 @@ PINNED = [
     "RetrySettings",
     "RouteDecision",
     "RoutingSettings",
+    "Runtime",
     "StorageError",
     "StreamInterruptedError",
     "StructuredOutputError",
@@ -47,6 +48,7 @@ PINNED = [
     "ZeroLLMError",
     "ZeroLLMSettings",
     "__version__",
+    "build_runtime",
 ]
 
 

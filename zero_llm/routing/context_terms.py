@@ -287,6 +287,479 @@ OPS_TERMS: tuple[str, ...] = _words(
     פואטרי
     נפם
     קונדה
+    polyrepo
+    multirepo
+    feature flag
+    feature flags
+    feature toggle
+    trunk-based
+    trunk based development
+    release branch
+    hotfix branch
+    git tag
+    reflog
+    bisect
+    git bisect
+    upstream
+    gitignore
+    pre-commit
+    commit hook
+    git hooks
+    semantic versioning
+    changelog
+    twelve factor
+    12 factor
+    12-factor
+    circuit breaker
+    bulkhead
+    retry
+    retries
+    backoff
+    exponential backoff
+    rate limit
+    rate limiter
+    rate limiting
+    throttling
+    timeouts
+    dead letter
+    dead letter queue
+    dlq
+    message broker
+    pub/sub
+    pubsub
+    event bus
+    event driven
+    event-driven
+    saga pattern
+    outbox pattern
+    strangler fig
+    strangler pattern
+    sidecar
+    hexagonal
+    ports and adapters
+    domain driven
+    domain-driven
+    ddd
+    bounded context
+    repository pattern
+    unit of work
+    anti-pattern
+    antipattern
+    code smell
+    technical debt
+    tech debt
+    overengineering
+    overengineered
+    scalability
+    scale out
+    sharding
+    shard
+    partitioning
+    replication
+    read replica
+    replicas
+    failover
+    high availability
+    eventual consistency
+    cap theorem
+    cache
+    caching
+    cache invalidation
+    ttl
+    cdn
+    memcached
+    redis
+    redis streams
+    latency
+    throughput
+    p99
+    sla
+    slo
+    slos
+    sli
+    error budget
+    on-call
+    on call
+    oncall
+    postmortem
+    post-mortem
+    runbook
+    pagerduty
+    tracing
+    distributed tracing
+    opentelemetry
+    otel
+    jaeger
+    datadog
+    sentry
+    new relic
+    kibana
+    loki
+    logs
+    log aggregation
+    health check
+    healthcheck
+    liveness probe
+    readiness probe
+    uptime
+    downtime
+    zero downtime
+    blue/green
+    rolling update
+    rolling deploy
+    versioning
+    build cache
+    build system
+    justfile
+    sbt
+    msbuild
+    setuptools
+    virtual env
+    dependency
+    dependencies
+    dependency hell
+    vendoring
+    transitive dependency
+    container image
+    docker image
+    docker volume
+    ecr
+    helmfile
+    crd
+    sealed secrets
+    secret manager
+    env vars
+    environment variables
+    config
+    configuration
+    yaml
+    gcp
+    ec2
+    s3
+    eks
+    gke
+    ecs
+    fargate
+    cloud run
+    lambda
+    serverless
+    vps
+    server
+    servers
+    self-hosted
+    self host
+    vm
+    vms
+    virtual machine
+    openshift
+    rancher
+    k3s
+    docker swarm
+    load balancing
+    shift left
+    devsecops
+    gitops
+    platform engineering
+    infra
+    provisioning
+    immutable infrastructure
+    state file
+    tfstate
+    terragrunt
+    saltstack
+    packer
+    ci pipeline
+    cd pipeline
+    continuous integration
+    continuous delivery
+    continuous deployment
+    buildkite
+    teamcity
+    drone ci
+    argo workflows
+    tekton
+    self-hosted runner
+    cron
+    cron job
+    cronjob
+    scheduler
+    job queue
+    celery
+    sidekiq
+    airflow
+    webhook
+    webhooks
+    database
+    databases
+    schema
+    orm
+    deadlock
+    connection pool
+    microfrontend
+    backend for frontend
+    restful
+    grpc
+    graphql
+    openapi
+    swagger
+    api versioning
+    pagination
+    idempotency key
+    websocket
+    websockets
+    long polling
+    sse
+    oauth
+    sso
+    rbac
+    unit tests
+    integration tests
+    e2e
+    end to end tests
+    test coverage
+    code coverage
+    flaky test
+    flaky tests
+    code review
+    linting
+    formatter
+    static analysis
+    type checking
+    type hints
+    error handling
+    exception handling
+    edge cases
+    thread safety
+    thread-safe
+    concurrency
+    parallelism
+    race condition
+    memory usage
+    profiling
+    readme
+    docstring
+    docstrings
+    design doc
+    uml
+    sequence diagram
+    class diagram
+    yagni
+    composition over inheritance
+    interface
+    interfaces
+    abstraction
+    coupling
+    separation of concerns
+    single responsibility
+    open closed
+    liskov
+    mediator pattern
+    command pattern
+    state pattern
+    proxy pattern
+    facade
+    facade pattern
+    bot
+    bots
+    trading bot
+    backtest
+    backtests
+    backtesting
+    backtester
+    backtesting engine
+    backtest engine
+    order service
+    order router
+    order management
+    oms
+    exchange api
+    broker api
+    api key
+    api keys
+    ccxt
+    alpaca
+    ib api
+    ibkr api
+    fix protocol
+    price feed
+    market data feed
+    data feed
+    tick data
+    ohlc
+    ohlcv
+    decimal
+    decimals
+    floating point
+    numeric
+    bigint
+    integer cents
+    cents column
+    rounding error
+    pluggable
+    plugin
+    plugins
+    refactor
+    modular
+    module
+    modules
+    קאש
+    רדיס
+    רדיס סטרימס
+    טי טי אל
+    תור הודעות
+    דד לטר
+    סרקיט ברייקר
+    ריטריי
+    ריטרי
+    טיימאאוט
+    טיים אאוט
+    לייטנסי
+    ת'רופוט
+    סקייל
+    סקיילינג
+    שרדינג
+    רפליקציה
+    פיילאובר
+    מוניטורינג
+    ניטור
+    אלרטים
+    טרייסינג
+    לוגים
+    מטריקות
+    מטריקס
+    דשבורד
+    גרפנה
+    פרומתאוס
+    דאטהדוג
+    סנטרי
+    און קול
+    אינסידנט
+    פוסטמורטם
+    ראנבוק
+    סמנטיק ורז'נינג
+    ורז'נינג
+    מייג'ור
+    פאץ'
+    טוועלב פקטור
+    12 פקטור
+    איוונט סורסינג
+    איבנט סורסינג
+    אירוע סורסינג
+    סי קיו אר אס
+    דיפנדנסי אינג'קשן
+    הזרקת תלויות
+    דיפנדנסיז
+    דטאצ'ד הד
+    טאג
+    פורק
+    קלון
+    לשכפל ריפו
+    גיטאיגנור
+    פיצ'ר פלאג
+    פיצ'ר פלאגס
+    דגלי פיצ'רים
+    פלאגין
+    פלאגינים
+    מודולרי
+    אסינקאיו
+    אסינק
+    ת'רדים
+    מקביליות
+    קונקרנסי
+    דדלוק
+    ריס קונדישן
+    מיגרציה
+    מיגרציות
+    סכמה
+    סכימה
+    טרנזקציה
+    טרנזקציות
+    בסיס נתונים
+    דאטאבייס
+    דטאבייס
+    שרתים
+    סרוויס
+    סרביס
+    וובהוק
+    ווב הוק
+    וובסוקט
+    ווב סוקט
+    איי פי איי
+    אייפיאיי
+    קרון
+    קרון ג'וב
+    שדולר
+    סקדולר
+    וורקר
+    וורקרים
+    סלרי
+    איירפלו
+    אמזון ווב סרוויסס
+    איי דאבליו אס
+    סרברלס
+    למבדה
+    וי אם
+    מכונה וירטואלית
+    אינפרה
+    תשתית כקוד
+    סטייט פייל
+    ריליס
+    ריליסים
+    ארטיפקט
+    ארטיפקטים
+    בילד
+    בילדים
+    ראנר
+    ראנרים
+    וורקפלו
+    וורקפלואו
+    סיקרטס
+    משתני סביבה
+    קונפיג
+    קונפיגורציה
+    יאמל
+    טסטים
+    טסט קאברג'
+    כיסוי קוד
+    קוד ריוויו
+    לינטר
+    טייפ הינטס
+    טיפול בשגיאות
+    אדג' קייסים
+    מקרי קצה
+    דוקומנטציה
+    ריד מי
+    אינטרפייס
+    ממשקים
+    הפשטה
+    צימוד
+    פטרן
+    פטרנים
+    אנטי פטרן
+    אנטי-פטרן
+    חוב טכני
+    אוברהנדסה
+    אובר אנג'ינירינג
+    בוט
+    בוטים
+    בוט מסחר
+    הבוט
+    בקטסט
+    בקטסטים
+    בקטסטר
+    בקטסטינג
+    מנוע בקטסט
+    מנוע מסחר
+    פיד מחירים
+    דאטה פיד
+    טיק דאטה
+    דצימל
+    פלואט
+    נקודה צפה
+    פייפר טריידינג
+    ספר פקודות
+    אורדר בוק
+    ברוקר איי פי איי
     """
 )
 """Operations and engineering vocabulary (English, Hebrew, transliteration)."""

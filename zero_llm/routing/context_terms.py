@@ -1071,6 +1071,279 @@ EVERYDAY_TERMS: tuple[str, ...] = _words(
     רכב
     גינה
     צמח
+    golden retriever
+    retriever
+    labrador
+    lab puppy
+    beagle
+    poodle
+    husky
+    bulldog
+    terrier
+    chihuahua
+    dachshund
+    shepherd
+    goldfish
+    aquarium
+    rabbit
+    bunny
+    turtle
+    horse
+    vet
+    walks
+    leash
+    litter
+    fur
+    barking
+    grass
+    baby
+    newborn
+    teen
+    teenager
+    son's
+    daughter's
+    nephew
+    niece
+    sister
+    brother
+    aunt
+    uncle
+    cousin
+    neighbor
+    neighbour
+    roommate
+    bday
+    graduation
+    holiday
+    christmas
+    hanukkah
+    party
+    bbq
+    picnic
+    wine
+    beer
+    rice
+    bread
+    pasta
+    sugar
+    salt
+    diet
+    calories
+    protein
+    vitamin
+    vitamins
+    snack
+    snacks
+    water
+    tea
+    pizza
+    chicken
+    eggs
+    soup
+    salad
+    allergy
+    cold
+    flu
+    fever
+    cough
+    dentist
+    glasses
+    contact lenses
+    blue light
+    eye drops
+    charger
+    charging
+    battery
+    speaker
+    speakers
+    tv
+    television
+    printer
+    fridge
+    microwave
+    oven
+    air conditioner
+    fan
+    lamp
+    couch
+    sofa
+    bed
+    mattress
+    pillow
+    ergonomic
+    ergonomics
+    hz
+    wireless
+    bluetooth
+    earbuds
+    airpods
+    iphone
+    android
+    ipad
+    macbook
+    smartwatch
+    slang
+    idiom
+    saying
+    phrase
+    plural
+    spell
+    spelled
+    pronounce
+    pronunciation
+    meaning of the word
+    stand for
+    stands for
+    acronym
+    podcast
+    song
+    lyrics
+    poem about
+    bucks
+    evenly
+    between us
+    each person
+    under $
+    parking
+    concert
+    museum
+    beach
+    camping
+    hiking
+    gym
+    yoga
+    swimming
+    football
+    soccer
+    basketball
+    guitar
+    piano
+    painting
+    knitting
+    crochet
+    chess
+    puzzle
+    crossword
+    homework
+    school
+    teacher
+    class trip
+    אורז
+    לחם
+    פסטה
+    סוכר
+    מלח
+    דיאטה
+    קלוריות
+    חלבון
+    ויטמין
+    ויטמינים
+    מים
+    תה
+    פיצה
+    עוף
+    ביצים
+    מרק
+    סלט
+    אלרגיה
+    שפעת
+    חום
+    שיעול
+    רופא שיניים
+    משקפיים
+    עדשות
+    מטען
+    סוללה
+    כבל
+    רמקול
+    טלוויזיה
+    מדפסת
+    מקרר
+    מיקרוגל
+    תנור
+    מזגן
+    מאוורר
+    מאורר
+    מנורה
+    ספה
+    מיטה
+    מזרן
+    כרית
+    ארגונומי
+    ארגונומית
+    אוזניות
+    איירפודס
+    אייפון
+    אנדרואיד
+    אייפד
+    מקבוק
+    שעון חכם
+    סלנג
+    ביטוי
+    ניב
+    פתגם
+    לבטא
+    ראשי תיבות
+    פודקאסט
+    ביגל
+    לברדור
+    פודל
+    האסקי
+    רועה
+    ארנב
+    צב
+    סוס
+    טיול עם הכלב
+    נביחות
+    תינוק
+    תינוקת
+    נער
+    נערה
+    אחי
+    אחותי
+    אחיין
+    דודה
+    דוד
+    בן דוד
+    שכן
+    שכנה
+    חג
+    פסח
+    חנוכה
+    ראש השנה
+    מסיבה
+    מנגל
+    פיקניק
+    יין
+    בירה
+    דלק
+    חניה
+    כרטיס
+    כרטיסים
+    הופעה
+    מוזיאון
+    ים
+    קמפינג
+    חדר כושר
+    יוגה
+    שחייה
+    כדורגל
+    כדורסל
+    גיטרה
+    פסנתר
+    ציור
+    סריגה
+    שחמט
+    פאזל
+    תשבץ
+    שיעורי בית
+    בית ספר
+    גן
+    מורה
+    הלכה
+    תנ"ך
+    יהודי
+    שבת
     """
 )
 """Everyday nouns and verbs: beside a market or code word they point to another sense."""
@@ -1255,6 +1528,16 @@ MONEY_SUMS: tuple[str, ...] = _words(
     טיפ
     הנחה
     סה"כ
+    split
+    evenly
+    split evenly
+    bucks
+    how much will i have
+    how much would i have
+    save per month
+    כמה יהיה לי
+    לחלק
+    שווה בשווה
     """
 )
 """The words of simple money arithmetic (a tip, a split bill, a conversion, a discount)."""

@@ -13,13 +13,21 @@ are (whole tokens, Hebrew one-letter prefixes allowed):
 - ``PROSE_TASKS``: writing and editing prose (a cover letter, a post, the grammar of a
   paragraph): a tech word inside such a task does not make it code.
 - ``TOOL_WORDS``: the words of an agent instruction that names a tool ("use the calendar tool").
+- ``DEFINE_ASKS`` and ``JUDGEMENT_WORDS``: asks to explain something, and words of a choice; what
+  they ask about (a software word, a market word) decides whose work it is.
+- ``FOLLOW_UP_STARTS`` and ``GREETINGS``: how a short follow-up starts ("and what about..."), and
+  the greetings and small remarks set aside before a message's real question.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "BRIEF_ASKS",
+    "DEFINE_ASKS",
     "EVERYDAY_TERMS",
+    "FOLLOW_UP_STARTS",
+    "GREETINGS",
+    "JUDGEMENT_WORDS",
     "MONEY_SUMS",
     "OPS_TERMS",
     "PIVOTS",
@@ -1571,3 +1579,174 @@ PIVOTS: tuple[str, ...] = (
 )
 """Words that turn from a small first question or greeting to the real one: what follows them is
 the message's dominant intent."""
+
+DEFINE_ASKS: tuple[str, ...] = _words(
+    """
+    what is
+    what's
+    whats
+    what are
+    what does
+    what do
+    what did
+    what exactly is
+    explain
+    explain what
+    meaning of
+    mean
+    means
+    define
+    definition
+    difference between
+    how does
+    how do
+    how is
+    מה זה
+    מה זו
+    מה זאת
+    מה הם
+    מה הן
+    מה ההבדל
+    מה הפירוש
+    פירוש
+    מה המשמעות
+    מה אומר
+    תסביר
+    תסבירי
+    הסבר
+    להסביר
+    איך עובד
+    איך עובדת
+    איך עובדים
+    """
+)
+"""Asks to explain or define something: with a software word it is the coder's work, with a market
+word alone it is usually a plain definition."""
+
+JUDGEMENT_WORDS: tuple[str, ...] = _words(
+    """
+    should
+    should i
+    should we
+    worth
+    worth it
+    vs
+    versus
+    better
+    best
+    or
+    pros and cons
+    trade-off
+    tradeoff
+    overkill
+    overengineering
+    good idea
+    bad idea
+    recommend
+    כדאי
+    עדיף
+    או
+    שווה
+    מומלץ
+    רעיון טוב
+    הכי טוב
+    יותר טוב
+    """
+)
+"""Words of a choice or a judgement: beside software words the choice is an engineering one."""
+
+FOLLOW_UP_STARTS: tuple[str, ...] = (
+    "and",
+    "now",
+    "also",
+    "what about",
+    "how about",
+    "same",
+    "ok",
+    "okay",
+    "great",
+    "cool",
+    "thanks",
+    "then",
+    "ומה",
+    "ועכשיו",
+    "עכשיו",
+    "ואם",
+    "אחלה",
+    "מעולה",
+    "סבבה",
+    "יופי",
+    "ואיך",
+    "וגם",
+    "ובנוסף",
+    "אותו",
+    "אותו דבר",
+)
+"""How a short follow-up in a conversation starts ("and what about the tests?", "now in go")."""
+
+GREETINGS: tuple[str, ...] = _words(
+    """
+    hi
+    hii
+    hello
+    hey
+    heya
+    yo
+    howdy
+    good morning
+    good evening
+    good afternoon
+    morning
+    gm
+    thanks
+    thank you
+    thx
+    ty
+    hope you're
+    hope youre
+    hope you are
+    hope all
+    how are you
+    how's it going
+    hows it going
+    how are things
+    what's up
+    whats up
+    sup
+    sorry
+    quick one
+    quick q
+    quick question
+    small question
+    random question
+    weird q
+    first
+    zero
+    היי
+    הי
+    שלום
+    אהלן
+    הלו
+    בוקר
+    בוקר טוב
+    ערב טוב
+    צהריים טובים
+    לילה טוב
+    מה שלומך
+    מה נשמע
+    מה קורה
+    מה המצב
+    מה איתך
+    תודה
+    תודה רבה
+    סליחה
+    שאלה קטנה
+    שאלה מהירה
+    שאלה
+    קודם כל
+    תגיד
+    תגידי
+    """
+)
+"""How a greeting or a small first remark starts ("hi!", "thanks for earlier", "בוקר טוב"): such
+leading parts are set aside when a real question follows them."""

@@ -18,7 +18,11 @@ from typing import NamedTuple
 
 from zero_llm.routing.context_terms import (
     BRIEF_ASKS,
+    DEFINE_ASKS,
     EVERYDAY_TERMS,
+    FOLLOW_UP_STARTS,
+    GREETINGS,
+    JUDGEMENT_WORDS,
     MONEY_SUMS,
     OPS_TERMS,
     PIVOTS,
@@ -76,6 +80,14 @@ DENSE_KINDS: tuple[str, ...] = (
     "brief-ask",
     "money-sum",
     "pivot",
+    "define-ask",
+    "judgement",
+    "code-with-market",
+    "judgement-on-code",
+    "define-code",
+    "define-market",
+    "follow-up",
+    "greeting",
     "number",
     "percent",
     "hebrew",
@@ -175,6 +187,8 @@ def _build_lexicon() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, .
         ("agent-tool", TOOL_WORDS),
         ("brief-ask", BRIEF_ASKS),
         ("money-sum", MONEY_SUMS),
+        ("define-ask", DEFINE_ASKS),
+        ("judgement", JUDGEMENT_WORDS),
     ):
         for term in terms:
             parts = _TOKEN.findall(_one_spelling(term.lower()))
@@ -314,6 +328,22 @@ _MARKET_BESIDE = _INDEX["market-beside-everyday"]
 _CODE_BESIDE = _INDEX["code-beside-everyday"]
 _MONEY_SUM = _INDEX["money-sum"]
 _PIVOT = _INDEX["pivot"]
+_CODE_WITH_MARKET = _INDEX["code-with-market"]
+_JUDGEMENT_ON_CODE = _INDEX["judgement-on-code"]
+_DEFINE_CODE = _INDEX["define-code"]
+_DEFINE_MARKET = _INDEX["define-market"]
+_FOLLOW_UP = _INDEX["follow-up"]
+_GREETING = _INDEX["greeting"]
+_GREETING_FIRST = frozenset(g.split(" ", 1)[0] for g in GREETINGS)
+_GREETING_LEAD = re.compile(
+    r"(?:" + "|".join(map(re.escape, sorted(GREETINGS, key=len, reverse=True))) + r")"
+    r"(?![\w\u05d0-\u05ea])[^.!?:;,\n]*+[.!?:;,\n]++\s*+"
+)
+"""A leading part that starts with a greeting or small talk, up to its punctuation."""
+FOLLOW_UP_MAX_TOKENS = 8
+"""A message of at most this many words that starts as a follow-up does (``and what about...``)."""
+_FOLLOW_UP_FIRST = frozenset(s for s in FOLLOW_UP_STARTS if " " not in s)
+_FOLLOW_UP_PAIRS = frozenset(s for s in FOLLOW_UP_STARTS if " " in s)
 _PIVOTS = re.compile(
     r"(?<![\w\u05d0-\u05ea])(?:" + "|".join(map(re.escape, PIVOTS)) + r")(?![\w\u05d0-\u05ea])"
 )
@@ -359,6 +389,23 @@ def _syntax_count(window: str, has_upper: bool) -> int:
     return count
 
 
+def _greeting_end(lower: str, tokens: tuple[str, ...]) -> int:
+    """Where the text's leading greetings and small remarks end (0: it has none).
+
+    Each leading part (up to its punctuation) that starts with a greeting or small talk ("hi!",
+    "thanks for earlier.", "בוקר טוב,") is set aside, as long as ``PIVOT_MIN_TOKENS`` words or
+    more are left after them.
+    """
+    if not tokens or tokens[0] not in _GREETING_FIRST:
+        return 0
+    end = 0
+    while True:
+        lead = _GREETING_LEAD.match(lower, end)
+        if lead is None or len(_TOKEN.findall(lower, lead.end())) < PIVOT_MIN_TOKENS:
+            return end
+        end = lead.end()
+
+
 def _dominant_start(lower: str, tokens: tuple[str, ...]) -> int:
     """Where the message's real question starts (0: at its start).
 
@@ -386,6 +433,11 @@ def extract(text: str) -> Evidence:
     words: dict[str, tuple[str, ...]] = {}
     values = [0.0] * len(DENSE_KINDS)
     start = _dominant_start(lower, tokens)
+    if not start:
+        greeting = _greeting_end(lower, tokens)
+        if greeting:
+            tokens = tuple(_TOKEN.findall(lower, greeting))
+            values[_GREETING] = 1.0
     if start:  # the dominant intent: the words after the turn to the real question
         tokens = tuple(_TOKEN.findall(lower, start))
         values[_PIVOT] = 1.0
@@ -418,6 +470,28 @@ def extract(text: str) -> Evidence:
         code = _beside(found, _CODE_KINDS, near)
         if code:
             values[_CODE_BESIDE] = log1p(len(code))
+
+    if found:  # the sense of the whole: which kinds meet in the message
+        has_code = "code-term" in found or "ops-term" in found
+        has_market = "market-term" in found or "market-entity" in found
+        if has_code and has_market:
+            values[_CODE_WITH_MARKET] = 1.0
+        if has_code and "judgement" in found:
+            values[_JUDGEMENT_ON_CODE] = 1.0
+        if "define-ask" in found:
+            if has_code:
+                values[_DEFINE_CODE] = 1.0
+            elif has_market:
+                values[_DEFINE_MARKET] = 1.0
+    if (
+        tokens
+        and len(tokens) <= FOLLOW_UP_MAX_TOKENS
+        and (
+            tokens[0] in _FOLLOW_UP_FIRST
+            or (len(tokens) > 1 and f"{tokens[0]} {tokens[1]}" in _FOLLOW_UP_PAIRS)
+        )
+    ):
+        values[_FOLLOW_UP] = 1.0
 
     tickers = [t.upper() for t in _DOLLAR_TICKER.findall(window)] if "$" in window else []
     english = _LATIN.search(window) is not None

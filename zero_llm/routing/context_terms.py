@@ -768,6 +768,139 @@ OPS_TERMS: tuple[str, ...] = _words(
     ספר פקודות
     אורדר בוק
     ברוקר איי פי איי
+    oomkilled
+    oom
+    out of memory
+    memory leak
+    memory limit
+    memory limits
+    cpu
+    cpu usage
+    cpu limit
+    hpa
+    vpa
+    autoscaler
+    cluster autoscaler
+    node pool
+    disk space
+    disk usage
+    disk full
+    inode
+    inodes
+    paged
+    pager
+    paging
+    alert noise
+    alert fatigue
+    sev1
+    sev2
+    runbooks
+    escalation policy
+    consumer lag
+    consumer group
+    partition
+    partitions
+    probe
+    liveness
+    readiness
+    startup probe
+    crashloopbackoff
+    imagepullbackoff
+    pending pods
+    utc
+    dst
+    sequence number
+    sequence numbers
+    diff
+    diffs
+    reconnect
+    resync
+    billing service
+    payment service
+    endpoint
+    endpoints
+    payload
+    status code
+    http
+    https
+    tls
+    ssl
+    dns
+    localhost
+    firewall
+    vpc
+    subnet
+    ssh key
+    rds
+    dynamo
+    dynamodb
+    bigquery
+    s3 bucket
+    cloudwatch
+    cloudflare
+    heroku
+    vercel
+    netlify
+    digitalocean
+    linux
+    ubuntu
+    container registry
+    dev container
+    devcontainer
+    ide
+    jetbrains
+    jira
+    merge queue
+    code freeze
+    release train
+    version bump
+    major version
+    breaking change
+    backwards compatible
+    backward compatible
+    קאפקה
+    קפקה
+    תורן
+    תורנות
+    פייג'
+    פייג'ר
+    דיסק
+    סי פי יו
+    נודים
+    פרטישן
+    פרטישנים
+    אופסט
+    טופיק
+    פרוב
+    לייבנס
+    רדינס
+    קראש לופ
+    קראשלופ
+    דיף
+    ריקונקט
+    ריסינק
+    השרת
+    בשרת
+    מהשרת
+    לשרת שלי
+    הסרוויס
+    סרוויסים
+    סרביסים
+    ריקווסט
+    ריקווסטים
+    רספונס
+    לינוקס
+    אובונטו
+    פרוסס
+    תהליך רקע
+    ספרינט
+    ג'ירה
+    אסקלציה
+    אסקלציות
+    ראנבוקים
+    בקאנד
+    פרונטאנד
+    פולסטאק
     """
 )
 """Operations and engineering vocabulary (English, Hebrew, transliteration)."""

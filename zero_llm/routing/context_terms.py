@@ -15,6 +15,8 @@ are (whole tokens, Hebrew one-letter prefixes allowed):
 - ``TOOL_WORDS``: the words of an agent instruction that names a tool ("use the calendar tool").
 - ``DEFINE_ASKS`` and ``JUDGEMENT_WORDS``: asks to explain something, and words of a choice; what
   they ask about (a software word, a market word) decides whose work it is.
+- ``OTHER_SENSES``: set phrases in which a word of code or of markets means something else (the
+  dress code, a ball python, the farmers market, chicken stock, שוק הכרמל, מדד גליקמי).
 - ``FOLLOW_UP_STARTS`` and ``GREETINGS``: how a short follow-up starts ("and what about..."), and
   the greetings and small remarks set aside before a message's real question.
 """
@@ -30,6 +32,7 @@ __all__ = [
     "JUDGEMENT_WORDS",
     "MONEY_SUMS",
     "OPS_TERMS",
+    "OTHER_SENSES",
     "PIVOTS",
     "PROSE_TASKS",
     "TOOL_WORDS",
@@ -1883,3 +1886,234 @@ GREETINGS: tuple[str, ...] = _words(
 )
 """How a greeting or a small first remark starts ("hi!", "thanks for earlier", "בוקר טוב"): such
 leading parts are set aside when a real question follows them."""
+
+OTHER_SENSES: tuple[str, ...] = _words(
+    """
+    dress code
+    zip code
+    area code
+    postal code
+    post code
+    promo code
+    discount code
+    coupon code
+    gift code
+    voucher code
+    alarm code
+    door code
+    gate code
+    access code
+    pin code
+    code of conduct
+    morse code
+    bar code
+    cheat code
+    cheat codes
+    ball python
+    ball pythons
+    burmese python
+    python snake
+    pet python
+    monty python
+    cup of java
+    java coffee
+    java island
+    ruby ring
+    ruby necklace
+    ruby slippers
+    rust stain
+    rust stains
+    rust spots
+    shipping container
+    shipping containers
+    storage container
+    storage containers
+    food container
+    food containers
+    plastic container
+    plastic containers
+    container garden
+    container gardening
+    container ship
+    container home
+    container house
+    stomach bug
+    bed bugs
+    bed bug
+    bug bite
+    bug bites
+    bug spray
+    bugs bunny
+    family tree
+    christmas tree
+    spring break
+    spring cleaning
+    franz kafka
+    kafka's
+    taylor swift
+    red panda
+    red pandas
+    panda bear
+    panda bears
+    giant panda
+    sea shell
+    sea shells
+    egg shell
+    oil pipeline
+    sales pipeline
+    hiring pipeline
+    talent pipeline
+    bank branch
+    tree branch
+    olive branch
+    branch manager
+    commitment
+    bake cookies
+    baking cookies
+    cookie recipe
+    apple pie
+    apple juice
+    apple tree
+    apple cider
+    apples
+    amazon rainforest
+    amazon river
+    tesla coil
+    nikola tesla
+    tourist visa
+    work visa
+    student visa
+    visa application
+    pit bull
+    red bull
+    bull riding
+    teddy bear
+    polar bear
+    gummy bear
+    gummy bears
+    bear attack
+    chicken stock
+    beef stock
+    vegetable stock
+    out of stock
+    stock photo
+    stock photos
+    stock image
+    stock images
+    james bond
+    bonding
+    art portfolio
+    design portfolio
+    portfolio website
+    portfolio folder
+    modeling portfolio
+    crop yield
+    yield sign
+    farmers market
+    farmer's market
+    flea market
+    christmas market
+    night market
+    fish market
+    market stall
+    trading cards
+    trading card
+    pokemon cards
+    index finger
+    index card
+    index cards
+    glycemic index
+    body mass index
+    uv index
+    return policy
+    capital city
+    capital letter
+    capital letters
+    capital of
+    car crash
+    pep rally
+    car rally
+    back to the future
+    hedge trimmer
+    bubble tea
+    bubble bath
+    bubble wrap
+    page margins
+    chips and dip
+    gold ring
+    gold necklace
+    gold medal
+    silver ring
+    olive oil
+    oil change
+    cooking oil
+    coconut oil
+    essential oils
+    gas station
+    gas stove
+    קוד לבוש
+    קוד האזעקה
+    קוד אזעקה
+    קוד סודי
+    קוד הנחה
+    קוד קופון
+    קוד הכניסה
+    קוד לדלת
+    שוק הכרמל
+    שוק מחנה יהודה
+    שוק הפשפשים
+    שוק פשפשים
+    שוק האיכרים
+    שוק איכרים
+    שוק לוינסקי
+    שוק רמלה
+    שוק חנוכה
+    יום שוק
+    תיק גב
+    תיק עבודות
+    תיק עור
+    תיק צד
+    תיק יד
+    תיק רפואי
+    תיק בית ספר
+    תיק לבית ספר
+    תיק ללפטופ
+    תיק ספורט
+    תיק איפור
+    קרן אור
+    קרן שמש
+    קרני שמש
+    קרן הרחוב
+    מדד גליקמי
+    מדד מסת גוף
+    מדד הקרינה
+    דובי פו
+    דובון
+    נרות שבת
+    נרות חנוכה
+    נרות יום הולדת
+    טבעת זהב
+    שרשרת זהב
+    עגילי זהב
+    מדליית זהב
+    ילד זהב
+    שמן זית
+    החלפת שמן
+    גידור לגינה
+    גידור לחצר
+    גידור החצר
+    גידור הגינה
+    שער החצר
+    שער הכניסה
+    שער הבית
+    שער העיר
+    כבש שער
+    מחסן
+    מכולה
+    מכולות
+    בונד
+    ג'יימס בונד
+    """
+)
+"""Set phrases in which a word of code or of markets is used in another sense: the word says
+nothing about the message's task there, so it is set aside."""

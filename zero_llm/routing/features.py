@@ -25,6 +25,7 @@ from zero_llm.routing.context_terms import (
     JUDGEMENT_WORDS,
     MONEY_SUMS,
     OPS_TERMS,
+    OTHER_SENSES,
     PIVOTS,
     PROSE_TASKS,
     TOOL_WORDS,
@@ -88,6 +89,7 @@ DENSE_KINDS: tuple[str, ...] = (
     "define-market",
     "follow-up",
     "greeting",
+    "other-sense",
     "number",
     "percent",
     "hebrew",
@@ -189,6 +191,7 @@ def _build_lexicon() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, .
         ("money-sum", MONEY_SUMS),
         ("define-ask", DEFINE_ASKS),
         ("judgement", JUDGEMENT_WORDS),
+        ("other-sense", OTHER_SENSES),
     ):
         for term in terms:
             parts = _TOKEN.findall(_one_spelling(term.lower()))
@@ -294,6 +297,43 @@ def _beside(
         for position, _ in found.get(kind, ())
         if any(abs(position - other) <= SENSE_REACH for other in near)
     }
+
+
+_SENSE_KINDS = frozenset(_MARKET_KINDS + _CODE_KINDS)
+"""Kinds whose words a phrase of ``OTHER_SENSES`` sets aside."""
+
+
+def _set_aside(
+    tokens: tuple[str, ...], found: dict[str, list[tuple[int, str]]]
+) -> tuple[tuple[str, ...], dict[str, list[tuple[int, str]]]]:
+    """The tokens and hits without the code and market words of the text's other-sense phrases.
+
+    In "dress code", "ball python" or "שוק הכרמל" the word of code or of markets means something
+    else: it is no term of its kind there, and its own weight (learned from its usual sense) is
+    left out. The phrase itself counts as ``other-sense``. Hit positions stay those of ``tokens``.
+    """
+    spans = {
+        position
+        for start, phrase in found["other-sense"]
+        for position in range(start, start + phrase.count(" ") + 1)
+    }
+    kept: dict[str, list[tuple[int, str]]] = {}
+    for kind, hits in found.items():
+        if kind in _SENSE_KINDS:
+            hits = [hit for hit in hits if hit[0] not in spans]
+        if hits:
+            kept[kind] = hits
+    drop = {
+        position
+        for position in spans
+        if position < len(tokens)
+        and not _SENSE_KINDS.isdisjoint(
+            (_HIT_CACHE.get(tokens[position]) or _token_hits(tokens[position]))[0]
+        )
+    }
+    if drop:
+        tokens = tuple(token for i, token in enumerate(tokens) if i not in drop)
+    return tokens, kept
 
 
 def learn_tokens(tokens: Iterable[str]) -> None:
@@ -457,6 +497,8 @@ def extract(text: str) -> Evidence:
     if syntax:
         values[_CODE_SYNTAX] = log1p(syntax)
     found = _lexicon_hits(tokens)
+    if "other-sense" in found:
+        tokens, found = _set_aside(tokens, found)
     for kind, hits in found.items():
         values[_INDEX[kind]] = log1p(len(hits))
         words[kind] = tuple(dict.fromkeys(term for _, term in hits))[:3]

@@ -17,6 +17,8 @@ are (whole tokens, Hebrew one-letter prefixes allowed):
   they ask about (a software word, a market word) decides whose work it is.
 - ``OTHER_SENSES``: set phrases in which a word of code or of markets means something else (the
   dress code, a ball python, the farmers market, chicken stock, שוק הכרמל, מדד גליקמי).
+- ``NAMING_WORDS`` and ``NAME_LIKE_TERMS``: pets and the verbs of naming, and the names of
+  programming languages and tools that people give pets and things ("our puppy Java").
 - ``FOLLOW_UP_STARTS`` and ``GREETINGS``: how a short follow-up starts ("and what about..."), and
   the greetings and small remarks set aside before a message's real question.
 """
@@ -31,6 +33,8 @@ __all__ = [
     "GREETINGS",
     "JUDGEMENT_WORDS",
     "MONEY_SUMS",
+    "NAME_LIKE_TERMS",
+    "NAMING_WORDS",
     "OPS_TERMS",
     "OTHER_SENSES",
     "PIVOTS",
@@ -2117,3 +2121,134 @@ OTHER_SENSES: tuple[str, ...] = _words(
 )
 """Set phrases in which a word of code or of markets is used in another sense: the word says
 nothing about the message's task there, so it is set aside."""
+
+NAMING_WORDS: tuple[str, ...] = _words(
+    """
+    named
+    called
+    nicknamed
+    dog
+    dogs
+    puppy
+    pup
+    cat
+    cats
+    kitten
+    kitty
+    fish
+    goldfish
+    betta
+    snake
+    hamster
+    gerbil
+    guinea pig
+    parrot
+    bird
+    rabbit
+    bunny
+    turtle
+    tortoise
+    lizard
+    gecko
+    horse
+    pony
+    pet
+    pets
+    retriever
+    labrador
+    beagle
+    poodle
+    husky
+    terrier
+    corgi
+    dachshund
+    boy
+    girl
+    נקרא
+    נקראת
+    נקראים
+    קראנו
+    קראתי
+    קוראים
+    בשם
+    כלב
+    כלבה
+    כלבלב
+    כלבלבה
+    חתול
+    חתולה
+    חתלתול
+    גור
+    גורה
+    דג
+    דגה
+    נחש
+    תוכי
+    אוגר
+    ארנב
+    ארנבת
+    צב
+    סוס
+    ביגל
+    לברדור
+    פודל
+    """
+)
+"""Pets and the verbs of naming: a language's name beside them is a name, not a language."""
+
+NAME_LIKE_TERMS: frozenset[str] = frozenset(
+    _words(
+        """
+        python
+        java
+        javascript
+        ruby
+        rust
+        kotlin
+        swift
+        scala
+        perl
+        julia
+        haskell
+        pascal
+        lua
+        elixir
+        dart
+        fortran
+        cobol
+        pixel
+        byte
+        bit
+        cookie
+        linux
+        ubuntu
+        docker
+        kafka
+        pandas
+        numpy
+        django
+        flask
+        react
+        redis
+        git
+        bash
+        פייתון
+        ג'אווה
+        ג'אווהסקריפט
+        רובי
+        ראסט
+        קוטלין
+        סוויפט
+        פרל
+        פסקל
+        ג'וליה
+        לינוקס
+        דוקר
+        פיקסל
+        בייט
+        קוקי
+        ריאקט
+        """
+    )
+)
+"""Names of programming languages and tools that are also given to pets and things."""

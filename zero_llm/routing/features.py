@@ -24,6 +24,8 @@ from zero_llm.routing.context_terms import (
     GREETINGS,
     JUDGEMENT_WORDS,
     MONEY_SUMS,
+    NAME_LIKE_TERMS,
+    NAMING_WORDS,
     OPS_TERMS,
     OTHER_SENSES,
     PIVOTS,
@@ -90,6 +92,8 @@ DENSE_KINDS: tuple[str, ...] = (
     "follow-up",
     "greeting",
     "other-sense",
+    "naming",
+    "named",
     "number",
     "percent",
     "hebrew",
@@ -192,6 +196,7 @@ def _build_lexicon() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, .
         ("define-ask", DEFINE_ASKS),
         ("judgement", JUDGEMENT_WORDS),
         ("other-sense", OTHER_SENSES),
+        ("naming", NAMING_WORDS),
     ):
         for term in terms:
             parts = _TOKEN.findall(_one_spelling(term.lower()))
@@ -334,6 +339,40 @@ def _set_aside(
     if drop:
         tokens = tuple(token for i, token in enumerate(tokens) if i not in drop)
     return tokens, kept
+
+
+NAME_REACH = 3
+"""A language's name this many tokens or fewer from a pet or a verb of naming is read as a name."""
+
+
+def _set_aside_names(
+    tokens: tuple[str, ...], found: dict[str, list[tuple[int, str]]]
+) -> tuple[tuple[str, ...], dict[str, list[tuple[int, str]]]]:
+    """The tokens and hits without the languages' names given to pets and things.
+
+    "our puppy Java", "הכלב שלי, Python", "a hamster named Pixel": such a name is no code term
+    (it counts as ``named``), unless other code words are in the text too. Hit positions stay
+    those of ``tokens``.
+    """
+    near = [position for position, _ in found["naming"]]
+    names = {
+        position
+        for kind in _CODE_KINDS
+        for position, term in found.get(kind, ())
+        if term in NAME_LIKE_TERMS and any(abs(position - n) <= NAME_REACH for n in near)
+    }
+    if not names or any(
+        position not in names for kind in _CODE_KINDS for position, _ in found.get(kind, ())
+    ):  # no name, or other code words beside it: a language after all ("a python function...")
+        return tokens, found
+    kept: dict[str, list[tuple[int, str]]] = {}
+    for kind, hits in found.items():
+        if kind in _CODE_KINDS:
+            hits = [hit for hit in hits if hit[0] not in names]
+        if hits:
+            kept[kind] = hits
+    kept["named"] = [(position, tokens[position]) for position in sorted(names)]
+    return tuple(token for i, token in enumerate(tokens) if i not in names), kept
 
 
 def learn_tokens(tokens: Iterable[str]) -> None:
@@ -499,6 +538,8 @@ def extract(text: str) -> Evidence:
     found = _lexicon_hits(tokens)
     if "other-sense" in found:
         tokens, found = _set_aside(tokens, found)
+    if "naming" in found:
+        tokens, found = _set_aside_names(tokens, found)
     for kind, hits in found.items():
         values[_INDEX[kind]] = log1p(len(hits))
         words[kind] = tuple(dict.fromkeys(term for _, term in hits))[:3]

@@ -1492,6 +1492,12 @@ EVERYDAY_TERMS: tuple[str, ...] = _words(
     תנ"ך
     יהודי
     שבת
+    closed on
+    open on
+    what time
+    opening hours
+    באיזו שעה
+    שעות פתיחה
     """
 )
 """Everyday nouns and verbs: beside a market or code word they point to another sense."""
@@ -1555,6 +1561,27 @@ PROSE_TASKS: tuple[str, ...] = _words(
     ראיון
     ראיון עבודה
     מודעת דרושים
+    summary
+    resume summary
+    about me
+    bullet points
+    headline
+    caption
+    newsletter
+    farewell
+    resignation
+    resignation letter
+    sounds more professional
+    more professional
+    make it shorter
+    התפטרות
+    מכתב התפטרות
+    מייל התפטרות
+    פסקת
+    ביו
+    כיתוב
+    ניוזלטר
+    שיישמע
     """
 )
 """Writing and editing prose: a tech or market word inside such a task is its subject only."""
@@ -1686,6 +1713,20 @@ MONEY_SUMS: tuple[str, ...] = _words(
     כמה יהיה לי
     לחלק
     שווה בשווה
+    to usd
+    to eur
+    in usd
+    in eur
+    to dollars
+    to euros
+    to shekels
+    approx
+    approximately
+    roughly
+    לשקלים
+    לדולרים
+    ליורו
+    בערך
     """
 )
 """The words of simple money arithmetic (a tip, a split bill, a conversion, a discount)."""
@@ -1716,6 +1757,16 @@ PIVOTS: tuple[str, ...] = (
     "my question is",
     "so my question",
     "the thing i need",
+    "now:",
+    "and now:",
+    "the real one",
+    "and the real one",
+    "secondly",
+    "עכשיו:",
+    "ועכשיו:",
+    "העיקר:",
+    "ועכשיו העיקר",
+    "ועכשיו משהו אחר",
 )
 """Words that turn from a small first question or greeting to the real one: what follows them is
 the message's dominant intent."""
@@ -1884,6 +1935,7 @@ GREETINGS: tuple[str, ...] = _words(
     שאלה מהירה
     שאלה
     קודם כל
+    קודם
     תגיד
     תגידי
     """
@@ -2117,6 +2169,17 @@ OTHER_SENSES: tuple[str, ...] = _words(
     מכולות
     בונד
     ג'יימס בונד
+    ready to commit
+    afraid to commit
+    scared to commit
+    commit to a gym
+    commit to a relationship
+    commit to him
+    commit to her
+    commit to me
+    commitment issues
+    commit לקשר
+    commit למערכת יחסים
     """
 )
 """Set phrases in which a word of code or of markets is used in another sense: the word says

@@ -34,9 +34,7 @@ SECOND_STAGE_BELOW = 0.8
 """The second stage is asked about prompts whose confidence is below this."""
 
 
-def report(
-    split: str, examples: list[Example] | None = None, weights: Path | None = None
-) -> None:
+def report(split: str, examples: list[Example] | None = None, weights: Path | None = None) -> None:
     """Print the classifier's results on a split (or on ``examples``, named ``split``)."""
     result = evaluate(split, examples=examples, weights=weights)
     print(f"\nrouting classifier on the {split} split: {result.total} prompts")

@@ -177,8 +177,10 @@ comes before the last letter (ש"ח, אג"ח), so two letters after it mean a qu
 
 
 def _one_spelling(text: str) -> str:
-    """Geresh and gershayim as the apostrophe and quote most keyboards type; a quotation's
-    one-letter prefix left out, so that ``ב"קרן`` is read as ``קרן``."""
+    """Geresh and gershayim as the apostrophe and quote most keyboards type, prefixes of quotes cut.
+
+    A quotation's one-letter prefixes are left out, so that ``ב"קרן`` is read as ``קרן``.
+    """
     if "\u05f3" in text:
         text = text.replace("\u05f3", "'")
     if "\u05f4" in text:

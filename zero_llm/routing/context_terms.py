@@ -1553,6 +1553,14 @@ EVERYDAY_TERMS: tuple[str, ...] = _words(
     צילום מסך
     סקרין שוט
     סקרינשוט
+    יחידת דיור
+    היתר בנייה
+    שיפוץ
+    דירה
+    renovation
+    building permit
+    backyard
+    חצר
     """
 )
 """Everyday nouns and verbs: beside a market or code word they point to another sense."""
@@ -1719,6 +1727,20 @@ BRIEF_ASKS: tuple[str, ...] = _words(
     לילד
     בשביל אמא שלי
     בשתי מילים
+    שורה אחת
+    משפט אחד
+    בכמה מילים
+    בקיצור
+    ממש בקיצור
+    in a nutshell
+    in a few words
+    briefly
+    tl;dr
+    tldr
+    super quick
+    short version
+    quick answer
+    in one word
     """
 )
 """Asks for a short, plain answer (a definition for a layperson, a one-liner)."""
@@ -2235,6 +2257,16 @@ OTHER_SENSES: tuple[str, ...] = _words(
     commitment issues
     commit לקשר
     commit למערכת יחסים
+    קונטיינר ימי
+    קונטיינר שילוח
+    קונטיינר למגורים
+    קונטיינר מגורים
+    קונטיינר ישן
+    מכולת שילוח
+    old container
+    metal container
+    glass container
+    container of
     """
 )
 """Set phrases in which a word of code or of markets is used in another sense: the word says

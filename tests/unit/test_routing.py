@@ -127,13 +127,14 @@ def hard():  # type: ignore[no-untyped-def]
 def test_hard_validation_split_is_reported_apart_and_holds(hard) -> None:  # type: ignore[no-untyped-def]
     # Hard prompts (words in another sense, operations without code syntax, code about money,
     # small first questions) from a writer who saw nothing of the project, scored blind once
-    # at 94.6% before they joined. A floor under what the shipped router reaches, not the goal.
+    # at 94.6% before they joined (99.2% now, no longer blind). A floor under what the shipped
+    # router reaches, not the goal.
     assert hard.split == "validation_hard" and hard.total >= 240
-    assert hard.accuracy >= 0.93, hard.misses
+    assert hard.accuracy >= 0.97, hard.misses
     for task in ("analysis", "code", "quick"):
-        assert hard.rate(hard.by_task, task) >= 0.88, task
+        assert hard.rate(hard.by_task, task) >= 0.95, task
     for language in ("en", "he", "mixed"):
-        assert hard.rate(hard.by_language, language) >= 0.85, language
+        assert hard.rate(hard.by_language, language) >= 0.95, language
     assert sum(hard.confusion.values()) == hard.total
 
 

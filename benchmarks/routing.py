@@ -24,7 +24,7 @@ import asyncio
 import statistics
 from pathlib import Path
 
-from zero_llm.routing.classifier import CLASSES, classify
+from zero_llm.routing.classifier import CLASSES, load_model
 from zero_llm.routing.dataset import DATA_DIR, Example, load_folder, load_split
 from zero_llm.routing.evaluate import evaluate
 
@@ -75,15 +75,18 @@ def report(split: str, examples: list[Example] | None = None, weights: Path | No
     )
 
 
-async def second_stage(split: str, host: str | None) -> None:
+async def second_stage(
+    split: str, rows: list[Example], host: str | None, weights: Path | None = None
+) -> None:
+    """Print what a second stage could add on ``rows`` (named ``split``) and what it costs."""
     import ollama
 
     from zero_llm.routing.second_stage import ask_quick_model
     from zero_llm.testing import OllamaEmulator
 
-    rows = load_split(split)
-    doubtful = [e for e in rows if classify(e.text).confidence < SECOND_STAGE_BELOW]
-    missed = sum(classify(e.text).label != e.task for e in doubtful)
+    model = load_model(weights) if weights else load_model()
+    doubtful = [e for e in rows if model.predict(e.text).confidence < SECOND_STAGE_BELOW]
+    missed = sum(model.predict(e.text).label != e.task for e in doubtful)
     print(
         f"\nsecond stage on the {split} split: {len(doubtful)} of {len(rows)} prompts below "
         f"{SECOND_STAGE_BELOW:.2f}; the classifier misses {missed} of them, so a second stage "
@@ -129,16 +132,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--second-stage", action="store_true")
     parser.add_argument("--ollama", default=None, help="a real Ollama host for the second stage")
     args = parser.parse_args(argv)
-    for folder in args.blind or ():
-        report(str(folder), load_folder(folder), args.weights)
-    if args.blind and not args.split:
-        return
-    splits = args.split or [s for s in SPLITS if (DATA_DIR / s).is_dir()]
-    for split in splits:
-        report(split, weights=args.weights)
+    sets = [(str(folder), load_folder(folder)) for folder in args.blind or ()]
+    if args.split or not args.blind:  # a blind folder alone is scored alone
+        splits = args.split or [s for s in SPLITS if (DATA_DIR / s).is_dir()]
+        sets += [(split, load_split(split)) for split in splits]
+    for name, rows in sets:
+        report(name, rows, args.weights)
     if args.second_stage:
-        for split in splits:
-            asyncio.run(second_stage(split, args.ollama))
+        for name, rows in sets:
+            asyncio.run(second_stage(name, rows, args.ollama, args.weights))
 
 
 if __name__ == "__main__":

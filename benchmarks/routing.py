@@ -1,6 +1,7 @@
 """Routing eval: accuracy per task and language, confusion matrix, misses, decision cost.
 
     python -m benchmarks.routing [--split validation --split validation_hard] [--second-stage]
+    python -m benchmarks.routing --blind DIR [--blind DIR2] [--weights FILE]
 
 Reads the ordinary validation split (``zero_llm/routing/data/validation``), written apart from
 the training prompts, and then, reported separately, the hard validation split
@@ -9,6 +10,11 @@ small first questions), scored blind once before it joined. ``--second-stage`` a
 quick model (the emulator by default, or ``--ollama HOST``) about the prompts below 0.8
 confidence and prints what that could add (the classifier's misses among them) and what it
 costs; against the emulator its answers are placeholders, so only the latency means anything.
+
+``--blind DIR`` scores a folder of ``analysis.txt``, ``code.txt``, ``quick.txt`` (one prompt a line,
+``\n`` for a line break inside one) that is not in the repository, e.g. a blind set: per label,
+per language (English, Hebrew, mixed: told apart by their letters), the confusion matrix and every
+miss. ``--weights FILE`` scores another weights file than the shipped one.
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+from pathlib import Path
 
-from zero_llm.routing.classifier import CLASSES, classify
-from zero_llm.routing.dataset import DATA_DIR, load_split
+from zero_llm.routing.classifier import CLASSES, load_model
+from zero_llm.routing.dataset import DATA_DIR, Example, load_folder, load_split
 from zero_llm.routing.evaluate import evaluate
 
 SPLITS = ("validation", "validation_hard")
@@ -27,8 +34,9 @@ SECOND_STAGE_BELOW = 0.8
 """The second stage is asked about prompts whose confidence is below this."""
 
 
-def report(split: str) -> None:
-    result = evaluate(split)
+def report(split: str, examples: list[Example] | None = None, weights: Path | None = None) -> None:
+    """Print the classifier's results on a split (or on ``examples``, named ``split``)."""
+    result = evaluate(split, examples=examples, weights=weights)
     print(f"\nrouting classifier on the {split} split: {result.total} prompts")
     print(f"  overall  {result.accuracy:6.1%}")
     for task in result.by_task:
@@ -67,15 +75,18 @@ def report(split: str) -> None:
     )
 
 
-async def second_stage(split: str, host: str | None) -> None:
+async def second_stage(
+    split: str, rows: list[Example], host: str | None, weights: Path | None = None
+) -> None:
+    """Print what a second stage could add on ``rows`` (named ``split``) and what it costs."""
     import ollama
 
     from zero_llm.routing.second_stage import ask_quick_model
     from zero_llm.testing import OllamaEmulator
 
-    rows = load_split(split)
-    doubtful = [e for e in rows if classify(e.text).confidence < SECOND_STAGE_BELOW]
-    missed = sum(classify(e.text).label != e.task for e in doubtful)
+    model = load_model(weights) if weights else load_model()
+    doubtful = [e for e in rows if model.predict(e.text).confidence < SECOND_STAGE_BELOW]
+    missed = sum(model.predict(e.text).label != e.task for e in doubtful)
     print(
         f"\nsecond stage on the {split} split: {len(doubtful)} of {len(rows)} prompts below "
         f"{SECOND_STAGE_BELOW:.2f}; the classifier misses {missed} of them, so a second stage "
@@ -104,20 +115,32 @@ async def second_stage(split: str, host: str | None) -> None:
             emulator.stop()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Report the splits (or the ``--blind`` folders) from the command line."""
     parser = argparse.ArgumentParser()
     parser.add_argument(
         "--split", action="append", help="a split to report (default: validation, validation_hard)"
     )
+    parser.add_argument(
+        "--blind",
+        action="append",
+        type=Path,
+        metavar="DIR",
+        help="a folder of analysis.txt, code.txt, quick.txt to score (instead of the splits)",
+    )
+    parser.add_argument("--weights", type=Path, help="a weights file (default: the shipped one)")
     parser.add_argument("--second-stage", action="store_true")
     parser.add_argument("--ollama", default=None, help="a real Ollama host for the second stage")
-    args = parser.parse_args()
-    splits = args.split or [s for s in SPLITS if (DATA_DIR / s).is_dir()]
-    for split in splits:
-        report(split)
+    args = parser.parse_args(argv)
+    sets = [(str(folder), load_folder(folder)) for folder in args.blind or ()]
+    if args.split or not args.blind:  # a blind folder alone is scored alone
+        splits = args.split or [s for s in SPLITS if (DATA_DIR / s).is_dir()]
+        sets += [(split, load_split(split)) for split in splits]
+    for name, rows in sets:
+        report(name, rows, args.weights)
     if args.second_stage:
-        for split in splits:
-            asyncio.run(second_stage(split, args.ollama))
+        for name, rows in sets:
+            asyncio.run(second_stage(name, rows, args.ollama, args.weights))
 
 
 if __name__ == "__main__":

@@ -127,13 +127,14 @@ def hard():  # type: ignore[no-untyped-def]
 def test_hard_validation_split_is_reported_apart_and_holds(hard) -> None:  # type: ignore[no-untyped-def]
     # Hard prompts (words in another sense, operations without code syntax, code about money,
     # small first questions) from a writer who saw nothing of the project, scored blind once
-    # at 94.6% before they joined. A floor under what the shipped router reaches, not the goal.
+    # at 94.6% before they joined (99.2% now, no longer blind). A floor under what the shipped
+    # router reaches, not the goal.
     assert hard.split == "validation_hard" and hard.total >= 240
-    assert hard.accuracy >= 0.93, hard.misses
+    assert hard.accuracy >= 0.97, hard.misses
     for task in ("analysis", "code", "quick"):
-        assert hard.rate(hard.by_task, task) >= 0.88, task
+        assert hard.rate(hard.by_task, task) >= 0.95, task
     for language in ("en", "he", "mixed"):
-        assert hard.rate(hard.by_language, language) >= 0.85, language
+        assert hard.rate(hard.by_language, language) >= 0.95, language
     assert sum(hard.confusion.values()) == hard.total
 
 
@@ -523,3 +524,137 @@ def test_hard_kinds(text: str, task: str) -> None:
 def test_every_pivot_keeps_a_word_of_the_gate() -> None:
     for pivot in features.PIVOTS:
         assert features._PIVOT_GATE.intersection(features._TOKEN.findall(pivot)), pivot
+
+
+def _kind(evidence: features.Evidence, kind: str) -> float:
+    return evidence.dense[features.DENSE_KINDS.index(kind)]
+
+
+def test_a_word_in_another_sense_is_set_aside_in_its_set_phrase() -> None:
+    dress = features.extract("what's the dress code for a bank interview?")
+    assert "code" not in dress.tokens and "dress" in dress.tokens
+    assert "code-term" not in dress.words and _kind(dress, "other-sense") > 0
+    market = features.extract("נוסעים מחר לשוק הכרמל, מה לקנות?")
+    assert "market-term" not in market.words and _kind(market, "other-sense") > 0
+    plain = features.extract("review the code of my trading bot")
+    assert "code" in plain.tokens and _kind(plain, "other-sense") == 0
+
+
+def test_a_languages_name_given_to_a_pet_is_a_name_unless_code_is_beside_it() -> None:
+    pet = features.extract("we named our puppy Java and she chews cables")
+    assert "java" not in pet.tokens and _kind(pet, "named") > 0
+    assert "code-term" not in pet.words
+    code = features.extract("a python function called parse returns None")
+    assert "python" in code.tokens and _kind(code, "named") == 0
+
+
+def test_leading_greetings_are_set_aside_before_the_real_question() -> None:
+    text = "hi! quick one, thanks for earlier. can you review this function?"
+    evidence = features.extract(text)
+    assert evidence.tokens[:3] == ("can", "you", "review") and _kind(evidence, "greeting") == 1
+    hebrew = features.extract("בוקר טוב! מה שלומך? תגיד, איך כותבים דקורטור בפייתון?")
+    assert hebrew.tokens[0] == "איך" and _kind(hebrew, "greeting") == 1
+    # A greeting alone stays as it is, and so does a text whose first word only looks like one.
+    assert features.extract("good morning!").tokens == ("good", "morning")
+    assert _kind(features.extract("good morning!"), "greeting") == 0
+    assert _kind(features.extract("so what is a stock"), "greeting") == 0
+
+
+def test_what_a_definition_or_a_choice_is_about_is_told_apart() -> None:
+    rebase = features.extract("what does rebase mean?")
+    assert _kind(rebase, "define-code") == 1 and _kind(rebase, "define-market") == 0
+    etf = features.extract("what is an ETF?")
+    assert _kind(etf, "define-market") == 1 and _kind(etf, "define-code") == 0
+    choice = features.extract("kafka vs rabbitmq, which is better?")
+    assert _kind(choice, "judgement-on-code") == 1
+    assert _kind(features.extract("NVDA or AMD, which is better?"), "judgement-on-code") == 0
+    bot = features.extract("backtest my stock trading strategy in python")
+    assert _kind(bot, "code-with-market") == 1
+
+
+def test_a_short_follow_up_is_marked_and_a_long_one_is_not() -> None:
+    assert _kind(features.extract("and what about the tests?"), "follow-up") == 1
+    assert _kind(features.extract("ומה עם הטסטים?"), "follow-up") == 1
+    long = "and then we went to the market and bought some apples and pears for the kids"
+    assert _kind(features.extract(long), "follow-up") == 0
+
+
+def test_a_quotations_prefix_is_left_out_and_acronyms_are_kept() -> None:
+    assert features.extract('מה הכוונה ב"קרן אור" בשיר?').tokens[2:4] == ("קרן", "אור")
+    assert features.extract('וה"דובים" של הבורסה').tokens[0] == "דובים"
+    assert features.extract('כמה ש"ח זה באג"ח').tokens == ("כמה", 'ש"ח', "זה", 'באג"ח')
+
+
+@pytest.mark.parametrize(
+    ("text", "task"),
+    [
+        ("what's the point of a circuit breaker in microservices", "code"),
+        ("our kafka consumer lag keeps growing, any ideas?", "code"),
+        (
+            "my trading bot double-sends orders after a reconnect, how do I make it idempotent",
+            "code",
+        ),
+        ("how should a cron job skip exchange holidays", "code"),
+        ("terraform or pulumi for a small team?", "code"),
+        ("מה זה דד לטר קיו?", "code"),
+        ("סמנטיק ורז'נינג, מתי מעלים מייג'ור?", "code"),
+        (
+            "hi! thanks for yesterday. can you review this function that computes a sharpe ratio?",
+            "code",
+        ),
+        ("dress code for a bank interview?", "quick"),
+        ("we named our hamster Rust, what should he eat?", "quick"),
+        ("my boyfriend is afraid to commit, what do I do", "quick"),
+        ("נוסעים לשוק הכרמל בשישי, מה כדאי לקנות?", "quick"),
+        ("how much is 40 euros in dollars roughly", "quick"),
+        ("hello there! quick one: should I trim my NVDA position before earnings?", "analysis"),
+    ],
+)
+def test_hard_kinds_of_round_three(text: str, task: str) -> None:
+    decided, reason = classify_text(text)
+    assert decided == task, reason
+
+
+def test_the_later_writers_folders_are_read_into_the_training_split() -> None:
+    rows = load_split("train")
+    for writer, languages in (("hard-en2", {"en"}), ("hard-hm2", {"he", "mixed"})):
+        mine = [e for e in rows if e.source == writer]
+        assert len(mine) >= 300, writer
+        assert {e.task for e in mine} == {"analysis", "code", "quick"}, writer
+        assert languages <= {e.language for e in mine}, writer
+
+
+def test_a_folder_of_three_files_is_read_and_a_wrong_folder_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from zero_llm.routing.dataset import load_folder
+
+    (tmp_path / "code.txt").write_text("fix my loop\\nplease\n", encoding="utf-8")
+    (tmp_path / "quick.txt").write_text("מה השעה?\n\n", encoding="utf-8")
+    rows = load_folder(tmp_path, "blind")
+    assert [(e.text, e.task, e.language, e.source) for e in rows] == [
+        ("fix my loop\nplease", "code", "en", "blind"),
+        ("מה השעה?", "quick", "he", "blind"),
+    ]
+    with pytest.raises(ConfigurationError, match="not found"):
+        load_folder(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigurationError, match=r"analysis\.txt, code\.txt, quick\.txt"):
+        load_folder(tmp_path / "empty")
+
+
+def test_the_benchmark_scores_a_blind_folder(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from benchmarks.routing import main
+
+    (tmp_path / "analysis.txt").write_text(
+        "should I trim my NVDA after earnings?\n", encoding="utf-8"
+    )
+    (tmp_path / "code.txt").write_text(
+        "מה זה ריבייס בגיט?\nfix this: def f(: pass\n", encoding="utf-8"
+    )
+    (tmp_path / "quick.txt").write_text("מה ה-dress code לחתונה?\n", encoding="utf-8")
+    main(["--blind", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert f"on the {tmp_path} split: 4 prompts" in out
+    for row in ("analysis", "code", "quick", "en", "he", "mixed"):
+        assert re.search(rf"^  {row} +\d+\.\d%  \(\d+/\d+\)$", out, re.MULTILINE), row
+    assert "confusion (rows expected, columns predicted)" in out
+    assert "validation_hard" not in out  # only the folder asked for

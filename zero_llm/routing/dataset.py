@@ -16,7 +16,7 @@ from pathlib import Path
 
 from zero_llm.errors import ConfigurationError
 
-__all__ = ["DATA_DIR", "TASKS", "Example", "language_of", "load_split"]
+__all__ = ["DATA_DIR", "TASKS", "Example", "language_of", "load_folder", "load_split"]
 
 DATA_DIR = Path(__file__).with_name("data")
 """Where the splits live in a source checkout."""
@@ -47,6 +47,31 @@ def language_of(text: str) -> str:
     return "mixed" if _LATIN_WORD.search(text) else "he"
 
 
+def load_folder(folder: Path, source: str = "") -> list[Example]:
+    """Read the prompts of one folder of ``analysis.txt``, ``code.txt``, ``quick.txt``.
+
+    Prompts come in file order, tasks in ``TASKS`` order; a missing file adds none, but a folder
+    with none of the three is refused (a wrong path would otherwise score nothing).
+    """
+    if not folder.is_dir():
+        raise ConfigurationError(f"routing prompts folder {folder} not found")
+    files = [(task, folder / f"{task}.txt") for task in TASKS]
+    if not any(path.is_file() for _, path in files):
+        raise ConfigurationError(
+            f"routing prompts folder {folder} has none of "
+            + ", ".join(f"{task}.txt" for task in TASKS)
+        )
+    examples: list[Example] = []
+    for task, path in files:
+        if not path.is_file():
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                text = line.replace("\\n", "\n")
+                examples.append(Example(text, task, language_of(text), source))
+    return examples
+
+
 def load_split(split: str, data_dir: Path | None = None) -> list[Example]:
     """Read every prompt of one split: its own files, then each writer's folder in name order.
 
@@ -62,12 +87,6 @@ def load_split(split: str, data_dir: Path | None = None) -> list[Example]:
     writers = sorted(p for p in folder.iterdir() if p.is_dir())
     for source in (folder, *writers):
         name = "" if source == folder else source.name
-        for task in TASKS:
-            path = source / f"{task}.txt"
-            if not path.is_file():
-                continue
-            for line in path.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    text = line.replace("\\n", "\n")
-                    examples.append(Example(text, task, language_of(text), name))
+        if any((source / f"{task}.txt").is_file() for task in TASKS):
+            examples += load_folder(source, name)
     return examples

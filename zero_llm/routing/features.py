@@ -18,9 +18,16 @@ from typing import NamedTuple
 
 from zero_llm.routing.context_terms import (
     BRIEF_ASKS,
+    DEFINE_ASKS,
     EVERYDAY_TERMS,
+    FOLLOW_UP_STARTS,
+    GREETINGS,
+    JUDGEMENT_WORDS,
     MONEY_SUMS,
+    NAME_LIKE_TERMS,
+    NAMING_WORDS,
     OPS_TERMS,
+    OTHER_SENSES,
     PIVOTS,
     PROSE_TASKS,
     TOOL_WORDS,
@@ -76,6 +83,17 @@ DENSE_KINDS: tuple[str, ...] = (
     "brief-ask",
     "money-sum",
     "pivot",
+    "define-ask",
+    "judgement",
+    "code-with-market",
+    "judgement-on-code",
+    "define-code",
+    "define-market",
+    "follow-up",
+    "greeting",
+    "other-sense",
+    "naming",
+    "named",
     "number",
     "percent",
     "hebrew",
@@ -151,12 +169,24 @@ def scan_window(text: str) -> str:
     return text[:head] + "\n" + text[head - SCAN_LIMIT :]
 
 
+_QUOTED_AFTER_PREFIX = re.compile(
+    r'(?<![\u05d0-\u05ea])[\u05d5\u05d4\u05d1\u05db\u05dc\u05de\u05e9]{1,3}"(?=[\u05d0-\u05ea]{2})'
+)
+"""A one-letter prefix before an opening quote (ב"קרן אור", ה"שוורים"); in an acronym the quote
+comes before the last letter (ש"ח, אג"ח), so two letters after it mean a quotation."""
+
+
 def _one_spelling(text: str) -> str:
-    """Geresh and gershayim as the apostrophe and quote most keyboards type."""
+    """Geresh and gershayim as the apostrophe and quote most keyboards type, prefixes of quotes cut.
+
+    A quotation's one-letter prefixes are left out, so that ``ב"קרן`` is read as ``קרן``.
+    """
     if "\u05f3" in text:
         text = text.replace("\u05f3", "'")
     if "\u05f4" in text:
         text = text.replace("\u05f4", '"')
+    if '"' in text:
+        text = _QUOTED_AFTER_PREFIX.sub('"', text)
     return text
 
 
@@ -175,6 +205,10 @@ def _build_lexicon() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, .
         ("agent-tool", TOOL_WORDS),
         ("brief-ask", BRIEF_ASKS),
         ("money-sum", MONEY_SUMS),
+        ("define-ask", DEFINE_ASKS),
+        ("judgement", JUDGEMENT_WORDS),
+        ("other-sense", OTHER_SENSES),
+        ("naming", NAMING_WORDS),
     ):
         for term in terms:
             parts = _TOKEN.findall(_one_spelling(term.lower()))
@@ -282,6 +316,77 @@ def _beside(
     }
 
 
+_SENSE_KINDS = frozenset(_MARKET_KINDS + _CODE_KINDS)
+"""Kinds whose words a phrase of ``OTHER_SENSES`` sets aside."""
+
+
+def _set_aside(
+    tokens: tuple[str, ...], found: dict[str, list[tuple[int, str]]]
+) -> tuple[tuple[str, ...], dict[str, list[tuple[int, str]]]]:
+    """The tokens and hits without the code and market words of the text's other-sense phrases.
+
+    In "dress code", "ball python" or "שוק הכרמל" the word of code or of markets means something
+    else: it is no term of its kind there, and its own weight (learned from its usual sense) is
+    left out. The phrase itself counts as ``other-sense``. Hit positions stay those of ``tokens``.
+    """
+    spans = {
+        position
+        for start, phrase in found["other-sense"]
+        for position in range(start, start + phrase.count(" ") + 1)
+    }
+    kept: dict[str, list[tuple[int, str]]] = {}
+    for kind, hits in found.items():
+        if kind in _SENSE_KINDS:
+            hits = [hit for hit in hits if hit[0] not in spans]
+        if hits:
+            kept[kind] = hits
+    drop = {
+        position
+        for position in spans
+        if position < len(tokens)
+        and not _SENSE_KINDS.isdisjoint(
+            (_HIT_CACHE.get(tokens[position]) or _token_hits(tokens[position]))[0]
+        )
+    }
+    if drop:
+        tokens = tuple(token for i, token in enumerate(tokens) if i not in drop)
+    return tokens, kept
+
+
+NAME_REACH = 3
+"""A language's name this many tokens or fewer from a pet or a verb of naming is read as a name."""
+
+
+def _set_aside_names(
+    tokens: tuple[str, ...], found: dict[str, list[tuple[int, str]]]
+) -> tuple[tuple[str, ...], dict[str, list[tuple[int, str]]]]:
+    """The tokens and hits without the languages' names given to pets and things.
+
+    "our puppy Java", "הכלב שלי, Python", "a hamster named Pixel": such a name is no code term
+    (it counts as ``named``), unless other code words are in the text too. Hit positions stay
+    those of ``tokens``.
+    """
+    near = [position for position, _ in found["naming"]]
+    names = {
+        position
+        for kind in _CODE_KINDS
+        for position, term in found.get(kind, ())
+        if term in NAME_LIKE_TERMS and any(abs(position - n) <= NAME_REACH for n in near)
+    }
+    if not names or any(
+        position not in names for kind in _CODE_KINDS for position, _ in found.get(kind, ())
+    ):  # no name, or other code words beside it: a language after all ("a python function...")
+        return tokens, found
+    kept: dict[str, list[tuple[int, str]]] = {}
+    for kind, hits in found.items():
+        if kind in _CODE_KINDS:
+            hits = [hit for hit in hits if hit[0] not in names]
+        if hits:
+            kept[kind] = hits
+    kept["named"] = [(position, tokens[position]) for position in sorted(names)]
+    return tuple(token for i, token in enumerate(tokens) if i not in names), kept
+
+
 def learn_tokens(tokens: Iterable[str]) -> None:
     """Look the tokens up in the lexicon now, so that a decision that meets them need not."""
     for token in tokens:
@@ -314,6 +419,22 @@ _MARKET_BESIDE = _INDEX["market-beside-everyday"]
 _CODE_BESIDE = _INDEX["code-beside-everyday"]
 _MONEY_SUM = _INDEX["money-sum"]
 _PIVOT = _INDEX["pivot"]
+_CODE_WITH_MARKET = _INDEX["code-with-market"]
+_JUDGEMENT_ON_CODE = _INDEX["judgement-on-code"]
+_DEFINE_CODE = _INDEX["define-code"]
+_DEFINE_MARKET = _INDEX["define-market"]
+_FOLLOW_UP = _INDEX["follow-up"]
+_GREETING = _INDEX["greeting"]
+_GREETING_FIRST = frozenset(g.split(" ", 1)[0] for g in GREETINGS)
+_GREETING_LEAD = re.compile(
+    r"(?:" + "|".join(map(re.escape, sorted(GREETINGS, key=len, reverse=True))) + r")"
+    r"(?![\w\u05d0-\u05ea])[^.!?:;,\n]*+[.!?:;,\n]++\s*+"
+)
+"""A leading part that starts with a greeting or small talk, up to its punctuation."""
+FOLLOW_UP_MAX_TOKENS = 8
+"""A message of at most this many words that starts as a follow-up does (``and what about...``)."""
+_FOLLOW_UP_FIRST = frozenset(s for s in FOLLOW_UP_STARTS if " " not in s)
+_FOLLOW_UP_PAIRS = frozenset(s for s in FOLLOW_UP_STARTS if " " in s)
 _PIVOTS = re.compile(
     r"(?<![\w\u05d0-\u05ea])(?:" + "|".join(map(re.escape, PIVOTS)) + r")(?![\w\u05d0-\u05ea])"
 )
@@ -359,12 +480,31 @@ def _syntax_count(window: str, has_upper: bool) -> int:
     return count
 
 
+def _greeting_end(lower: str, tokens: tuple[str, ...]) -> int:
+    """Where the text's leading greetings and small remarks end (0: it has none).
+
+    Each leading part (up to its punctuation) that starts with a greeting or small talk ("hi!",
+    "thanks for earlier.", "בוקר טוב,") is set aside, as long as ``PIVOT_MIN_TOKENS`` words or
+    more are left after them.
+    """
+    if not tokens or tokens[0] not in _GREETING_FIRST:
+        return 0
+    end = 0
+    while True:
+        lead = _GREETING_LEAD.match(lower, end)
+        if lead is None or len(_TOKEN.findall(lower, lead.end())) < PIVOT_MIN_TOKENS:
+            return end
+        end = lead.end()
+
+
 def _dominant_start(lower: str, tokens: tuple[str, ...]) -> int:
     """Where the message's real question starts (0: at its start).
 
     After a pivot (``anyway``, ``ועכשיו לעניין``) that ``PIVOT_MIN_TOKENS`` words or more follow.
     Setting aside every short leading part (a greeting, "quick one -") was measured too: it
-    lost 0.6-1.2 points on writers held out of training, so only the pivot words count.
+    lost 0.6-1.2 points on writers held out of training, so only the pivot words count here and
+    ``_greeting_end`` sets aside only the leading parts that start with a greeting or small talk
+    (even on writers held out overall, it mends the greeting-first messages).
     """
     if len(tokens) <= PIVOT_MIN_TOKENS or _PIVOT_GATE.isdisjoint(tokens):
         return 0
@@ -389,6 +529,11 @@ def extract(text: str) -> Evidence:
     if start:  # the dominant intent: the words after the turn to the real question
         tokens = tuple(_TOKEN.findall(lower, start))
         values[_PIVOT] = 1.0
+    else:
+        greeting = _greeting_end(lower, tokens)
+        if greeting:  # the greetings and small remarks before the real question set aside
+            tokens = tuple(_TOKEN.findall(lower, greeting))
+            values[_GREETING] = 1.0
     log1p = math.log1p
 
     if "```" in window:
@@ -405,6 +550,10 @@ def extract(text: str) -> Evidence:
     if syntax:
         values[_CODE_SYNTAX] = log1p(syntax)
     found = _lexicon_hits(tokens)
+    if "other-sense" in found:
+        tokens, found = _set_aside(tokens, found)
+    if "naming" in found:
+        tokens, found = _set_aside_names(tokens, found)
     for kind, hits in found.items():
         values[_INDEX[kind]] = log1p(len(hits))
         words[kind] = tuple(dict.fromkeys(term for _, term in hits))[:3]
@@ -418,6 +567,28 @@ def extract(text: str) -> Evidence:
         code = _beside(found, _CODE_KINDS, near)
         if code:
             values[_CODE_BESIDE] = log1p(len(code))
+
+    if found:  # the sense of the whole: which kinds meet in the message
+        has_code = "code-term" in found or "ops-term" in found
+        has_market = "market-term" in found or "market-entity" in found
+        if has_code and has_market:
+            values[_CODE_WITH_MARKET] = 1.0
+        if has_code and "judgement" in found:
+            values[_JUDGEMENT_ON_CODE] = 1.0
+        if "define-ask" in found:
+            if has_code:
+                values[_DEFINE_CODE] = 1.0
+            elif has_market:
+                values[_DEFINE_MARKET] = 1.0
+    if (
+        tokens
+        and len(tokens) <= FOLLOW_UP_MAX_TOKENS
+        and (
+            tokens[0] in _FOLLOW_UP_FIRST
+            or (len(tokens) > 1 and f"{tokens[0]} {tokens[1]}" in _FOLLOW_UP_PAIRS)
+        )
+    ):
+        values[_FOLLOW_UP] = 1.0
 
     tickers = [t.upper() for t in _DOLLAR_TICKER.findall(window)] if "$" in window else []
     english = _LATIN.search(window) is not None

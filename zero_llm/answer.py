@@ -2,7 +2,7 @@
 
 ``Answer`` is a ``str`` (ZERO's agents use it as text) that also carries the trace:
 the model that answered, the route and its reason, retries, fallbacks, thinking, token
-counts and timings. ``CallTrace`` is filled in by the query engine as the call runs.
+counts and timings. ``CallTrace`` is filled in by the query core and its calls as the call runs.
 """
 
 from __future__ import annotations

@@ -177,7 +177,7 @@ def _without_final_fields(chunk: AIMessageChunk) -> AIMessageChunk:
 
 
 class QueryCore:
-    """Runs checked requests through route, memory, engine, report, history and usage.
+    """Runs checked requests through route, memory, call, report, history and usage.
 
     Args:
         settings: the manager's settings.
@@ -274,7 +274,7 @@ class QueryCore:
             try:
                 profile = await self.profiles.resolve(spec)
             except ZeroLLMError:
-                return False  # unknown for now: the engine's attempts will find out
+                return False  # unknown for now: the call's attempts will find out
         return not profile.supports("tools")
 
     # --------------------------------------------------------------- answer
@@ -367,7 +367,7 @@ class QueryCore:
         stream: bool,
         side_calls: list[CallTrace],
     ) -> AsyncIterator[AIMessageChunk]:
-        """The engine's chunks, tools called the way the model and the request allow.
+        """The call's chunks, tools called the way the model and the request allow.
 
         * no tools (or ``tool_choice="none"``): one plain call;
         * a tools-capable model, nothing forced, no response schema: Ollama's own tools;
@@ -529,7 +529,7 @@ class QueryCore:
 
         No I/O to Ollama here (that belongs inside the retry loop): the model's profile
         is used when known already, else the configured window bounds what is loaded.
-        The engine then trims exactly, with the answering model's own counter.
+        The call then trims exactly, with the answering model's own counter.
         """
         if request.session_id is None or not request.load_history:
             return request.messages()

@@ -46,7 +46,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class ModelProfile:
-    """What the engine knows of one model: its num_ctx, token counter and prompt budget."""
+    """What a call needs to know of one model on one host: num_ctx, counter, budget."""
 
     num_ctx: int
     counter: TokenCounter

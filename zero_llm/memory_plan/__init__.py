@@ -1,7 +1,7 @@
 """GPU memory planning and residency-aware scheduling for one Ollama host.
 
 In: each model's ``/api/show`` facts and file size, the GPU budget, the ``memory`` settings,
-``/api/ps`` observations, and the engine's requests. Out: one fixed ``num_ctx`` per model, the
+``/api/ps`` observations, and the calls' requests. Out: one fixed ``num_ctx`` per model, the
 sets of models that fit together (``MemoryPlan``), the order requests go to Ollama with their
 ``keep_alive`` (``ResidencyScheduler``), the plan's display rows and the benchmark's lower
 bound on loads. Everything but ``detect_gpu_memory`` / ``resolve_gpu_budget`` is pure.

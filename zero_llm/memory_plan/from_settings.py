@@ -2,7 +2,7 @@
 
 In: ``ZeroLLMSettings`` (the catalog, ``context_window``, ``num_ctx_memory_cap`` and the
 ``memory`` group), each model's ``ModelFacts`` (from ``/api/show`` and ``/api/tags``) and the
-GPU budget (``resolve_gpu_budget``). Out: a ``MemoryPlan``. Pure: the engine does the I/O.
+GPU budget (``resolve_gpu_budget``). Out: a ``MemoryPlan``. Pure: the residency layer does the I/O.
 """
 
 from __future__ import annotations

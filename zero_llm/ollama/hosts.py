@@ -15,7 +15,7 @@ host it last used while that host is healthy (Ollama's prompt cache lives there)
 
 Health: a connection error, a 5xx or a 503 "busy" puts a host in a cooldown that grows
 with consecutive failures (as LiteLLM's cooldowns do); while cooling, a cheap
-``/api/version`` probe may bring it back early. Failover happens inside the engine's retry
+``/api/version`` probe may bring it back early. Failover happens inside the call runner's retry
 budget: the next attempt is placed on another host. Nothing here is the truth of a shared
 system: the caches are hints, rebuilt from the hosts themselves, so several manager
 processes can use the same hosts.

@@ -111,7 +111,13 @@ class _Waiter:
 
 
 class ResidencyScheduler:
-    """Admits requests to one Ollama host in an order that keeps loads few (see module doc)."""
+    """Admits requests to one Ollama host in an order that keeps loads few (see module doc).
+
+    ``clock`` is where it reads the time (seconds); its wake-ups are the running loop's
+    timers, so it must run at the loop's pace: ``time.monotonic`` on a real loop (the
+    default), ``loop.time`` on a ``zero_llm.testing.virtual_time`` loop, where a workload
+    runs in simulated time and gives the same admissions every run.
+    """
 
     def __init__(
         self,

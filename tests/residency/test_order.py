@@ -21,6 +21,7 @@ from tests.memory_plan.models import CODER as CODER_FACTS
 from tests.memory_plan.models import DEEPSEEK as DEEPSEEK_FACTS
 from tests.memory_plan.models import LLAMA as LLAMA_FACTS
 from tests.memory_plan.models import qwen2_info
+from zero_llm.errors import ZeroLLMError
 from zero_llm.memory_plan import ModelDemand, ModelFacts, ResidencyScheduler, plan_memory
 from zero_llm.testing.residency_sim import AGENTS, mixed_workload, simulate, zero_plan
 from zero_llm.testing.virtual_time import run_in_virtual_time
@@ -42,6 +43,13 @@ def test_the_same_workload_always_gives_the_same_outcome() -> None:
     first, again = simulate(workload, "zero-llm", PLAN), simulate(workload, "zero-llm", PLAN)
     assert first == again  # loads, evictions, wall time, every latency, the arrival order
     assert len(first.arrivals) == 60 and first.offloads == 0
+
+
+def test_a_way_or_agent_it_does_not_know_is_refused_by_name() -> None:
+    with pytest.raises(ZeroLLMError, match="unknown way 'fast'"):
+        simulate(mixed_workload(), "fast", PLAN)  # type: ignore[arg-type]
+    with pytest.raises(ZeroLLMError, match=r"unknown agent task\(s\) \['poetry'\]"):
+        simulate(mixed_workload(("poetry", "quick")), "naive", PLAN)
 
 
 @pytest.mark.timeout(60)

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from zero_llm.errors import ZeroLLMError
 from zero_llm.memory_plan import MemoryPlan, ModelFacts, ResidencyScheduler, plan_from_settings
 from zero_llm.testing.catalog import EmulatedModel, answer_for, default_models, thinking_for
 from zero_llm.testing.scheduler import Scheduler, SchedulerSettings
@@ -32,6 +33,7 @@ from zero_llm.testing.virtual_time import run_in_virtual_time
 
 __all__ = [
     "AGENTS",
+    "WAYS",
     "SimAgent",
     "SimOutcome",
     "Way",
@@ -43,6 +45,7 @@ __all__ = [
 
 GiB = 2**30
 Way = Literal["naive", "sensible", "zero-llm"]
+WAYS: tuple[str, ...] = ("naive", "sensible", "zero-llm")
 AGENTS: dict[str, tuple[str, str]] = {
     "trading": ("deepseek-r1:32b", "Compare NVDA and AMD after earnings: bull and bear case. "),
     "code": ("qwen2.5-coder:32b", "Write a Python function that parses this CSV of trades. "),
@@ -133,6 +136,11 @@ def simulate(
     max_swap_wait: float = 60.0,
 ) -> SimOutcome:
     """Serve ``workload`` one way in virtual time (the same inputs: the same outcome)."""
+    if way not in WAYS:
+        raise ZeroLLMError(f"unknown way {way!r}: one of {', '.join(WAYS)}")
+    unknown = sorted({a.task for a in workload.agents} - set(AGENTS))
+    if unknown:
+        raise ZeroLLMError(f"unknown agent task(s) {unknown}: one of {', '.join(AGENTS)}")
     return run_in_virtual_time(_Simulation(workload, way, plan, linger, max_swap_wait).run())
 
 

@@ -24,7 +24,8 @@ of the three agents over ``SEEDS`` think-time seeds, at two staggers.
 Wall-clock part (``--wall-clock``): the same comparison end to end, through ``ModelManager``
 and bare ``ChatOllama`` over real sockets to an emulator in scaled time, one run of each, a
 check that the real path behaves as the simulation says. At the default x0.02 it gives the
-simulation's figures (12 loads; 14 / 14 / 15 by starting order). At x0.002 a millisecond of
+simulation's figures within a load (12 loads; 14 / 14 / 15 and 15 / 14 / 15 by starting
+order in two runs, 14 / 14 / 15 simulated). At x0.002 a millisecond of
 our own or the machine's time is half a simulated second (think times are 0-6 s, ``linger``
 8 s), so an agent's next request can miss its model's ``linger`` for that alone: on a busy
 machine the same runs gave 20 to 50 loads, whatever the order. Benchmarks print; tests

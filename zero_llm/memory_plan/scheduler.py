@@ -111,7 +111,13 @@ class _Waiter:
 
 
 class ResidencyScheduler:
-    """Admits requests to one Ollama host in an order that keeps loads few (see module doc)."""
+    """Admits requests to one Ollama host in an order that keeps loads few (see module doc).
+
+    ``clock`` is where it reads the time (seconds); its wake-ups are the running loop's
+    timers, so it must run at the loop's pace: ``time.monotonic`` on a real loop (the
+    default), ``loop.time`` on a ``zero_llm.testing.virtual_time`` loop, where a workload
+    runs in simulated time and gives the same admissions every run.
+    """
 
     def __init__(
         self,
@@ -246,7 +252,7 @@ class ResidencyScheduler:
             if not queue or not self._conflict(model, waiter.model):
                 continue
             oldest = queue[0]
-            if oldest.before(waiter) and now - oldest.arrived >= self.max_swap_wait:
+            if oldest.before(waiter) and now + WAKE_SLACK_S >= oldest.arrived + self.max_swap_wait:
                 return True
         return False
 
@@ -354,7 +360,8 @@ class ResidencyScheduler:
         Holding lasts ``linger`` seconds after that answer, and never once ``head`` has
         waited ``max_swap_wait``. A timer of its own re-checks when it ends.
         """
-        if self.linger <= 0 or now - head.arrived >= self.max_swap_wait:
+        bound = head.arrived + self.max_swap_wait
+        if self.linger <= 0 or now + WAKE_SLACK_S >= bound:
             return False
         if model == self.plan.priority:
             return False  # the quick model's requests are never held for a batch
@@ -366,11 +373,13 @@ class ResidencyScheduler:
             if m in self._chained
             and (head.owner is None or self._last_owner.get(m) != head.owner)
             and self._conflict(m, model)
-            and now < self._last_done.get(m, -1e18) + self.linger
+            and now + WAKE_SLACK_S < self._last_done.get(m, -1e18) + self.linger
         ]
         if not recent:
             return False
-        until = min(max(recent), head.arrived + self.max_swap_wait)
+        # Compared as the timer is armed (an instant, not a difference of two): a bound
+        # reached by the clock is reached, with no rounding left to wake for again and again.
+        until = min(max(recent), bound)
         self._wake_at(until - now)
         return True
 

@@ -1,7 +1,7 @@
 """Residency-aware admission of requests to one Ollama host: batch by model, never thrash.
 
 In: a ``MemoryPlan`` (which models fit in memory together), what ``/api/ps`` shows
-(``observe_resident``), and each request's model as the engine calls
+(``observe_resident``), and each request's model as the call runner calls
 ``async with scheduler.admit(model) as ticket:`` around one call to Ollama. Out: the order
 in which requests go to Ollama, a ``Ticket`` per request (``queue_wait_s`` and
 ``cold_load`` — "cold load of X (evicting Y)" — for the usage record) and the
@@ -160,7 +160,7 @@ class ResidencyScheduler:
             ),
         )
 
-    # -- what the engine calls ----------------------------------------------------------------
+    # -- what the call runner calls ----------------------------------------------------------
 
     @asynccontextmanager
     async def admit(self, model: str, owner: str | None = None) -> AsyncIterator[Ticket]:

@@ -48,6 +48,12 @@ SPARSE_L2 = 0.0
 DENSE_L2 = 0.0
 """L2 penalties (none: at 80 steps penalties of 3e-6 / 1e-4 cost 0.5-1.0 points held out)."""
 FOLDS = 5
+DENSE_SCALE = 1.5
+"""The structure features are fitted scaled by this (their weights are stored scaled back, so
+the classifier reads the evidence as it is): Adam moves every weight by about the same step, so a
+larger scale lets the few structure features weigh more against the many word features. With
+each writer held out: 1.0 gave 95.1%, 1.5 96.0%, 2.0 95.8%, 3.0 95.6%, 5.0 95.1% (five folds:
+95.6%, 95.8%, 95.9%)."""
 
 
 Read = tuple[Evidence, int]
@@ -92,6 +98,7 @@ def _design(rows: list[Read], columns: dict[str, int]) -> tuple[Any, ...]:
                 cols.append(column)
                 vals.append(count * norm)
         dense[i] = evidence.dense
+    dense *= DENSE_SCALE
     labels = np.array([label for _, label in rows])
     return (
         np.array(row_ids, dtype=int),
@@ -206,7 +213,7 @@ def train(examples: list[Example], *, steps: int = STEPS) -> dict[str, Any]:
         "sparse_features": SPARSE_FEATURES,
         "temperature": round(temperature, 4),
         "bias": [round(float(v), 6) for v in bias],
-        "dense": [[round(float(v), 6) for v in row] for row in dense_w],
+        "dense": [[round(float(v) * DENSE_SCALE, 6) for v in row] for row in dense_w],
         "sparse_scale": scale,
         "sparse": base64.b64encode(zlib.compress(packed.tobytes(), 9)).decode("ascii"),
         "trained_on": len(examples),

@@ -356,8 +356,10 @@ def _set_aside(
     return tokens, kept
 
 
-NAME_REACH = 3
-"""A language's name this many tokens or fewer from a pet or a verb of naming is read as a name."""
+NAME_REACH = 8
+"""A language's name this many tokens or fewer from a pet or a verb of naming is read as a name
+(3 until round 3b; 6 to 12 all mend "my python keeps escaping from its tank ... the snake" and
+gain that prompt alone with each writer held out, 96.6% -> 96.7%, nothing lost)."""
 
 
 def _set_aside_names(

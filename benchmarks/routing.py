@@ -45,6 +45,15 @@ def report(split: str, examples: list[Example] | None = None, weights: Path | No
     for lang in result.by_language:
         right, count = result.by_language[lang]
         print(f"  {lang:9s}{right / count:6.1%}  ({right}/{count})")
+    if len(result.by_part) > 1:  # the writers' parts of the split, each apart
+        for part, table in result.by_part.items():
+            cells = "  ".join(
+                f"{key} {table[key][0] / table[key][1]:.1%}"
+                for key in (*CLASSES, "en", "he", "mixed")
+                if key in table
+            )
+            right, count = table["all"]
+            print(f"  part {part:10s} {right / count:6.1%} ({right}/{count})  {cells}")
     print(
         f"  below the confidence threshold: {result.low_confidence}; accuracy after the "
         f"low-confidence default: {result.routed_correct / result.total:.1%}"

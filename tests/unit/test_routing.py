@@ -126,16 +126,27 @@ def hard():  # type: ignore[no-untyped-def]
 
 def test_hard_validation_split_is_reported_apart_and_holds(hard) -> None:  # type: ignore[no-untyped-def]
     # Hard prompts (words in another sense, operations without code syntax, code about money,
-    # small first questions) from a writer who saw nothing of the project, scored blind once
-    # at 94.6% before they joined (99.2% now, no longer blind). A floor under what the shipped
-    # router reaches, not the goal.
-    assert hard.split == "validation_hard" and hard.total >= 240
+    # small first questions) from two writers who saw nothing of the project, each scored
+    # blind once before they joined (94.6% and 93.8%; 98.5% together now, no longer blind).
+    # A floor under what the shipped router reaches, not the goal.
+    assert hard.split == "validation_hard" and hard.total >= 476
     assert hard.accuracy >= 0.97, hard.misses
     for task in ("analysis", "code", "quick"):
         assert hard.rate(hard.by_task, task) >= 0.95, task
     for language in ("en", "he", "mixed"):
         assert hard.rate(hard.by_language, language) >= 0.95, language
     assert sum(hard.confusion.values()) == hard.total
+
+
+def test_the_hard_split_reports_each_writer_apart(hard) -> None:  # type: ignore[no-untyped-def]
+    # blind2: a second independent writer, scored blind once at 93.8% before it joined.
+    assert set(hard.by_part) == {"-", "blind2"}
+    assert hard.by_part["blind2"]["all"][1] == 236
+    assert sum(part["all"][1] for part in hard.by_part.values()) == hard.total
+    for part in hard.by_part.values():
+        assert {"analysis", "code", "quick", "en", "he", "mixed"} <= set(part)
+        right, count = part["all"]
+        assert right / count >= 0.95
 
 
 def test_no_hard_validation_prompt_is_a_training_prompt() -> None:
@@ -482,6 +493,20 @@ def test_cross_validation_holds_each_writer_out(tmp_path) -> None:  # type: igno
     assert set(results["source"]) == {"-", "hard-en"}
 
 
+def test_cross_validation_scores_unseen_writers_by_the_whole_fit() -> None:
+    from zero_llm.routing.train import cross_validate
+
+    rows = [e for e in load_split("train") if not e.source][::40]
+    unseen = [e for e in load_split("validation_hard") if e.source == "blind2"][::8]
+    results = cross_validate(rows, seeds=(), steps=5, unseen={"validation_hard": unseen})
+    assert "overall" not in results  # no seeds: no folds
+    table = results["unseen"]
+    assert table["validation_hard/blind2 all"][1] == len(unseen)
+    assert sum(
+        table[f"validation_hard/blind2 {t}"][1] for t in ("analysis", "code", "quick")
+    ) == len(unseen)
+
+
 def test_a_pivot_leaves_the_small_first_question_out() -> None:
     evidence = features.extract("is the market open monday? anyway, write me a python function")
     assert evidence.tokens == ("write", "me", "a", "python", "function")
@@ -617,7 +642,11 @@ def test_hard_kinds_of_round_three(text: str, task: str) -> None:
 
 def test_the_later_writers_folders_are_read_into_the_training_split() -> None:
     rows = load_split("train")
-    for writer, languages in (("hard-en2", {"en"}), ("hard-hm2", {"he", "mixed"})):
+    for writer, languages in (
+        ("hard-en2", {"en"}),
+        ("hard-hm2", {"he", "mixed"}),
+        ("hard-mix3", {"en", "he", "mixed"}),
+    ):
         mine = [e for e in rows if e.source == writer]
         assert len(mine) >= 300, writer
         assert {e.task for e in mine} == {"analysis", "code", "quick"}, writer
@@ -658,3 +687,68 @@ def test_the_benchmark_scores_a_blind_folder(tmp_path, capsys) -> None:  # type:
         assert re.search(rf"^  {row} +\d+\.\d%  \(\d+/\d+\)$", out, re.MULTILINE), row
     assert "confusion (rows expected, columns predicted)" in out
     assert "validation_hard" not in out  # only the folder asked for
+
+
+def _dense(text: str, kind: str) -> float:
+    return features.extract(text).dense[features.DENSE_KINDS.index(kind)]
+
+
+def test_an_emoji_ends_a_greeting_as_punctuation_does() -> None:
+    evidence = features.extract('בוקר טוב 🙂 מה דעתך על הנאסד"ק היום?')
+    assert evidence.tokens[:2] == ("מה", "דעתך")
+    assert evidence.dense[features.DENSE_KINDS.index("greeting")] == 1.0
+    assert features.extract("hey 👋 is NVDA a buy here?").tokens[:2] == ("is", "nvda")
+
+
+def test_a_small_remark_before_the_real_question_is_set_aside() -> None:
+    evidence = features.extract("before I get back to the deploy: any quick pasta recipe?")
+    assert evidence.tokens[0] == "any" and "deploy" not in evidence.tokens
+
+
+def test_code_syntax_beside_a_market_word_is_marked() -> None:
+    assert _dense("is this right? `vol = df.ret.std() * 16` for the volatility", "market-in-code")
+    assert not _dense("why is volatility so high this week?", "market-in-code")
+    assert not _dense("fix this: `total = sum(x)`", "market-in-code")
+
+
+def test_a_choice_between_everyday_things_is_marked() -> None:
+    assert _dense("Kindle or iPad for reading on the train, worth it?", "everyday-choice")
+    assert not _dense("should I buy more stocks or bonds?", "everyday-choice")
+    assert not _dense("docker or a vm for our prod server, which one?", "everyday-choice")
+
+
+def test_two_quoted_words_offered_as_alternatives_are_a_word_choice() -> None:
+    assert _dense('is it "drawdown" or "draw-down" in a title?', "word-choice")
+    assert _dense("when do you use 'fewer' vs 'less'", "word-choice")
+    assert not _dense('should I buy "the dip" now?', "word-choice")
+
+
+@pytest.mark.parametrize(
+    ("text", "task"),
+    [
+        ('היי 🙂 מה דעתך על הנאסד"ק? נראה לי שהוא מתנפח', "analysis"),
+        ("does the Santa Claus rally still show up in the data?", "analysis"),
+        (
+            "my breakout strategy shines in the backtest, "
+            "how do I tell overfitting from a real edge?",
+            "analysis",
+        ),
+        ('יש לי 80 אלף בעו"ש, מה הכי נכון לעשות איתם?', "analysis"),
+        (
+            "does this compute the win rate right: "
+            "wins = trades[trades.pnl > 0].count() / len(trades)",
+            "code",
+        ),
+        ("the SSL certificate on our site keeps expiring, how do we automate renewal?", "code"),
+        ("האתר שלנו נופל כל לילה בשתיים, מאיפה מתחילים לבדוק?", "code"),
+        ("hey 👋 how much should I tip a taxi driver in Rome, 10 or 15 percent?", "quick"),
+        ("used Honda Civic or a new Kia Rio for a first car?", "quick"),
+        ("קורס צילום אונליין או פרונטלי, מה עדיף?", "quick"),
+        ("איך כותבים נכון, דיבידנד או דבידנד?", "quick"),
+        ("before I get back to the migration: any quick recipe with chickpeas?", "quick"),
+        ("my royal python won't eat frozen mice, any tips?", "quick"),
+    ],
+)
+def test_hard_kinds_of_round_three_b(text: str, task: str) -> None:
+    decided, reason = classify_text(text)
+    assert decided == task, reason

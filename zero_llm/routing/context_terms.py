@@ -958,6 +958,102 @@ OPS_TERMS: tuple[str, ...] = _words(
     פיתוח תוכנה
     קוד פתוח
     אופן סורס
+    prod
+    prod box
+    prod server
+    production server
+    outage
+    outages
+    site is down
+    site goes down
+    site down
+    keeps crashing
+    crashes on the server
+    web server
+    app server
+    release process
+    release pipeline
+    manual steps
+    certificate
+    certificates
+    ssl cert
+    tls cert
+    cert expired
+    time sync
+    ntp
+    clock drift
+    auth token
+    auth tokens
+    disk fills
+    task queue
+    environments
+    database migration
+    database migrations
+    migrations
+    spf
+    dkim
+    dmarc
+    deliverability
+    alerting
+    load testing
+    load test
+    secrets
+    ssh keys
+    access to prod
+    prod logs
+    single vm
+    פרודקשן
+    בפרודקשן
+    פרוד
+    שרת
+    שרת ווב
+    דאון טיים
+    השבתה
+    בלי השבתה
+    ריברס פרוקסי
+    רפליקות
+    סביבות
+    סביבת בדיקות
+    סביבת פיתוח
+    סביבת ייצור
+    טוקן
+    טוקנים
+    גרסה חדשה
+    העלינו גרסה
+    אפגרייד
+    מונורפו
+    רפו
+    רפואים
+    תעודת אבטחה
+    גיבוי אוטומטי
+    צוואר הבקבוק
+    סי-פי-יו
+    זמן שרת
+    קורס כל לילה
+    נופל בשרת
+    schedule the job
+    scheduled job
+    the job that
+    ג'וב
+    שירוץ
+    מתוזמן
+    our site
+    our app
+    our api
+    our build
+    our builds
+    builds
+    our servers
+    our service
+    our website
+    our backend
+    web app
+    the site
+    site crawls
+    האתר שלנו
+    האפליקציה שלנו
+    השרת שלנו
+    השירות שלנו
     """
 )
 """Operations and engineering vocabulary (English, Hebrew, transliteration)."""
@@ -1561,6 +1657,77 @@ EVERYDAY_TERMS: tuple[str, ...] = _words(
     building permit
     backyard
     חצר
+    pixel
+    galaxy
+    kindle
+    projector
+    premium
+    subscription
+    worth paying
+    worth the money
+    course
+    courses
+    online course
+    bootcamp
+    habit
+    break the habit
+    addicted
+    addiction
+    compulsively
+    obsessively
+    melatonin
+    breathing
+    breathing exercise
+    shedding
+    eaten
+    hasn't eaten
+    terrarium
+    enclosure
+    reptile
+    טאבלט
+    מקרן
+    מנוי
+    קורס
+    קורסים
+    חוג
+    אופניים
+    קורקינט
+    שווה את הכסף
+    מכור
+    מכורה
+    התמכרות
+    הרגל
+    להפסיק
+    משגע
+    מלטונין
+    טרריום
+    מחבוא
+    זוחל
+    used car
+    new car
+    corolla
+    toyota
+    honda
+    kia
+    hyundai
+    mazda
+    ikea
+    youtube
+    netflix
+    smarter buy
+    photoshop
+    excel course
+    gadget
+    gimmick
+    rug
+    stroller
+    גימיק
+    מנורת
+    עגלה
+    רכב יד שנייה
+    יד שנייה
+    אונליין
+    פרונטלי
     """
 )
 """Everyday nouns and verbs: beside a market or code word they point to another sense."""
@@ -1886,6 +2053,26 @@ DEFINE_ASKS: tuple[str, ...] = _words(
     איך עובד
     איך עובדת
     איך עובדים
+    spelling
+    spelled
+    spelt
+    how do you spell
+    which spelling
+    pronounce
+    pronunciation
+    plural
+    איך כותבים
+    איך מאייתים
+    כתיב
+    איך אומרים
+    איך מבטאים
+    hyphen
+    hyphenated
+    correct spelling
+    which is correct
+    is it correct to say
+    איך נכון לכתוב
+    כותבים נכון
     """
 )
 """Asks to explain or define something: with a software word it is the coder's work, with a market
@@ -2015,6 +2202,17 @@ GREETINGS: tuple[str, ...] = _words(
     קודם
     תגיד
     תגידי
+    before i go back
+    before i get back
+    before i ask
+    quick break
+    stepped away
+    taking a break
+    לפני שאני חוזר
+    לפני שאני חוזרת
+    לפני שאני שואל
+    לפני שאני שואלת
+    הפסקה קצרה
     """
 )
 """How a greeting or a small first remark starts ("hi!", "thanks for earlier", "בוקר טוב"): such
@@ -2267,6 +2465,12 @@ OTHER_SENSES: tuple[str, ...] = _words(
     metal container
     glass container
     container of
+    royal python
+    reticulated python
+    carpet python
+    פייתון מלכותי
+    פייתון המלכותי
+    נחש פייתון
     """
 )
 """Set phrases in which a word of code or of markets is used in another sense: the word says

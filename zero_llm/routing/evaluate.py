@@ -58,6 +58,9 @@ class Evaluation:
     """Language (``en``, ``he``, ``mixed``) -> (correct, total)."""
     confusion: dict[tuple[str, str], int] = field(default_factory=dict)
     """(expected, predicted) -> count."""
+    by_part: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
+    """Writer's folder (``-`` for the split's own files) -> ``all``, each task and each language
+    -> (correct, total): the parts of a split written apart (``validation_hard/blind2``)."""
     misses: list[Miss] = field(default_factory=list)
     low_confidence: int = 0
     """Prompts below the confidence threshold (routed to the default role)."""
@@ -135,6 +138,8 @@ def evaluate(
     langs_right: Counter[str] = Counter()
     confusion: Counter[tuple[str, str]] = Counter()
     binned: list[list[tuple[float, bool]]] = [[] for _ in CALIBRATION_BINS]
+    parts: dict[str, Counter[str]] = {}
+    parts_right: dict[str, Counter[str]] = {}
     for example in rows:
         prediction = model.predict(example.text)
         right = prediction.label == example.task
@@ -145,6 +150,10 @@ def evaluate(
         langs[example.language] += 1
         langs_right[example.language] += right
         confusion[(example.task, prediction.label)] += 1
+        part = example.source or "-"
+        for key in ("all", example.task, example.language):
+            parts.setdefault(part, Counter())[key] += 1
+            parts_right.setdefault(part, Counter())[key] += right
         for k, (low, high) in enumerate(CALIBRATION_BINS):
             if low <= prediction.confidence < high:
                 binned[k].append((prediction.confidence, right))
@@ -167,6 +176,10 @@ def evaluate(
     result.by_task = {t: (tasks_right[t], tasks[t]) for t in CLASSES if tasks[t]}
     result.by_language = {k: (langs_right[k], langs[k]) for k in sorted(langs)}
     result.confusion = dict(confusion)
+    result.by_part = {
+        part: {key: (parts_right[part][key], count) for key, count in counts.items()}
+        for part, counts in sorted(parts.items())
+    }
     result.calibration = [
         (
             low,

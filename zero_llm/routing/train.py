@@ -48,6 +48,12 @@ SPARSE_L2 = 0.0
 DENSE_L2 = 0.0
 """L2 penalties (none: at 80 steps penalties of 3e-6 / 1e-4 cost 0.5-1.0 points held out)."""
 FOLDS = 5
+DENSE_SCALE = 1.5
+"""The structure features are fitted scaled by this (their weights are stored scaled back, so
+the classifier reads the evidence as it is): Adam moves every weight by about the same step, so a
+larger scale lets the few structure features weigh more against the many word features. With
+each writer held out: 1.0 gave 95.1%, 1.5 96.0%, 2.0 95.8%, 3.0 95.6%, 5.0 95.1% (five folds:
+95.6%, 95.8%, 95.9%)."""
 
 
 Read = tuple[Evidence, int]
@@ -92,6 +98,7 @@ def _design(rows: list[Read], columns: dict[str, int]) -> tuple[Any, ...]:
                 cols.append(column)
                 vals.append(count * norm)
         dense[i] = evidence.dense
+    dense *= DENSE_SCALE
     labels = np.array([label for _, label in rows])
     return (
         np.array(row_ids, dtype=int),
@@ -206,7 +213,7 @@ def train(examples: list[Example], *, steps: int = STEPS) -> dict[str, Any]:
         "sparse_features": SPARSE_FEATURES,
         "temperature": round(temperature, 4),
         "bias": [round(float(v), 6) for v in bias],
-        "dense": [[round(float(v), 6) for v in row] for row in dense_w],
+        "dense": [[round(float(v) * DENSE_SCALE, 6) for v in row] for row in dense_w],
         "sparse_scale": scale,
         "sparse": base64.b64encode(zlib.compress(packed.tobytes(), 9)).decode("ascii"),
         "trained_on": len(examples),
@@ -216,13 +223,19 @@ def train(examples: list[Example], *, steps: int = STEPS) -> dict[str, Any]:
 
 
 def cross_validate(
-    examples: list[Example], *, seeds: tuple[int, ...] = (SEED,), steps: int = STEPS
+    examples: list[Example],
+    *,
+    seeds: tuple[int, ...] = (SEED,),
+    steps: int = STEPS,
+    unseen: dict[str, list[Example]] | None = None,
 ) -> dict[str, dict[str, tuple[int, int]]]:
     """Out-of-fold (right, total) per label, language and source: ``FOLDS`` folds per seed.
 
     Besides the folds, each writer's folder (``Example.source``) is held out whole once while
     the model learns from everything else: a writer the model never read, as a blind set is.
-    This is how features and settings are chosen; the validation splits are never used for it.
+    ``unseen`` (a name -> prompts never trained on, e.g. the validation splits) is scored by
+    the model fitted on all of ``examples``, per writer's folder, in the table ``unseen``:
+    a validation split's writer is then one more writer held out. ``seeds=()`` skips the folds.
     """
     import numpy as np
 
@@ -261,6 +274,17 @@ def cross_validate(
     for source in sorted({e.source for e in examples} - {""}):
         ids = {i for i, e in enumerate(examples) if e.source == source}
         held_out(everything - ids, ids, "writer held out")
+    if unseen:
+        vocabulary = _vocabulary(read)
+        weights = _fit(_design(read, vocabulary), steps)
+        for name, rows in unseen.items():
+            design = _design(_read(rows), vocabulary)
+            predicted = np.argmax(_scores(design, weights), axis=1)
+            for example, guess in zip(rows, predicted, strict=True):
+                right = CLASSES[int(guess)] == example.task
+                source = f"{name}/{example.source}" if example.source else name
+                for key in (example.task, example.language, "all"):
+                    count("unseen", f"{source} {key}", right)
     return {t: {k: (v[0], v[1]) for k, v in rows.items()} for t, rows in tally.items()}
 
 
@@ -279,11 +303,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--cv", type=int, default=0, metavar="SEEDS", help="cross-validate with this many seeds"
     )
+    parser.add_argument(
+        "--writers-only",
+        action="store_true",
+        help="with --cv: skip the folds, hold out each writer and score the validation splits",
+    )
     args = parser.parse_args(argv)
     examples = load_split("train")
     if args.cv:
-        seeds = tuple(SEED + k for k in range(args.cv))
-        _print_cross_validation(cross_validate(examples, seeds=seeds, steps=args.steps))
+        seeds = () if args.writers_only else tuple(SEED + k for k in range(args.cv))
+        unseen = {split: load_split(split) for split in ("validation", "validation_hard")}
+        _print_cross_validation(
+            cross_validate(examples, seeds=seeds, steps=args.steps, unseen=unseen)
+        )
         return
     weights = train(examples, steps=args.steps)
     args.out.write_text(json.dumps(weights, ensure_ascii=False) + "\n", encoding="utf-8")

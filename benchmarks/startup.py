@@ -3,7 +3,8 @@
 Rows (best and median of repetitions, each a fresh interpreter):
 
 7. start-up: ``python -c pass`` (the floor), ``import zero_llm``, and the commands that do
-   no model I/O (``--help``, ``route``, ``config``, ``sessions list``), with ``import
+   no model I/O (``--help``, ``route``, ``config``, ``sessions list``, ``logs``: the record
+   commands open the history without a manager, so no LangChain), with ``import
    zero_llm.manager`` (everything a query needs) for scale; goal < 0.3 s for each of ours;
 8. first token from the command line: ``zero-llm ask --task quick`` against the emulator
    in its own process at time scale 1 (it really takes the time it reports) on a warm
@@ -88,6 +89,7 @@ def main() -> None:
         ("zero-llm route hello", ["-c", CLI, "route", "hello"]),
         ("zero-llm config", ["-c", CLI, "config"]),
         ("zero-llm sessions list", ["-c", CLI, "sessions", "list"]),
+        ("zero-llm logs", ["-c", CLI, "logs"]),
         ("import zero_llm.manager (scale)", ["-c", "import zero_llm.manager"]),
     ):
         best, median = timed(args, env)

@@ -27,7 +27,7 @@ from sqlalchemy import (
     Text,
 )
 
-from zero_llm.requests import SESSION_ID_LENGTH
+from zero_llm.checks import SESSION_ID_LENGTH
 
 __all__ = ["metadata", "zl_keys", "zl_messages", "zl_migrations", "zl_sessions", "zl_usage"]
 

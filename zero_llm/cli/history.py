@@ -19,15 +19,14 @@ from zero_llm.cli.common import (
     echo_json,
     fail,
     print_table,
-    run_with_manager,
     say,
     table,
 )
+from zero_llm.cli.records import Records, run_with_records
 from zero_llm.cli.sanitize import printable
 
 if TYPE_CHECKING:
-    from zero_llm.history import StoredMessage
-    from zero_llm.manager import ModelManager
+    from zero_llm.history.store import StoredMessage
 
 __all__ = ["history_app", "parse_since", "sessions_app", "usage"]
 
@@ -41,7 +40,7 @@ def sessions_list(
     limit: Annotated[int, typer.Option(help="How many.")] = 50, as_json: JsonOption = False
 ) -> None:
     """List conversations, most recent first."""
-    found = run_with_manager(lambda m: m.history.sessions(limit=limit))
+    found = run_with_records(lambda m: m.history.sessions(limit=limit))
     if as_json:
         echo_json(found)
         return
@@ -64,12 +63,12 @@ def sessions_show(
 ) -> None:
     """Show the last messages of a conversation."""
 
-    async def body(manager: ModelManager) -> list[StoredMessage] | None:
-        if await manager.history.session(session) is None:
+    async def body(records: Records) -> list[StoredMessage] | None:
+        if await records.history.session(session) is None:
             return None
-        return await manager.history.messages(session, limit=last)
+        return await records.history.messages(session, limit=last)
 
-    messages = run_with_manager(body)
+    messages = run_with_records(body)
     if messages is None:
         raise fail(f"there is no session {session!r}")
     for message in messages:
@@ -80,7 +79,7 @@ def sessions_show(
 @sessions_app.command("delete")
 def sessions_delete(session: SessionArgument) -> None:
     """Delete a conversation and its messages."""
-    if not run_with_manager(lambda m: m.history.delete_session(session)):
+    if not run_with_records(lambda m: m.history.delete_session(session)):
         raise fail(f"there is no session {session!r}")
     say(f"deleted {session}")
 
@@ -90,7 +89,7 @@ def sessions_export(session: SessionArgument) -> None:
     """Print a conversation as JSON."""
     import json
 
-    exported = run_with_manager(lambda m: m.history.export_session(session))
+    exported = run_with_records(lambda m: m.history.export_session(session))
     typer.echo(json.dumps(exported, ensure_ascii=False, indent=2))
 
 
@@ -137,7 +136,7 @@ def usage(
     if by not in (None, "model", "task", "session"):
         raise fail(f"InvalidRequestError: --by {by!r}: choose model, task or session")
     start = parse_since(since)
-    summaries = run_with_manager(
+    summaries = run_with_records(
         lambda m: m.usage.summary(by, since=start, include_emulated=emulated)  # type: ignore[arg-type]
     )
     if as_json:
@@ -204,12 +203,12 @@ def rotate_key(
     def show(table_name: str, done: int) -> None:
         say(f"re-sealed {done} rows (now {table_name})", err=True, style="dim")
 
-    async def body(manager: ModelManager) -> int:
-        old_key = manager.settings.history_encryption_key()
-        database = manager.database
+    async def body(records: Records) -> int:
+        old_key = records.settings.history_encryption_key()
+        database = records.database
         return await database.call(rotate(database, old_key, new_key, show))
 
-    rows = run_with_manager(body)
+    rows = run_with_records(body)
     say(
         f"the history is now sealed with the key in {new_key_file} ({rows} rows re-sealed); "
         f"point ZERO_LLM_HISTORY_KEY or history_key_file at it"

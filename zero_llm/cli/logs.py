@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from zero_llm.cli.common import JsonOption, echo_json, run_with_manager, say
+from zero_llm.cli.common import JsonOption, echo_json, say
+from zero_llm.cli.records import Records, run_with_records
 from zero_llm.cli.sanitize import printable
 
 if TYPE_CHECKING:
-    from zero_llm.history import StoredMessage
-    from zero_llm.manager import ModelManager
+    from zero_llm.history.store import StoredMessage
     from zero_llm.usage.record import UsageRecord
 
 __all__ = ["LoggedCall", "join_turns", "logs"]
@@ -108,19 +108,19 @@ def logs(
 
     start = parse_since(since)
 
-    async def body(manager: ModelManager) -> list[LoggedCall]:
-        role = manager.catalog.find_role(model) if model else None
-        name = manager.catalog.models[role].name if role else model  # "llama" is llama3.1:8b
-        records = await manager.usage.records(
+    async def body(store: Records) -> list[LoggedCall]:
+        role = store.catalog.find_role(model) if model else None
+        name = store.catalog.models[role].name if role else model  # "llama" is llama3.1:8b
+        records = await store.usage.records(
             model=name, task=task, session_id=session, since=start
         )
         sessions = {r.session_id for r in records if r.session_id}
         stored = {}
         for conversation in sessions:
-            stored[conversation] = await manager.history.messages(conversation)
+            stored[conversation] = await store.history.messages(conversation)
         return join_turns(records, stored)
 
-    calls = [c for c in run_with_manager(body) if _matches(c, text, failed)][-max(count, 1) :]
+    calls = [c for c in run_with_records(body) if _matches(c, text, failed)][-max(count, 1) :]
     if as_json:
         echo_json([asdict(c) for c in calls])
         return

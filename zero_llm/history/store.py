@@ -16,28 +16,27 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langchain_core.messages import (
-    AIMessage,
-    BaseMessage,
-    HumanMessage,
-    SystemMessage,
-    message_to_dict,
-    messages_from_dict,
-)
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from zero_llm.checks import check_session_id, check_text
 from zero_llm.database import Database, now, on_database_loop, utc
 from zero_llm.errors import InvalidRequestError
 from zero_llm.history.crypto import ENCRYPTED_PREFIX, TextCipher
 from zero_llm.history.keys import KeyGuard
-from zero_llm.requests import check_session_id, check_text
+from zero_llm.history.lc_messages import (  # LangChain is imported on the first conversion
+    PLAIN_CLASSES as _PLAIN_CLASSES,
+)
+from zero_llm.history.lc_messages import message_to_dict, messages_from_dict
 from zero_llm.schema import zl_messages
 from zero_llm.schema import zl_sessions as sessions_table
 from zero_llm.usage.ledger import insert_usage
 from zero_llm.usage.record import UsageRecord
+
+if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
 
 __all__ = [
     "HistoryStore",
@@ -66,12 +65,6 @@ _MESSAGE_COLUMNS = [
         "extra",
     )
 ]
-_PLAIN_CLASSES: dict[str, type[BaseMessage]] = {
-    "human": HumanMessage,
-    "ai": AIMessage,
-    "system": SystemMessage,
-}
-
 
 METADATA_MAX_DEPTH = 32
 """How deeply session metadata may nest (dicts and lists)."""

@@ -6,7 +6,13 @@ In: the ``CallTrace`` of each finished call (streamed or not, sync or async, thr
 handler of the call and written to ``zl_usage`` (``ledger``): with the turn's own
 transaction when the call has a session, else by ``UsageRecorder`` (``recorder``) within a
 bounded delay, flushed at exit, failures counted. ``summarize`` aggregates records.
+``UsageRecorder`` (a LangChain callback handler) is imported on first use, so reading the
+ledger never loads LangChain.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from zero_llm.usage.ledger import UsageLedger, insert_usage
 from zero_llm.usage.record import (
@@ -17,7 +23,9 @@ from zero_llm.usage.record import (
     describe_route,
     summarize,
 )
-from zero_llm.usage.recorder import UsageRecorder
+
+if TYPE_CHECKING:
+    from zero_llm.usage.recorder import UsageRecorder
 
 __all__ = [
     "COLD_LOAD_SECONDS",
@@ -30,3 +38,13 @@ __all__ = [
     "insert_usage",
     "summarize",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``UsageRecorder``, imported on first use (it brings LangChain's callbacks)."""
+    if name == "UsageRecorder":
+        from zero_llm.usage.recorder import UsageRecorder
+
+        globals()[name] = UsageRecorder
+        return UsageRecorder
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

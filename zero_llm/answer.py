@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -239,6 +239,8 @@ class AnswerStream:
         self._chunks = chunks
         self.trace = trace
         self.answer: Answer | None = None
+        self.on_thinking: Callable[[str], None] | None = None
+        """Called with each piece of the model's thinking as it arrives (None: not shown)."""
         self._started = False
         self._text_iterator = self._texts()
 
@@ -256,6 +258,10 @@ class AnswerStream:
         parts: list[str] = []
         try:
             async for chunk in self._chunks:
+                if self.on_thinking is not None:
+                    reasoning = chunk.additional_kwargs.get("reasoning_content")
+                    if reasoning:
+                        self.on_thinking(reasoning)
                 if chunk.content:
                     text = chunk.text
                     parts.append(text)

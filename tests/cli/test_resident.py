@@ -322,7 +322,7 @@ def test_a_malformed_request_gets_a_clear_error_and_the_process_carries_on(
     [not_json] = _exchange(path, b"this is not json\n")
     assert not_json["exit"] == 1
     assert not_json["err"].startswith("error: the request could not be read")
-    [bad_field] = _exchange(path, b'{"protocol": 1, "ask": {"question": "x", "bogus": 1}}\n')
+    [bad_field] = _exchange(path, b'{"protocol": 2, "ask": {"question": "x", "bogus": 1}}\n')
     assert bad_field["exit"] == 1 and "bogus" in bad_field["err"]
     other = _exchange(path, b'{"protocol": 99, "ask": {"question": "x"}}\n')
     assert other == [{"err": "error: client and resident process differ", "exit": 1}]

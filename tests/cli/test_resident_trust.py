@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet
 
 from tests.cli.terminal import run_on_terminal
 from tests.cli.test_resident import Shell, wait_until
-from zero_llm.resident.client import STALE_AFTER_S, sweep_stale_files
+from zero_llm.resident.client import PROTOCOL, STALE_AFTER_S, sweep_stale_files
 from zero_llm.resident.server import OncePerInterval
 from zero_llm.testing import OllamaEmulator
 
@@ -116,7 +116,7 @@ def test_any_protocol_can_list_and_stop_but_not_ask(shell: Shell) -> None:
             return [json.loads(line) for line in conn.makefile("r")]
 
     [status] = send({"protocol": 999, "status": True})
-    assert status["status"]["protocol"] == 1 and status["exit"] == 0
+    assert status["status"]["protocol"] == PROTOCOL and status["exit"] == 0
     [refused] = send({"protocol": 999, "ask": {"question": "hi"}})
     assert "differ" in refused["err"] and refused["exit"] == 1
     send({"protocol": 999, "stop": True})

@@ -19,12 +19,12 @@ def test_requests_of_the_wrong_shape_get_a_clear_error(shell: Shell) -> None:  #
     assert shell.run("ask", "--task", "quick", "start it").returncode == 0
     [path] = shell.sockets()
     for payload, named in [
-        (b'{"protocol": 1, "ask": {"question": "x", "stream": "no"}}\n', "stream"),
-        (b'{"protocol": 1, "ask": {"question": 5}}\n', "question"),
-        (b'{"protocol": 1, "ask": {"stream": true}}\n', "no question"),
-        (b'{"protocol": 1, "ask": "x"}\n', "JSON object"),
+        (b'{"protocol": 2, "ask": {"question": "x", "stream": "no"}}\n', "stream"),
+        (b'{"protocol": 2, "ask": {"question": 5}}\n', "question"),
+        (b'{"protocol": 2, "ask": {"stream": true}}\n', "no question"),
+        (b'{"protocol": 2, "ask": "x"}\n', "JSON object"),
         (b"[1]\n", "JSON object"),
-        (b'{"protocol": 1}\n', "no command"),
+        (b'{"protocol": 2}\n', "no command"),
     ]:
         events = _exchange(path, payload)
         assert events and events[-1]["exit"] == 1, (payload, events)
@@ -49,6 +49,9 @@ class Collected:
 
     def status(self, text: str | None) -> None:
         pass
+
+    def think(self, text: str) -> None:
+        self.lines.append(text)
 
 
 async def test_many_hosts_keep_a_bounded_number_of_managers(

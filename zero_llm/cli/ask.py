@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from zero_llm.manager import ModelManager
 
 __all__ = [
+    "ThinkingShown",
     "answer_in_process",
     "answer_request",
     "ask",
@@ -58,16 +59,20 @@ async def stream_answer(
     output: Output | None = TERMINAL,
     session: str | None = None,
     status: StatusSink | None = TERMINAL,
+    think: bool = False,
 ) -> Answer:
     """Ask (routed, or ``model``), print the answer as it comes to ``output``, return it.
 
     Until the first text, ``status`` shows what the question waits for (a pull, a load,
-    a queue, the model's thinking) with the seconds waited.
+    a queue, the model's thinking) with the seconds waited. With ``think`` the model's
+    thinking itself is shown instead, as it comes (``output.think``: stderr, dim on a
+    terminal), and the answer follows it.
     """
     from zero_llm.answer import AnswerStream
     from zero_llm.cli.progress import showing_status, waiting_text
 
-    sink = status if status is not None else _QUIET
+    sink: StatusSink = status if status is not None else _QUIET
+    shown = ThinkingShown(output, sink) if think and output is not None else None
     async with showing_status(sink, lambda elapsed, event: waiting_text(None, elapsed, event)):
         if model is not None:
             result = await manager.query_model(model, text, context, stream, session_id=session)
@@ -76,16 +81,20 @@ async def stream_answer(
                 text, task=task, context=context, stream=stream, session_id=session
             )
     if isinstance(result, AnswerStream):
+        if shown is not None:
+            result.on_thinking = shown
         chunks = aiter(result)
         try:
             trace = result.trace
             async with showing_status(
-                sink,
+                shown or sink,
                 lambda elapsed, event: waiting_text(
                     trace, elapsed, event, manager.residency_state()
                 ),
             ):
                 first = await anext(chunks, None)
+            if shown is not None:
+                shown.end()
             if first is not None and output is not None:
                 output.out(first)
             async for chunk in chunks:
@@ -99,10 +108,47 @@ async def stream_answer(
             output.out("\n")
     else:
         answer = result
+        if shown is not None and answer.thinking:
+            shown(answer.thinking)
+            shown.end()
         if output is not None:
             output.out(answer.text + "\n")
     await manager.flush_usage()
     return answer
+
+
+class ThinkingShown:
+    """Shows a model's thinking on ``output`` as it comes (``--think``), framed as Ollama does.
+
+    It is also the status sink of the wait: the status line is drawn until the thinking
+    starts, then wiped and left alone (the thinking is the sign of life from there).
+    """
+
+    def __init__(self, output: Output, sink: StatusSink) -> None:
+        """Thinking to ``output``; status lines to ``sink`` until the thinking starts."""
+        self.output = output
+        self.sink = sink
+        self.started = False
+        self.ended = False
+
+    def status(self, text: str | None) -> None:
+        """Show ``text`` on the status line, unless the thinking has started."""
+        if not self.started:
+            self.sink.status(text)
+
+    def __call__(self, piece: str) -> None:
+        """Show one piece of thinking (the first after a ``Thinking...`` line)."""
+        if not self.started:
+            self.sink.status(None)
+            self.started = True
+            self.output.think("Thinking...\n")
+        self.output.think(piece)
+
+    def end(self) -> None:
+        """Close the thinking shown (if any) before the answer's text."""
+        if self.started and not self.ended:
+            self.ended = True
+            self.output.think("\n...done thinking.\n\n")
 
 
 def storage_problems(manager: ModelManager, answer: Answer) -> list[str]:
@@ -149,6 +195,7 @@ async def answer_request(manager: ModelManager, request: AskRequest, output: Out
         output=None if request.as_json else output,
         session=session,
         status=output,
+        think=request.think,
     )
     if request.as_json:
         output.out(json_text({"answer": answer.text, **answer.trace.metadata()}) + "\n")
@@ -192,6 +239,12 @@ def ask(
     no_log: Annotated[
         bool, typer.Option("--no-log", help="Remember nothing of this question.")
     ] = False,
+    think: Annotated[
+        bool,
+        typer.Option(
+            "--think", help="Show the model's thinking (deepseek-r1) on stderr, dim, as it comes."
+        ),
+    ] = False,
 ) -> None:
     """Ask a question; the router picks the model unless --model says which.
 
@@ -213,6 +266,7 @@ def ask(
         "host": host,
         "continue_last": continue_last,
         "no_log": no_log,
+        "think": think,
     }
     try:
         request = build_request(options)
@@ -297,6 +351,7 @@ def demo(
 def _demo_ask(manager: ModelManager, text: str) -> None:
     decision = manager.route(text)
     say(f"route: {decision.model} ({decision.reason})", err=True, style="dim")
+
     async def asked(manager: ModelManager) -> tuple[Answer, list[str]]:
         answer = await stream_answer(manager, text)
         return answer, storage_problems(manager, answer)

@@ -32,6 +32,7 @@ COMMANDS = {
     "/help": "this list",
     "/task NAME": "route every question as task NAME (/task alone: from the text again)",
     "/model NAME": "ask model NAME (any model Ollama has); /model auto: routed again",
+    "/think": "show the model's thinking as it comes (/think off: the spinner again)",
     "/session": "show this conversation's id",
     "/exit": "end the chat (also /quit, Ctrl-D); the conversation is kept",
 }
@@ -45,6 +46,8 @@ class ChatState:
     session_id: str
     task: str | None = None
     model: str | None = None
+    think: bool = False
+    """Show the model's thinking (dim) instead of the "thinking..." status line."""
     done: bool = False
     unstored: int = 0
     """Turns answered but not stored (each said when it happened; the exit code is 1)."""
@@ -76,6 +79,9 @@ def handle_command(line: str, state: ChatState, resolve: Callable[[str], str | N
         _help()
     elif word == "/session":
         say(f"session {state.session_id}", err=True)
+    elif word == "/think":
+        state.think = rest.lower() not in ("off", "no", "false", "0")
+        say(f"thinking: {'shown' if state.think else 'hidden (a status line instead)'}", err=True)
     elif word == "/task":
         state.task = rest or None
         say(f"task: {state.task or 'chosen from the text'}", err=True)
@@ -106,6 +112,7 @@ def _turn(
             model=state.model,
             context=system,
             session=state.session_id,
+            think=state.think,
         )
         report_answer(result)
         problems = storage_problems(manager, result)
@@ -126,9 +133,13 @@ def chat(
     ] = None,
     system: Annotated[str, typer.Option(help="System message for every turn.")] = "",
     host: HostOption = None,
+    think: Annotated[
+        bool,
+        typer.Option("--think", help="Show the model's thinking (deepseek-r1), dim, as it comes."),
+    ] = False,
 ) -> None:
     """Talk with ZERO's models: line editing, /help, Ctrl-C stops an answer, Ctrl-D ends."""
-    state = ChatState(session or datetime.now().strftime("chat-%Y%m%d-%H%M%S"))
+    state = ChatState(session or datetime.now().strftime("chat-%Y%m%d-%H%M%S"), think=think)
     manager = manager_for(host)
     _enable_line_editing()
     # Ctrl-C must reach the chat even when started with SIGINT ignored (a background job):

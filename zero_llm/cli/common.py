@@ -137,6 +137,16 @@ class Output(Protocol):
     def status(self, text: str | None) -> None:
         """A status line drawn in place on a terminal's stderr; None wipes it."""
 
+    def think(self, text: str) -> None:
+        """The model's thinking for stderr, as it comes: dim on a terminal (``--think``)."""
+
+
+def thinking_text(text: str, stream: Any) -> str:
+    """``text`` dimmed (ANSI) when ``stream`` is a terminal and colours are on; else as is."""
+    if _is_terminal(stream) and color_enabled():
+        return f"\x1b[2m{text}\x1b[0m"
+    return text
+
 
 class TerminalOutput:
     """The ``Output`` of this process's own stdout and stderr."""
@@ -156,6 +166,15 @@ class TerminalOutput:
         from zero_llm.cli.progress import STATUS
 
         STATUS.status(text)
+
+    def think(self, text: str) -> None:
+        """The model's thinking for stderr, as it comes: dim on a terminal (``--think``)."""
+        from zero_llm.cli.progress import STATUS
+
+        STATUS.status(None)
+        sys.stdout.flush()
+        sys.stderr.write(thinking_text(text, sys.stderr))
+        sys.stderr.flush()
 
 
 TERMINAL = TerminalOutput()

@@ -111,9 +111,7 @@ def logs(
     async def body(store: Records) -> list[LoggedCall]:
         role = store.catalog.find_role(model) if model else None
         name = store.catalog.models[role].name if role else model  # "llama" is llama3.1:8b
-        records = await store.usage.records(
-            model=name, task=task, session_id=session, since=start
-        )
+        records = await store.usage.records(model=name, task=task, session_id=session, since=start)
         sessions = {r.session_id for r in records if r.session_id}
         stored = {}
         for conversation in sessions:

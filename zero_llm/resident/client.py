@@ -50,8 +50,10 @@ __all__ = [
     "tell_resident",
 ]
 
-PROTOCOL = 1
-"""Version of the messages between client and resident process (part of the key)."""
+PROTOCOL = 2
+"""Version of the messages between client and resident process (part of the key).
+
+2: an ask may carry ``think``; the process then sends ``{"think": text}`` events."""
 RESIDENT_ENV = "ZERO_LLM_RESIDENT_ASK"
 MAX_RESIDENT = 4
 """Most resident processes a user keeps: starting one more stops the longest idle."""
@@ -368,7 +370,7 @@ def _relay(conn: socket.socket, stdout: IO[str], stderr: IO[str]) -> tuple[bool,
                 break
             if "accepted" in event:
                 accepted = True
-            if drawn and ("status" in event or "out" in event or "err" in event):
+            if drawn and {"status", "out", "err", "think"} & set(event):
                 stderr.write("\r\x1b[K")
                 stderr.flush()
                 drawn = False
@@ -381,6 +383,9 @@ def _relay(conn: socket.socket, stdout: IO[str], stderr: IO[str]) -> tuple[bool,
                 stdout.write(event["out"])
                 stdout.flush()
                 line_open = not event["out"].endswith("\n") if event["out"] else line_open
+            elif "think" in event:  # ask --think: the model's thinking as it comes
+                stderr.write(_styled(str(event["think"]), "dim", stderr))
+                stderr.flush()
             elif "err" in event:
                 start = "\n" if line_open and stdout.isatty() else ""
                 line_open = False

@@ -30,6 +30,7 @@ _FLAG_OPTIONS = {
     "--continue": "continue_last",
     "-c": "continue_last",
     "--no-log": "no_log",
+    "--think": "think",
 }
 
 
@@ -50,6 +51,7 @@ class AskRequest:
         "stream",
         "system",
         "task",
+        "think",
     )
 
     def __init__(
@@ -63,10 +65,12 @@ class AskRequest:
         as_json: bool = False,
         host: str | None = None,
         continue_last: bool = False,
+        think: bool = False,
     ) -> None:
         """A request; ``system`` joins ``--system``, ``--context`` and the piped text.
 
-        ``continue_last``: answer in the most recent conversation (``ask -c``).
+        ``continue_last``: answer in the most recent conversation (``ask -c``);
+        ``think``: show the model's thinking as it comes (``ask --think``).
         """
         self.question = question
         self.system = system
@@ -77,6 +81,7 @@ class AskRequest:
         self.as_json = as_json
         self.host = host
         self.continue_last = continue_last
+        self.think = think
 
     def to_wire(self) -> dict[str, Any]:
         """The request as a JSON-ready dict."""
@@ -123,6 +128,8 @@ _WIRE_TYPES: dict[str, type | tuple[type, ...]] = {
     "stream": bool,
     "as_json": bool,
     "host": (str, type(None)),
+    "continue_last": bool,
+    "think": bool,
 }
 """The type each field of an ask must have on the wire."""
 
@@ -217,4 +224,5 @@ def build_request(options: dict[str, Any], stdin: IO[str] | None = None) -> AskR
         as_json=bool(options.get("as_json", False)),
         host=options.get("host"),
         continue_last=continue_last,
+        think=bool(options.get("think", False)),
     )

@@ -104,6 +104,10 @@ class SocketOutput:
         """A status line for the client to draw in place (if its stderr is a terminal)."""
         self._send(_event(status=text))
 
+    def think(self, text: str) -> None:
+        """The model's thinking for the client's stderr (dim if it is a terminal)."""
+        self._send(_event(think=text))
+
     def _send(self, event: bytes) -> None:
         if not self.writer.transport.is_closing():  # a client that left hears nothing
             self.writer.write(event)

@@ -50,3 +50,13 @@ def test_the_public_api_has_every_docstring() -> None:
 def test_the_build_runs_the_check() -> None:
     config = (ROOT / "mkdocs.yml").read_text()
     assert "scripts/docs_hooks.py" in config and "strict: true" in config
+
+
+def test_the_readme_links_lead_to_files_that_exist() -> None:
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    targets = [t for t in re.findall(r"\]\(([^)\s]+)\)", readme) if "://" not in t]
+    assert any(t.startswith("docs/") for t in targets)  # the reference is linked
+    missing = [t for t in targets if not (ROOT / t.split("#")[0]).exists()]
+    assert missing == []

@@ -74,14 +74,48 @@ def test_ask_shows_thinking_then_a_clean_answer(
     assert "model=deepseek-r1:32b" in summary and "thinking" not in summary
 
 
-def test_ask_on_a_missing_model_says_it_pulls(
+@pytest.mark.parametrize("resident", ["false", "true"])
+def test_ask_on_a_missing_model_shows_the_pull_bytes(
+    slow_emulator: OllamaEmulator, tmp_path: Path, resident: str
+) -> None:
+    env = base_env(slow_emulator.base_url, tmp_path / "home", ZERO_LLM_RESIDENT_ASK=resident)
+    try:
+        run = run_on_terminal(["ask", "--model", "llama3.1:8b", "hello"], env)
+    finally:
+        run_piped(["resident", "stop"], env)
+    assert run.code == 0, run.terminal
+    assert run.stdout == "[llama3.1:8b] You said: hello\n"
+    assert "pulling llama3.1:8b: pulling manifest" in run.terminal, run.terminal
+    assert re.search(r"pulling llama3\.1:8b [0-9a-f]{12} █+ 4\.9/4\.9 GB 100%", run.terminal)
+
+
+def test_a_routed_ask_and_chat_show_the_pull_bytes_too(
     slow_emulator: OllamaEmulator, tmp_path: Path
 ) -> None:
     env = base_env(slow_emulator.base_url, tmp_path / "home", ZERO_LLM_RESIDENT_ASK="false")
-    run = run_on_terminal(["ask", "--model", "llama3.1:8b", "hello"], env)
-    assert run.code == 0, run.terminal
-    assert "pulling model llama3.1:8b" in run.terminal, run.terminal
-    assert run.stdout == "[llama3.1:8b] You said: hello\n"
+    routed = run_on_terminal(["ask", "hello there"], env)  # routed to the quick model
+    assert routed.code == 0, routed.terminal
+    assert re.search(r"pulling llama3\.1:8b [0-9a-f]{12} █+ 4\.9/4\.9 GB", routed.terminal)
+    slow_emulator.set_present("llama3.1:8b", False)
+    chat = run_on_terminal(
+        ["chat"],
+        env,
+        stdout_on_terminal=True,
+        typed=[("you> ", b"/model llama3.1:8b\n"), ("you> ", b"hi\n"), ("you> ", b"/exit\n")],
+    )
+    assert chat.code == 0, chat.terminal
+    assert re.search(r"pulling llama3\.1:8b [0-9a-f]{12} █+ 4\.9/4\.9 GB", chat.terminal)
+    assert "You said: hi" in chat.terminal
+
+
+def test_a_piped_ask_on_a_missing_model_pulls_without_a_word(
+    slow_emulator: OllamaEmulator, tmp_path: Path
+) -> None:
+    env = base_env(slow_emulator.base_url, tmp_path / "home", ZERO_LLM_RESIDENT_ASK="false")
+    done = run_piped(["ask", "--model", "llama3.1:8b", "hello"], env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[llama3.1:8b] You said: hello\n"
+    assert "pulling" not in done.stderr and "\r" not in done.stderr
 
 
 def test_piped_ask_has_no_status_at_all(slow_emulator: OllamaEmulator, tmp_path: Path) -> None:

@@ -37,6 +37,8 @@ __all__ = [
     "answer_request",
     "ask",
     "demo",
+    "model_to_pull",
+    "pull_first",
     "route",
     "storage_problems",
     "stream_answer",
@@ -73,6 +75,8 @@ async def stream_answer(
 
     sink: StatusSink = status if status is not None else _QUIET
     shown = ThinkingShown(output, sink) if think and output is not None else None
+    if status is not None and _may_draw(status):
+        await pull_first(manager, sink, text=text, task=task, model=model, session=session)
     async with showing_status(sink, lambda elapsed, event: waiting_text(None, elapsed, event)):
         if model is not None:
             result = await manager.query_model(model, text, context, stream, session_id=session)
@@ -115,6 +119,69 @@ async def stream_answer(
             output.out(answer.text + "\n")
     await manager.flush_usage()
     return answer
+
+
+def _may_draw(status: StatusSink) -> bool:
+    """Whether ``status`` may show anything (a terminal, or a client that may have one)."""
+    from zero_llm.cli.progress import STATUS
+
+    return status is not TERMINAL or STATUS.enabled()
+
+
+async def model_to_pull(
+    manager: ModelManager,
+    *,
+    text: str,
+    task: str | None = None,
+    model: str | None = None,
+    session: str | None = None,
+) -> str | None:
+    """The model a question will go to, if that is certain before the call and it is missing.
+
+    Certain: a model named, an explicit task, or a question routed in a new conversation
+    (no sticky model) by the classifier alone, all with one Ollama host and ``auto_pull`` on.
+    Else None: the call pulls what it needs itself (its status line says so, without bytes).
+    """
+    from zero_llm.errors import ZeroLLMError
+
+    settings = manager.settings
+    if not settings.auto_pull or len(settings.host_list()) > 1:
+        return None
+    try:
+        if model is not None:
+            name = (await manager.resolve_model(model)).name
+        elif task is not None:
+            name = manager.route(text, task=task).model
+        elif settings.routing.llm_second_stage:
+            return None
+        elif session is not None and await manager.history.session(session) is not None:
+            return None  # a conversation's model may stick: only the call knows
+        else:
+            name = manager.route(text).model
+        present = await manager.backend.present_models()
+    except ZeroLLMError:
+        return None  # the call itself says what is wrong
+    return None if name in present else name
+
+
+async def pull_first(
+    manager: ModelManager,
+    status: StatusSink,
+    *,
+    text: str,
+    task: str | None = None,
+    model: str | None = None,
+    session: str | None = None,
+) -> None:
+    """Pull the question's model first when it is missing, its bytes drawn on ``status``."""
+    from zero_llm.cli.progress import PullStatus
+
+    name = await model_to_pull(manager, text=text, task=task, model=model, session=session)
+    if name is not None:
+        try:
+            await manager.pull_model(name, PullStatus(name, status))
+        finally:
+            status.status(None)
 
 
 class ThinkingShown:

@@ -25,9 +25,11 @@ if TYPE_CHECKING:
 __all__ = [
     "SPINNER",
     "STATUS",
+    "PullStatus",
     "StatusLine",
     "StatusSink",
     "pull_progress",
+    "pull_status_text",
     "showing_status",
     "waiting_text",
 ]
@@ -222,6 +224,58 @@ def pull_progress(stream: IO[str] | None = None) -> Iterator[Callable[[PullProgr
                 bars.console.print(step.status, highlight=False)
 
         yield report
+
+
+BAR_WIDTH = 24
+"""Characters of the byte bar drawn in a status line."""
+
+
+def _bytes_done(done: int, total: int) -> str:
+    """``2.4/4.9 GB``: the bytes done out of the total, in the total's decimal unit."""
+    for unit, factor in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if total >= factor:
+            return f"{done / factor:.1f}/{total / factor:.1f} {unit}"
+    return f"{done}/{total} bytes"
+
+
+def pull_status_text(name: str, step: PullProgress) -> str:
+    """A pull step as one status line: a layer's bar with bytes done of its total, else the step.
+
+    ``pulling llama3.1:8b 667b0c1932bc ████████████░░░░░░░░░░░░ 2.4/4.9 GB 49%``.
+    """
+    if step.digest and step.total:
+        done = min(max(step.completed or 0, 0), step.total)
+        filled = round(BAR_WIDTH * done / step.total)
+        bar = "█" * filled + "░" * (BAR_WIDTH - filled)
+        short = step.digest.removeprefix("sha256:")[:12]
+        share = f"{100 * done // step.total}%"
+        return f"pulling {name} {short} {bar} {_bytes_done(done, step.total)} {share}"
+    return f"pulling {name}: {step.status}"
+
+
+class PullStatus:
+    """A pull-progress callback that draws each step on a status sink, at most every 0.1 s.
+
+    A step that finishes a layer is always drawn, so the last bar shown is a full one.
+    """
+
+    def __init__(self, name: str, sink: StatusSink, interval: float = 0.1) -> None:
+        """Draw ``name``'s pull steps on ``sink``."""
+        self.name = name
+        self.sink = sink
+        self.interval = interval
+        self._last = ""
+        self._drawn_at = 0.0
+
+    def __call__(self, step: PullProgress) -> None:
+        """Draw ``step`` unless it repeats the last line or comes too soon after it."""
+        text = pull_status_text(self.name, step)
+        now = time.monotonic()
+        finished = bool(step.total) and (step.completed or 0) >= (step.total or 0)
+        if text == self._last or (now - self._drawn_at < self.interval and not finished):
+            return
+        self._last, self._drawn_at = text, now
+        self.sink.status(text)
 
 
 STATUS = StatusLine()

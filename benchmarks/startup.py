@@ -13,7 +13,9 @@ Rows (best and median of repetitions, each a fresh interpreter):
    less the model's own time as the emulator reports it (load + prompt eval + eval
    durations, which is at most its total_duration); goal < 100 ms. It is split into the
    command's own start-up, imports and relay (wall less the answer's latency) and the ask
-   itself (latency less the model).
+   itself (latency less the model);
+9. the resident process's memory: its RSS as its ``resident status`` reports it, after the
+   asks of 8 (one model's vocabulary held), then after an ask to each of the three models.
 
     python -m benchmarks.startup
 """
@@ -107,10 +109,26 @@ def main() -> None:
             ):
                 print(f"\n8. zero-llm ask on a warm model, {title} (emulator, time scale 1)")
                 ask_rows({**env, **extra}, goal=not extra)
+            footprint_rows(env)
         finally:
             run(["-c", CLI, "resident", "stop"], env)
             shutil.rmtree(env["XDG_RUNTIME_DIR"], ignore_errors=True)
             shutil.rmtree(env["ZERO_LLM_HOME"], ignore_errors=True)
+
+
+def footprint_rows(env: dict[str, str]) -> None:
+    """9: the resident process's RSS (its own status), as it holds one, then three vocabularies."""
+    print("\n9. the resident process's memory (RSS), by the vocabularies it holds")
+
+    def show(label: str) -> None:
+        [status] = json.loads(run(["-c", CLI, "resident", "status", "--json"], env)[1])
+        held = ", ".join(status["vocabularies"])
+        print(f"  {label:<34} {status['rss_bytes'] / 2**20:9.0f} MiB ({held})")
+
+    show("after the asks above")
+    for task in ("code", "trading"):
+        run(["-c", CLI, "ask", "--task", task, "--no-stream", "hello there"], env)
+    show("after an ask to each model")
 
 
 def ask_rows(env: dict[str, str], *, goal: bool) -> None:

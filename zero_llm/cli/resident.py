@@ -43,7 +43,7 @@ def _statuses() -> list[dict[str, Any]]:
 
 @resident_app.command()
 def status(as_json: JsonOption = False) -> None:
-    """List the resident processes: pid, Ollama host, age, asks, idle seconds, directory."""
+    """List the resident processes: pid, Ollama host, age, asks, idle seconds, memory, folder."""
     found = _statuses()
     if as_json:
         echo_json(found)
@@ -51,7 +51,7 @@ def status(as_json: JsonOption = False) -> None:
     if not found:
         say("no resident process (the next 'zero-llm ask' starts one)")
         return
-    rows = table("pid", "host", "asks", "age", "idle", "cwd", flexible=("host", "cwd"))
+    rows = table("pid", "host", "asks", "age", "idle", "memory", "cwd", flexible=("host", "cwd"))
     now = time.time()
     for item in found:
         started = item.get("started")
@@ -62,9 +62,18 @@ def status(as_json: JsonOption = False) -> None:
             str(item.get("asks", "?")),
             "?" if started is None else f"{now - float(started):.0f}s",
             "?" if idle is None or limit is None else f"{idle}s of {float(limit):.0f}s",
+            _memory(item),
             str(item.get("cwd") or item.get("note") or "?"),
         )
     print_table(rows)
+
+
+def _memory(item: dict[str, Any]) -> str:
+    """A process's resident memory and how many model vocabularies it holds: ``257M 3v``."""
+    rss = item.get("rss_bytes")
+    held = item.get("vocabularies")
+    size = "?" if not isinstance(rss, int) else f"{rss / 2**20:.0f}M"
+    return size if not isinstance(held, list) else f"{size} {len(held)}v"
 
 
 def _alive(pid: int) -> bool:

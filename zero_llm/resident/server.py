@@ -33,6 +33,7 @@ from zero_llm.manager import ModelManager
 from zero_llm.resident.client import PROTOCOL
 from zero_llm.resident.request import AskRequest
 from zero_llm.settings import ZeroLLMSettings, load_settings
+from zero_llm.vocab import held_encodings
 
 __all__ = ["ResidentServer", "main"]
 
@@ -83,6 +84,15 @@ _REFUSED.addFilter(OncePerInterval())
 
 def _event(**fields: Any) -> bytes:
     return json.dumps(fields).encode() + b"\n"
+
+
+def resident_set_bytes() -> int | None:
+    """The resident memory (RSS) of this process in bytes; None where ``/proc`` does not say."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 class SocketOutput:
@@ -307,6 +317,8 @@ class ResidentServer:
             "hosts": [h or "settings" for h in self.managers],
             "ollama": self._hosts(),
             "protocol": PROTOCOL,
+            "rss_bytes": resident_set_bytes(),
+            "vocabularies": held_encodings(),
         }
 
     def _hosts(self) -> list[str]:

@@ -12,13 +12,15 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from zero_llm.answer import CallTrace
 from zero_llm.database import utc
 from zero_llm.emulated import is_emulated
 from zero_llm.errors import InvalidRequestError
-from zero_llm.routing.router import RouteDecision
+
+if TYPE_CHECKING:  # annotations only: reading records needs neither the router nor answers
+    from zero_llm.answer import CallTrace
+    from zero_llm.routing.router import RouteDecision
 
 __all__ = [
     "COLD_LOAD_SECONDS",

@@ -4,7 +4,7 @@ In: the ``tools`` of an ``/api/chat`` request (function schemas as ollama-python
 send them) and its messages. Out: the ``message.tool_calls`` list real Ollama would send, or
 the text answering a tool result. Pure functions; the server drives them.
 
-The rule (also in the README), for a model with the ``tools`` capability:
+The rule (also in docs/emulator.md), for a model with the ``tools`` capability:
 
 1. When the last message is the user's: a tool is called when its exact function name
    appears in the text (as a whole word); failing that, when a distinctive word of

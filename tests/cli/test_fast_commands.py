@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from zero_llm.cli.commands import app
 from zero_llm.testing import OllamaEmulator
 
-HEAVY = ("langchain_core", "zero_llm.manager", "zero_llm.engine", "ollama", "httpx")
+HEAVY = ("langchain_core", "zero_llm.manager", "zero_llm.core", "zero_llm.calls", "ollama", "httpx")
 """What a command that only reads records must not import."""
 
 PROBE = """

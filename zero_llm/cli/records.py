@@ -1,10 +1,12 @@
 """The records alone: the history and the usage ledger, opened without a ``ModelManager``.
 
 In: the settings (from the usual sources). Out: the conversation store and the usage
-ledger over one database, closed at the end of the command. The commands that only read
-or edit records (``sessions``, ``logs``, ``usage``, ``history rotate-key``) run on this,
-so they never import the query engine, the Ollama client or LangChain: they start in a
-fraction of the time a manager takes.
+ledger over one database (the database's own default bridge, as for a store used alone),
+closed at the end of the command. The commands that only read or edit records
+(``sessions``, ``logs``, ``usage``, ``history rotate-key``) run on this, so they never
+import the query core, the Ollama client or LangChain: they start in a fraction of the
+time a manager takes. It is the runtime's ``Storage`` without the usage recorder (a
+LangChain callback handler, which these commands never need).
 """
 
 from __future__ import annotations

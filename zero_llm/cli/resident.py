@@ -51,7 +51,7 @@ def status(as_json: JsonOption = False) -> None:
     if not found:
         say("no resident process (the next 'zero-llm ask' starts one)")
         return
-    rows = table("pid", "host", "asks", "age", "idle", "memory", "cwd", flexible=("host", "cwd"))
+    rows = table("pid", "host", "asks", "age", "idle", "memory", "cwd", flexible=("cwd",))
     now = time.time()
     for item in found:
         started = item.get("started")

@@ -3,17 +3,23 @@
 In: the settings (``history_url``, the history key, ``usage_flush_interval``) and the sync
 bridge whose loop owns the database's connections. Out: the ``HistoryStore``, the
 ``UsageLedger`` and the ``UsageRecorder`` that writes usage records in batches, all on
-one ``Database``. Nothing is opened until first used (building a runtime does no I/O,
-and a bad key file is reported by the first call that needs it).
+one ``Database``. Nothing is opened, or even imported, until first used: building a
+runtime does no I/O, a bad key file is reported by the first call that needs it, and the
+commands that only read records (``sessions``, ``logs``, ``usage``) open a ``Storage`` without
+importing the query path or LangChain.
 """
 
 from __future__ import annotations
 
-from zero_llm.database import Database
-from zero_llm.history import HistoryStore
-from zero_llm.settings import ZeroLLMSettings
-from zero_llm.sync_bridge import SyncBridge
-from zero_llm.usage import UsageLedger, UsageRecorder
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from zero_llm.database import Database
+    from zero_llm.history.store import HistoryStore
+    from zero_llm.settings import ZeroLLMSettings
+    from zero_llm.sync_bridge import SyncBridge
+    from zero_llm.usage.ledger import UsageLedger
+    from zero_llm.usage.recorder import UsageRecorder
 
 __all__ = ["Storage"]
 
@@ -21,7 +27,7 @@ __all__ = ["Storage"]
 class Storage:
     """The database, history, usage ledger and recorder of one runtime (opened on first use)."""
 
-    def __init__(self, settings: ZeroLLMSettings, bridge: SyncBridge) -> None:
+    def __init__(self, settings: ZeroLLMSettings, bridge: SyncBridge | None = None) -> None:
         self.settings = settings
         self.bridge = bridge
         self._database: Database | None = None
@@ -31,8 +37,13 @@ class Storage:
 
     @property
     def database(self) -> Database:
-        """The SQL database of the history and the usage ledger (shared per URL and bridge)."""
+        """The SQL database of the history and the usage ledger (shared per URL and bridge).
+
+        Without a bridge, the database's default (the process's sync bridge) owns it.
+        """
         if self._database is None:
+            from zero_llm.database import Database
+
             self._database = Database.for_url(
                 self.settings.history_database_url, bridge=self.bridge
             )
@@ -42,6 +53,8 @@ class Storage:
     def history(self) -> HistoryStore:
         """The conversation store (SQLite under ``home`` unless ``history_url`` says else)."""
         if self._history is None:
+            from zero_llm.history.store import HistoryStore
+
             key = self.settings.history_encryption_key()
             self._history = HistoryStore(self.database, key=key)
         return self._history
@@ -50,6 +63,8 @@ class Storage:
     def usage(self) -> UsageLedger:
         """The usage ledger: one record per model call, read back and summarized."""
         if self._usage is None:
+            from zero_llm.usage.ledger import UsageLedger
+
             self._usage = UsageLedger(self.database, key=self.settings.history_encryption_key())
         return self._usage
 
@@ -57,6 +72,8 @@ class Storage:
     def recorder(self) -> UsageRecorder:
         """The callback handler that writes usage records to the ledger, in batches."""
         if self._recorder is None:
+            from zero_llm.usage.recorder import UsageRecorder
+
             self._recorder = UsageRecorder(
                 self.usage, self.bridge, flush_interval=self.settings.usage_flush_interval
             )

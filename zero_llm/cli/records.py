@@ -5,8 +5,8 @@ ledger over one database (the database's own default bridge, as for a store used
 closed at the end of the command. The commands that only read or edit records
 (``sessions``, ``logs``, ``usage``, ``history rotate-key``) run on this, so they never
 import the query core, the Ollama client or LangChain: they start in a fraction of the
-time a manager takes. It is the runtime's ``Storage`` without the usage recorder (a
-LangChain callback handler, which these commands never need).
+time a manager takes. It is the runtime's ``Storage`` (whose usage recorder, a LangChain
+callback handler, these commands never ask for), on the database's default bridge.
 """
 
 from __future__ import annotations
@@ -16,66 +16,23 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from zero_llm.cli.common import fail, fail_error
+from zero_llm.storage import Storage
 
 if TYPE_CHECKING:
     from zero_llm.catalog import Catalog
-    from zero_llm.database import Database
-    from zero_llm.history.store import HistoryStore
-    from zero_llm.settings import ZeroLLMSettings
-    from zero_llm.usage.ledger import UsageLedger
 
 __all__ = ["Records", "run_with_records"]
 
 T = TypeVar("T")
 
 
-class Records:
-    """The history and the usage ledger of ``settings``, opened on first use."""
-
-    def __init__(self, settings: ZeroLLMSettings) -> None:
-        self.settings = settings
-        self._database: Database | None = None
-        self._history: HistoryStore | None = None
-        self._usage: UsageLedger | None = None
+class Records(Storage):
+    """The history and the usage ledger of ``settings``, opened on first use (no recorder)."""
 
     @property
     def catalog(self) -> Catalog:
         """The catalog of the settings (roles and their models)."""
         return self.settings.catalog()
-
-    @property
-    def database(self) -> Database:
-        """The SQL database of the history and the usage ledger."""
-        if self._database is None:
-            from zero_llm.database import Database
-
-            self._database = Database.for_url(self.settings.history_database_url)
-        return self._database
-
-    @property
-    def history(self) -> HistoryStore:
-        """The conversation store, with the settings' key."""
-        if self._history is None:
-            from zero_llm.history.store import HistoryStore
-
-            key = self.settings.history_encryption_key()
-            self._history = HistoryStore(self.database, key=key)
-        return self._history
-
-    @property
-    def usage(self) -> UsageLedger:
-        """The usage ledger, with the settings' key."""
-        if self._usage is None:
-            from zero_llm.usage.ledger import UsageLedger
-
-            key = self.settings.history_encryption_key()
-            self._usage = UsageLedger(self.database, key=key)
-        return self._usage
-
-    async def aclose(self) -> None:
-        """Close this loop's database connections."""
-        if self._database is not None:
-            await self._database.close()
 
 
 def run_with_records(body: Callable[[Records], Awaitable[T]]) -> T:

@@ -16,7 +16,7 @@ from langchain_ollama import ChatOllama
 from pydantic import BaseModel
 
 from zero_llm.testing import OllamaEmulator
-from zero_llm.testing.catalog import instance_of_schema
+from zero_llm.testing.schema_values import instance_of_schema
 from zero_llm.testing.tools import choose_tool_calls
 
 

@@ -1,8 +1,8 @@
 """The package's shape, read from its source: imports top-down, one runtime, no twins.
 
-The import graph is read with ``ast`` from every module of ``zero_llm`` (imports inside
-functions included, ``TYPE_CHECKING`` blocks left out), so a lazy import cannot hide a
-circle. The emulator (``zero_llm.testing``) is a separate witness and is left out.
+The import graph is read with ``ast`` from every module of ``zero_llm``, the emulator's
+included (imports inside functions too, ``TYPE_CHECKING`` blocks left out), so a lazy import
+cannot hide a circle.
 """
 
 from __future__ import annotations
@@ -25,9 +25,7 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-MODULES = {
-    _module_name(p): p for p in ROOT.rglob("*.py") if "testing" not in p.relative_to(ROOT).parts
-}
+MODULES = {_module_name(p): p for p in ROOT.rglob("*.py")}
 
 
 def _imports(path: Path) -> set[str]:

@@ -7,7 +7,6 @@ Numbers follow the real models as Ollama reports them (``/api/show``, ``/api/tag
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 from collections.abc import Sequence
@@ -27,8 +26,7 @@ __all__ = [
     "RegexTokenizer",
     "answer_for",
     "embedding_for",
-    "instance_of_schema",
-    "json_mode_object",
+    "gist",
     "thinking_for",
 ]
 
@@ -302,23 +300,24 @@ def default_models() -> list[EmulatedModel]:
 _WORDS = re.compile(r"\S+")
 
 
-def _gist(text: str, words: int = 24) -> str:
+def gist(text: str, words: int = 24) -> str:
+    """The first ``words`` words of a text (the emulator's answers quote it)."""
     found = _WORDS.findall(text)
-    gist = " ".join(found[:words])
-    return gist + (" ..." if len(found) > words else "")
+    head = " ".join(found[:words])
+    return head + (" ..." if len(found) > words else "")
 
 
 def answer_for(model: str, messages: Sequence[dict[str, Any]]) -> str:
     """The emulator's deterministic answer: the model's name and the gist of the last user turn."""
     last = next((m for m in reversed(messages) if m.get("role") == "user"), None)
-    said = _gist(str(last.get("content") or "")) if last else ""
+    said = gist(str(last.get("content") or "")) if last else ""
     return f"[{model}] You said: {said}"
 
 
 def thinking_for(messages: Sequence[dict[str, Any]]) -> str:
     """The emulator's deterministic thinking text for a thinking model."""
     last = next((m for m in reversed(messages) if m.get("role") == "user"), None)
-    said = _gist(str(last.get("content") or ""), words=8) if last else ""
+    said = gist(str(last.get("content") or ""), words=8) if last else ""
     return f"Let me think about this: {said}. I will answer plainly."
 
 
@@ -330,207 +329,3 @@ def embedding_for(text: str, dimensions: int) -> list[float]:
         vector[h % dimensions] += 1.0 if (h >> 32) & 1 else -1.0
     norm = math.sqrt(sum(v * v for v in vector)) or 1.0
     return [v / norm for v in vector]
-
-
-def instance_of_schema(schema: Any, seed_text: str) -> Any:
-    """Build a small value that validates against a JSON schema (for ``format`` and tool args).
-
-    Deterministic, and led by the text as the tool rule is: ``$ref`` into ``$defs``/
-    ``definitions`` followed; ``const``; an ``enum``: the first of its values the seed text
-    names (a whole word, any case), else its first value; ``anyOf``/``oneOf``: the first option
-    with an enum or const string the seed text names (whole, or a distinctive word of it as
-    the tool rule reads tool names), else the first option holding no enum or
-    const string at all (a free answer), else the first option; so a schema offering "calls to
-    these tools" or "a final answer" calls a tool the text names and otherwise answers;
-    ``allOf``: the options merged; an
-    object gets every property (a ``name=value`` pair in the text gives its value, and the
-    ``arguments`` of a ``{"name": <tool>, "arguments": ...}`` call are filled by the tool
-    rule) (required ones included, nested objects and arrays built the
-    same way) and a string for a required name without a property schema; an array
-    ``max(1, minItems)`` items (at most ``maxItems``); numbers the middle of their bounds
-    (exclusive bounds kept out, ``multipleOf`` respected); strings the gist of the seed text
-    fitted to ``minLength``/``maxLength``, or a valid ``date``, ``date-time``, ``time``,
-    ``email``, ``uri`` or ``uuid`` for those formats. A ``pattern`` is not followed.
-    """
-    if not isinstance(schema, dict):
-        return {"answer": _gist(seed_text, 12)}
-    defs = {**(schema.get("definitions") or {}), **(schema.get("$defs") or {})}
-
-    def resolve(node: Any) -> dict[str, Any]:
-        while isinstance(node, dict) and isinstance(node.get("$ref"), str):
-            node = defs.get(node["$ref"].rsplit("/", 1)[-1], {})
-        return node if isinstance(node, dict) else {}
-
-    def merged(node: dict[str, Any]) -> dict[str, Any]:
-        if not node.get("allOf"):
-            return node
-        out = {k: v for k, v in node.items() if k != "allOf"}
-        for part in node["allOf"]:
-            part = merged(resolve(part))
-            props = {**(out.get("properties") or {}), **(part.get("properties") or {})}
-            required = [*(out.get("required") or []), *(part.get("required") or [])]
-            out = {**part, **out, "properties": props, "required": required}
-        return out
-
-    def names(raw: Any, depth: int = 0) -> list[str]:
-        """The enum and const strings anywhere inside a schema."""
-        node = resolve(raw)
-        if depth > 8 or not node:
-            return []
-        found = [v for v in node.get("enum") or [] if isinstance(v, str)]
-        if isinstance(node.get("const"), str):
-            found.append(node["const"])
-        children = [*(node.get("properties") or {}).values(), node.get("items")]
-        for key in ("anyOf", "oneOf", "allOf"):
-            children += node.get(key) or []
-        for child in children:
-            if isinstance(child, dict):
-                found += names(child, depth + 1)
-        return found
-
-    def choose(options: list[Any]) -> Any:
-        named = [o for o in options if any(_picks(v, seed_text) for v in names(o))]
-        if named:
-            return named[0]
-        return next((o for o in options if not names(o)), options[0])
-
-    def build(raw: Any) -> Any:
-        node = merged(resolve(raw))
-        if "const" in node:
-            return node["const"]
-        if isinstance(node.get("enum"), list) and node["enum"]:
-            return _named_first(node["enum"], seed_text)
-        for key in ("anyOf", "oneOf"):
-            if node.get(key):
-                return build(choose(node[key]))
-        kind = node.get("type")
-        if isinstance(kind, list):
-            kind = next((k for k in kind if k != "null"), "null")
-        if kind is None:
-            kind = "object" if "properties" in node else "array" if "items" in node else "string"
-        if kind == "object":
-            from zero_llm.testing.tools import arguments_for, pair_value
-
-            props = node.get("properties") or {}
-            value: dict[str, Any] = {}
-            for name, sub in props.items():  # a ``name=value`` pair in the text wins
-                called = value.get("name")
-                if name == "arguments" and isinstance(called, str):
-                    # a tool call's shape ({"name": <tool>, "arguments": {...}}): the
-                    # arguments as the tool rule fills them
-                    value[name] = arguments_for(called, merged(resolve(sub)), seed_text)
-                    continue
-                given = pair_value(name, seed_text, merged(resolve(sub)))
-                value[name] = build(sub) if given is None else given
-            for name in node.get("required") or []:
-                value.setdefault(name, _gist(seed_text, 8) or "text")
-            return value
-        if kind == "array":
-            count = max(1, int(node.get("minItems", 1)))
-            if "maxItems" in node:
-                count = min(count, int(node["maxItems"]))
-            return [build(node.get("items", {"type": "string"})) for _ in range(count)]
-        if kind in ("number", "integer"):
-            return _number_in(node, kind == "integer")
-        if kind == "boolean":
-            return True
-        if kind == "null":
-            return None
-        return _string_for(node, seed_text)
-
-    return build(schema)
-
-
-def _named(value: str, text: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(value)}(?!\w)", text, re.IGNORECASE) is not None
-
-
-def _picks(value: str, text: str) -> bool:
-    """Whether the text names a value, whole or by a distinctive word of it.
-
-    The tool rule reads tool names this way: ``get_price`` for "what is the price ...".
-    """
-    from zero_llm.testing.tools import distinctive_words
-
-    return _named(value, text) or any(_named(w, text) for w in distinctive_words(value))
-
-
-def _named_first(values: list[Any], text: str) -> Any:
-    """The value the text names first (a whole word, any case), else the first value."""
-    found = [
-        (position.start(), i)
-        for i, value in enumerate(values)
-        if isinstance(value, str)
-        and (position := re.search(rf"(?<!\w){re.escape(value)}(?!\w)", text, re.IGNORECASE))
-    ]
-    return values[min(found)[1]] if found else values[0]
-
-
-def _number_in(node: dict[str, Any], integer: bool) -> int | float:
-    lowest, highest = (
-        node.get("minimum", node.get("exclusiveMinimum")),
-        node.get("maximum", node.get("exclusiveMaximum")),
-    )
-    low = float(lowest) if lowest is not None else None
-    high = float(highest) if highest is not None else None
-    if low is None:
-        low = high - 10 if high is not None else 0.0
-    if high is None:
-        high = low + 10
-    middle = (low + high) / 2
-    step = node.get("multipleOf") or (1 if integer else None)
-    if not step:
-        return middle
-    value = math.ceil(middle / step) * step
-    if value > high or ("exclusiveMaximum" in node and value >= high):
-        value = math.floor(middle / step) * step
-    return int(value) if integer else float(value)
-
-
-_FORMATS = {
-    "date": "2026-01-01",
-    "date-time": "2026-01-01T00:00:00Z",
-    "time": "00:00:00Z",
-    "email": "user@example.com",
-    "uri": "https://example.com/",
-    "uuid": "00000000-0000-4000-8000-000000000000",
-}
-
-
-def _string_for(node: dict[str, Any], seed_text: str) -> str:
-    if node.get("format") in _FORMATS:
-        return _FORMATS[node["format"]]
-    text = _gist(seed_text, 8) or "text"
-    if node.get("maxLength") is not None:
-        text = text[: int(node["maxLength"])]
-    return text.ljust(int(node.get("minLength", 0)), "x")
-
-
-_QUOTED_KEY = re.compile(r"(?<!\w)'([^'\n]+)'(?!\w)|\"([^\"\n]+)\"")
-
-
-def json_mode_object(seed_text: str) -> dict[str, str]:
-    """JSON mode's object: the keys named in quotes in the text (string values), else ``answer``."""
-    keys = [next(g for g in m.groups() if g) for m in _QUOTED_KEY.finditer(seed_text)]
-    if not keys:
-        return {"answer": _gist(seed_text, 12)}
-    gist = _gist(seed_text, 8)
-    return {key: f"{key}: {gist}" for key in dict.fromkeys(keys)}
-
-
-def structured_answer(format_: Any, messages: Sequence[dict[str, Any]]) -> str:
-    """The answer text for a request with ``format``: JSON fitting the schema, or JSON mode.
-
-    The schema's seed text is the last message's content, or, after tool results, those
-    results: so a tool-or-answer schema answers once the tools have spoken.
-    """
-    last = next((m for m in reversed(messages) if m.get("role") == "user"), None)
-    seed = str(last.get("content") or "") if last else ""
-    if format_ == "json":
-        return json.dumps(json_mode_object(seed), ensure_ascii=False)
-    trailing: list[str] = []
-    for m in reversed(messages):
-        if m.get("role") != "tool":
-            break
-        trailing.insert(0, str(m.get("content") or ""))
-    return json.dumps(instance_of_schema(format_, "\n".join(trailing) or seed), ensure_ascii=False)

@@ -25,13 +25,13 @@ from zero_llm.testing.catalog import (
     answer_for,
     default_models,
     embedding_for,
-    structured_answer,
     thinking_for,
 )
 from zero_llm.testing.counting import plan_prompt_tokens
 from zero_llm.testing.faults import Fault, Faults
 from zero_llm.testing.prompts import parameters_text
 from zero_llm.testing.scheduler import Lease, Scheduler, SchedulerBusy, SchedulerSettings
+from zero_llm.testing.schema_values import structured_answer
 from zero_llm.testing.tools import (
     ToolProblem,
     answer_tool_results,

@@ -23,8 +23,9 @@ The rule (also in docs/emulator.md), for a model with the ``tools`` capability:
    from those values in the order of the parameters; else a parameter with an ``enum`` takes
    the first enum value the text names (a whole word, any case), else the enum's first value;
    else a string parameter takes the first quoted phrase of the text ('...' or "...", Unicode
-   kept exactly); else a valid value of its JSON schema (``catalog.instance_of_schema``: types,
-   enums, required fields, nested objects and arrays). Optional parameters are left out.
+   kept exactly); else a valid value of its JSON schema
+   (``schema_values.instance_of_schema``: types, enums, required fields, nested objects and
+   arrays). Optional parameters are left out.
 4. When the last message is a ``tool`` message and rule 2 calls nothing, the answer is text
    quoting the content of the trailing tool messages verbatim:
    ``[model] get_weather returned: It's sunny.``
@@ -33,12 +34,16 @@ The rule (also in docs/emulator.md), for a model with the ``tools`` capability:
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Sequence
 from typing import Any
 
-from zero_llm.testing.catalog import instance_of_schema
+from zero_llm.testing.schema_values import (
+    GENERIC_VERBS,
+    arguments_for,
+    distinctive_words,
+    first_position,
+)
 
 __all__ = [
     "GENERIC_VERBS",
@@ -50,18 +55,7 @@ __all__ = [
     "validate_tools",
 ]
 
-GENERIC_VERBS = frozenset(
-    {"get", "fetch", "call", "run", "make", "do", "find", "lookup", "look", "query", "retrieve"}
-)
-"""Verbs dropped from the front of a tool's name before its words are matched."""
-FILLER_WORDS = frozenset(
-    {"tool", "tools", "function", "func", "fn", "my", "the", "a", "an", "of", "to", "for", "no"}
-    | {"and", "with", "by", "args", "arg", "in", "on"}
-)
-"""Words of a tool's name too common to pick a tool by."""
 
-_QUOTED = re.compile(r"(?<!\w)'([^'\n]+)'(?!\w)|\"([^\"\n]+)\"|\u201c([^\u201d]+)\u201d")
-_WORD_SPLIT = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _THE_TOOL = re.compile(r"\bthe tool\b", re.IGNORECASE)
 
 
@@ -106,19 +100,6 @@ def validate_tool_history(messages: Sequence[dict[str, Any]]) -> None:
             raise ToolProblem("message tool_name must be a string")
 
 
-def distinctive_words(name: str) -> list[str]:
-    """The words of a tool's name that pick it: split, lower-cased, generic words dropped."""
-    words = [w.lower() for part in name.split("_") for w in _WORD_SPLIT.findall(part)]
-    if len(words) > 1 and words[0] in GENERIC_VERBS:
-        words = words[1:]
-    return [w for w in words if w not in FILLER_WORDS and len(w) > 1]
-
-
-def _first_position(pattern: str, text: str) -> int | None:
-    found = re.search(rf"(?<![\w]){pattern}(?![\w])", text, re.IGNORECASE)
-    return found.start() if found else None
-
-
 def choose_tool_calls(
     tools: Sequence[dict[str, Any]], messages: Sequence[dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -132,9 +113,9 @@ def choose_tool_calls(
     text = str(messages[-1].get("content") or "")
     chosen: list[tuple[int, int, dict[str, Any]]] = []
     for i, tool in enumerate(tools):
-        position = _first_position(re.escape(_name(tool)), text)
+        position = first_position(re.escape(_name(tool)), text)
         if position is None:
-            words = [_first_position(re.escape(w), text) for w in distinctive_words(_name(tool))]
+            words = [first_position(re.escape(w), text) for w in distinctive_words(_name(tool))]
             position = min((p for p in words if p is not None), default=None)
         if position is not None:
             chosen.append((position, i, tool))
@@ -161,7 +142,7 @@ def _further_calls(
     for i, tool in enumerate(tools):
         if _name(tool) in called:
             continue
-        position = _first_position(re.escape(_name(tool)), results)
+        position = first_position(re.escape(_name(tool)), results)
         if position is not None:
             chosen.append((position, i, tool))
     chosen.sort(key=lambda item: (item[0], item[1]))
@@ -183,12 +164,6 @@ def _name(tool: dict[str, Any]) -> str:
     return str(tool["function"]["name"])
 
 
-def pair_value(param: str, text: str, schema: dict[str, Any]) -> Any:
-    """The value a ``param=value`` pair in the text gives a parameter, converted; else None."""
-    raw = _pair_value(param, text)
-    return None if raw is None else _convert(raw, schema)
-
-
 def _call(tool: dict[str, Any], text: str, index: int) -> dict[str, Any]:
     name = _name(tool)
     arguments = arguments_for(name, tool["function"].get("parameters") or {}, text)
@@ -197,113 +172,6 @@ def _call(tool: dict[str, Any], text: str, index: int) -> dict[str, Any]:
         "id": f"call_{digest}",
         "function": {"index": index, "name": name, "arguments": arguments},
     }
-
-
-def arguments_for(name: str, parameters: dict[str, Any], text: str) -> dict[str, Any]:
-    """A call's arguments by rule 3: pairs, then ``name(v1, ...)``, enums, quotes, schema."""
-    properties: dict[str, Any] = parameters.get("properties") or {}
-    required = [p for p in properties if p in (parameters.get("required") or [])]
-    defs = parameters.get("$defs") or parameters.get("defs") or {}
-    positional = _positional_values(name, text)
-    order = list(properties)
-    quoted = _first_quoted(text)
-    arguments: dict[str, Any] = {}
-    for param in required:
-        schema = _resolve(properties[param], defs)
-        value: Any = None
-        raw = _pair_value(param, text)
-        if raw is None and order.index(param) < len(positional):
-            raw = positional[order.index(param)]
-        if raw is not None:
-            value = _convert(raw, schema)
-        enum = schema.get("enum")
-        if value is None and isinstance(enum, list) and enum:
-            value = _named_enum_value(enum, text)
-        if value is None and quoted is not None and _type(schema) == "string":
-            value = quoted
-        if value is None:
-            value = instance_of_schema({**schema, "$defs": defs} if defs else schema, text)
-        arguments[param] = value
-    return arguments
-
-
-def _named_enum_value(enum: list[Any], text: str) -> Any:
-    """The enum value the text names first (a whole word, any case), else the first value."""
-    found = [
-        (position, i)
-        for i, value in enumerate(enum)
-        if (position := _first_position(re.escape(str(value)), text)) is not None
-    ]
-    return enum[min(found)[1]] if found else enum[0]
-
-
-def _resolve(schema: Any, defs: dict[str, Any]) -> dict[str, Any]:
-    if not isinstance(schema, dict):
-        return {}
-    ref = schema.get("$ref")
-    if isinstance(ref, str):
-        return _resolve(defs.get(ref.rsplit("/", 1)[-1], {}), defs)
-    return schema
-
-
-def _type(schema: dict[str, Any]) -> str | None:
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), None)
-    if kind is None and "enum" not in schema:
-        for key in ("anyOf", "oneOf"):
-            options = schema.get(key)
-            if options:
-                return _type(options[0]) if isinstance(options[0], dict) else None
-    return kind if isinstance(kind, str) else None
-
-
-def _first_quoted(text: str) -> str | None:
-    found = _QUOTED.search(text)
-    if found is None:
-        return None
-    return next(g for g in found.groups() if g is not None)
-
-
-def _pair_value(param: str, text: str) -> str | None:
-    found = re.search(rf"(?<![\w]){re.escape(param)}\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s,;)]+)", text)
-    if found is None:
-        return None
-    value = found.group(1)
-    return value[1:-1] if value[:1] in "\"'" and len(value) > 1 else value
-
-
-def _positional_values(name: str, text: str) -> list[str]:
-    found = re.search(rf"(?<![\w]){re.escape(name)}\(([^()]*)\)", text)
-    if found is None or not found.group(1).strip():
-        return []
-    values = [v.strip() for v in found.group(1).split(",")]
-    return [v[1:-1] if v[:1] in "\"'" and len(v) > 1 else v for v in values]
-
-
-def _convert(raw: str, schema: dict[str, Any]) -> Any:
-    kind = _type(schema)
-    enum = schema.get("enum")
-    try:
-        if kind == "integer":
-            value: Any = int(raw)
-        elif kind == "number":
-            value = float(raw)
-        elif kind == "boolean":
-            if raw.lower() not in ("true", "false"):
-                return None
-            value = raw.lower() == "true"
-        elif kind in ("object", "array"):
-            value = json.loads(raw)
-            if not isinstance(value, dict if kind == "object" else list):
-                return None
-        else:
-            value = raw
-    except ValueError:
-        return None
-    if enum and value not in enum:
-        return None
-    return value
 
 
 def answer_tool_results(model: str, messages: Sequence[dict[str, Any]]) -> str | None:

@@ -42,7 +42,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import replace
 from operator import itemgetter
-from typing import Any, Literal, Protocol, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from langchain_core.callbacks import (
     AsyncCallbackManager,
@@ -73,11 +73,12 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, Field
 from typing_extensions import is_typeddict
 
-from zero_llm.counting import prompt_tokens, text_tokens
 from zero_llm.errors import InvalidRequestError
 from zero_llm.requests import QueryRequest, SamplingOverrides, request_from_messages
 from zero_llm.routing.router import RouteDecision
-from zero_llm.runtime import Runtime, runtime_from_overrides
+
+if TYPE_CHECKING:  # the runtime is imported when first built or used: importing stays light
+    from zero_llm.runtime import Runtime
 
 __all__ = ["ZeroChatModel"]
 
@@ -200,15 +201,17 @@ class ZeroChatModel(BaseChatModel):
 
     def __init__(self, runtime: Runtime | HoldsRuntime | None = None, **data: Any) -> None:
         if runtime is not None:
-            data["runtime"] = runtime if isinstance(runtime, Runtime) else runtime.runtime
+            data["runtime"] = getattr(runtime, "runtime", runtime)  # a manager's, or itself
         super().__init__(**data)
 
     @property
     def _wired(self) -> Runtime:
         """The runtime (built from ``settings`` on first use when none was given)."""
         if self.runtime is None:
+            from zero_llm.runtime import runtime_from_overrides
+
             self.runtime = runtime_from_overrides(None, self.settings)
-        return cast(Runtime, self.runtime)
+        return cast("Runtime", self.runtime)
 
     # ----------------------------------------------------- LangChain identity
     @property
@@ -247,11 +250,15 @@ class ZeroChatModel(BaseChatModel):
         vocabulary), offline once that model's facts are known, so
         ``trim_messages(..., token_counter=chat_model)`` works.
         """
+        from zero_llm.counting import prompt_tokens
+
         count = prompt_tokens(self._wired, messages, model=self.model, task=self.task, tools=tools)
         return self._wired.bridge.run(count)
 
     def get_num_tokens(self, text: str) -> int:
         """Tokens of ``text`` in the vocabulary of the model a call would go to."""
+        from zero_llm.counting import text_tokens
+
         count = text_tokens(self._wired, text, model=self.model, task=self.task)
         return self._wired.bridge.run(count)
 

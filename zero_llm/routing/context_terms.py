@@ -19,6 +19,8 @@ are (whole tokens, Hebrew one-letter prefixes allowed):
   dress code, a ball python, the farmers market, chicken stock, שוק הכרמל, מדד גליקמי).
 - ``NAMING_WORDS`` and ``NAME_LIKE_TERMS``: pets and the verbs of naming, and the names of
   programming languages and tools that people give pets and things ("our puppy Java").
+- ``WHOLE_WORDS``: Hebrew words whose first letter is no prefix (``למכור`` is to sell, not ל +
+  מכור, addicted; ``לגור`` is to live, not ל + גור, a puppy; ``מספר`` is a number, not מ + ספר).
 - ``FOLLOW_UP_STARTS`` and ``GREETINGS``: how a short follow-up starts ("and what about..."), and
   the greetings and small remarks set aside before a message's real question.
 """
@@ -40,6 +42,7 @@ __all__ = [
     "PIVOTS",
     "PROSE_TASKS",
     "TOOL_WORDS",
+    "WHOLE_WORDS",
 ]
 
 
@@ -1728,6 +1731,35 @@ EVERYDAY_TERMS: tuple[str, ...] = _words(
     יד שנייה
     אונליין
     פרונטלי
+    זוגיות
+    ביחד
+    לגור יחד
+    לעבור לגור
+    בן זוג
+    בת זוג
+    בן הזוג
+    בת הזוג
+    החבר שלי
+    החברה שלי
+    להתחתן
+    דייט
+    דייטים
+    relationship
+    move in together
+    moving in together
+    dating
+    interview
+    job interview
+    ראיון
+    מראיין
+    מראיינת
+    ללבוש
+    מה ללבוש
+    what to wear
+    outfit
+    smart casual
+    business casual
+    חליפה
     """
 )
 """Everyday nouns and verbs: beside a market or code word they point to another sense."""
@@ -2606,3 +2638,37 @@ NAME_LIKE_TERMS: frozenset[str] = frozenset(
     )
 )
 """Names of programming languages and tools that are also given to pets and things."""
+
+WHOLE_WORDS: frozenset[str] = frozenset(
+    _words(
+        """
+        למכור
+        לשים
+        לגור
+        להגן
+        מטבע
+        מטבעות
+        מספר
+        מספרים
+        לשמור
+        לבנות
+        לבדוק
+        לשתות
+        לשלם
+        לשנות
+        לבחור
+        להשקיע
+        להחזיק
+        לקנות
+        לכתוב
+        מכירה
+        מכירת
+        משכורת
+        מחיר
+        מחירים
+        שווי
+        """
+    )
+)
+"""Hebrew words whose first letter belongs to the word: no prefix is cut from them (nor from the
+rest once one of them is reached: ``למטבע`` is ל + מטבע, a coin, not ל + מ + טבע, Teva)."""

@@ -31,6 +31,7 @@ from zero_llm.routing.context_terms import (
     PIVOTS,
     PROSE_TASKS,
     TOOL_WORDS,
+    WHOLE_WORDS,
 )
 from zero_llm.routing.lexicon import (
     ANALYSIS_PHRASES,
@@ -234,7 +235,11 @@ def _readings(token: str) -> tuple[str, ...]:
     """The token, and for Hebrew the same word without up to three one-letter prefixes."""
     readings = [token]
     for cut in range(1, 4):
-        if len(token) - cut < 2 or token[cut - 1] not in _PREFIX_LETTERS:
+        if (
+            len(token) - cut < 2
+            or token[cut - 1] not in _PREFIX_LETTERS
+            or readings[-1] in WHOLE_WORDS  # its first letter is no prefix (למכור, מטבע)
+        ):
             break
         readings.append(token[cut:])
     return tuple(readings)

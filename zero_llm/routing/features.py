@@ -88,6 +88,7 @@ DENSE_KINDS: tuple[str, ...] = (
     "judgement",
     "code-with-market",
     "market-in-code",
+    "analysis-of-code",
     "judgement-on-code",
     "everyday-choice",
     "word-choice",
@@ -431,6 +432,7 @@ _MONEY_SUM = _INDEX["money-sum"]
 _PIVOT = _INDEX["pivot"]
 _CODE_WITH_MARKET = _INDEX["code-with-market"]
 _MARKET_IN_CODE = _INDEX["market-in-code"]
+_ANALYSIS_OF_CODE = _INDEX["analysis-of-code"]
 _JUDGEMENT_ON_CODE = _INDEX["judgement-on-code"]
 _EVERYDAY_CHOICE = _INDEX["everyday-choice"]
 _WORD_CHOICE = _INDEX["word-choice"]
@@ -596,6 +598,8 @@ def extract(text: str) -> Evidence:
             values[_CODE_WITH_MARKET] = 1.0
         if syntax and (has_market or "analysis-phrase" in found):
             values[_MARKET_IN_CODE] = 1.0  # a line of code that computes a market figure
+        elif has_code and "analysis-phrase" in found:
+            values[_ANALYSIS_OF_CODE] = 1.0  # a strategy's results judged, no line of code
         if has_code and "judgement" in found:
             values[_JUDGEMENT_ON_CODE] = 1.0
         elif (

@@ -126,11 +126,10 @@ def hard():  # type: ignore[no-untyped-def]
 
 def test_hard_validation_split_is_reported_apart_and_holds(hard) -> None:  # type: ignore[no-untyped-def]
     # Hard prompts (words in another sense, operations without code syntax, code about money,
-    # small first questions) from three writers who saw nothing of the project, each scored
-    # blind once before they joined (94.6%, 93.8% and 95.4%; 97.9% together now, no longer
-    # blind). A floor under what the shipped router reaches, not the goal: mixed messages
+    # small first questions) from four writers who saw nothing of the project, each scored
+    # blind once before they joined (94.6%, 93.8%, 95.4% and 97.5%; no longer blind). A floor under what the shipped router reaches, not the goal: mixed messages
     # are 95.6% (blind3's were 84.8% blind, 90.9% now), so their floor is lower.
-    assert hard.split == "validation_hard" and hard.total >= 714
+    assert hard.split == "validation_hard" and hard.total >= 954
     assert hard.accuracy >= 0.97, hard.misses
     for task in ("analysis", "code", "quick"):
         assert hard.rate(hard.by_task, task) >= 0.95, task
@@ -141,9 +140,10 @@ def test_hard_validation_split_is_reported_apart_and_holds(hard) -> None:  # typ
 
 
 def test_the_hard_split_reports_each_writer_apart(hard) -> None:  # type: ignore[no-untyped-def]
-    # blind2 and blind3: two more independent writers, each scored blind once (93.8% and
-    # 95.4%) before it joined.
-    assert set(hard.by_part) == {"-", "blind2", "blind3"}
+    # blind2, blind3 and blind4: three more independent writers, each scored blind once
+    # (93.8%, 95.4% and 97.5%) before it joined.
+    assert set(hard.by_part) == {"-", "blind2", "blind3", "blind4"}
+    assert hard.by_part["blind4"]["all"][1] == 240
     assert hard.by_part["blind2"]["all"][1] == 236
     assert hard.by_part["blind3"]["all"][1] == 238
     assert sum(part["all"][1] for part in hard.by_part.values()) == hard.total

@@ -127,8 +127,9 @@ def hard():  # type: ignore[no-untyped-def]
 def test_hard_validation_split_is_reported_apart_and_holds(hard) -> None:  # type: ignore[no-untyped-def]
     # Hard prompts (words in another sense, operations without code syntax, code about money,
     # small first questions) from four writers who saw nothing of the project, each scored
-    # blind once before they joined (94.6%, 93.8%, 95.4% and 97.5%; no longer blind). A floor under what the shipped router reaches, not the goal: mixed messages
-    # are 95.6% (blind3's were 84.8% blind, 90.9% now), so their floor is lower.
+    # blind once before they joined (94.6%, 93.8%, 95.4% and 97.5%; no longer blind). A
+    # floor under what the shipped router reaches, not the goal: mixed messages are lower
+    # than the rest (blind3's were 84.8% blind, 90.9% now), so their floor is lower.
     assert hard.split == "validation_hard" and hard.total >= 954
     assert hard.accuracy >= 0.97, hard.misses
     for task in ("analysis", "code", "quick"):

@@ -45,7 +45,6 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_ollama import ChatOllama
@@ -74,26 +73,8 @@ SEEDS = [str(n) for n in range(1, 11)]
 Ask = Callable[[str, list[BaseMessage]], Awaitable[str]]
 
 
-@dataclass
-class Outcome:
-    """What one way of serving the workload measured."""
-
-    name: str
-    loads: int = 0
-    evictions: int = 0
-    offloads: int = 0
-    wall_s: float = 0.0
-    latencies: dict[str, list[float]] = field(default_factory=dict)
-    arrivals: list[str] = field(default_factory=list)
-
-    def p(self, task: str, q: float) -> float:
-        """The ``q`` quantile of a task's simulated latency."""
-        values = sorted(self.latencies.get(task, [0.0]))
-        return values[min(len(values) - 1, int(q * len(values)))]
-
-
 async def _agent(
-    task: str, ask: Ask, outcome: Outcome, rng: random.Random, delay_s: float = 0.0
+    task: str, ask: Ask, outcome: SimOutcome, rng: random.Random, delay_s: float = 0.0
 ) -> None:
     model, prompt = AGENTS[task]
     history: list[BaseMessage] = []
@@ -113,9 +94,9 @@ async def _run(
     name: str,
     serve: Callable[[str], AbstractAsyncContextManager[Ask]],
     first: str | None = None,
-) -> Outcome:
+) -> SimOutcome:
     """Serve the workload one way; with ``first``, that agent starts, the rest staggered."""
-    outcome = Outcome(name)
+    outcome = SimOutcome(name)
     order = [first, *(t for t in AGENTS if t != first)] if first else list(AGENTS)
     delays = {task: (i * STAGGER_S if first else 0.0) for i, task in enumerate(order)}
     with OllamaEmulator(gpu_memory=24 * GiB, time_scale=SCALE) as emulator:
@@ -153,7 +134,9 @@ def _bare(windows: dict[str, int]) -> Callable[[str], AbstractAsyncContextManage
     return serve
 
 
-async def _zero_llm(name: str = "zero-llm", first: str | None = None, **memory: float) -> Outcome:
+async def _zero_llm(
+    name: str = "zero-llm", first: str | None = None, **memory: float
+) -> SimOutcome:
     @asynccontextmanager
     async def serve(base_url: str) -> AsyncIterator[Ask]:
         async with ModelManager(
@@ -188,13 +171,12 @@ async def _planned_windows() -> tuple[dict[str, int], MemoryPlan]:
     return {m.name: m.num_ctx for m in plan.models}, plan
 
 
-def _table(rows: list[Outcome] | list[SimOutcome]) -> None:
+def _table(rows: list[SimOutcome]) -> None:
     header = f"{'way':34} {'loads':>5} {'evict':>5} {'offl':>4} {'wall s':>8}"
     header += "".join(f" {t + ' p50':>11} {t + ' p95':>11}" for t in AGENTS)
     print(header)
     for o in rows:
-        name = o.name if isinstance(o, Outcome) else o.way
-        row = f"{name:34} {o.loads:5d} {o.evictions:5d} {o.offloads:4d} {o.wall_s:8.1f}"
+        row = f"{o.way:34} {o.loads:5d} {o.evictions:5d} {o.offloads:4d} {o.wall_s:8.1f}"
         row += "".join(f" {o.p(t, 0.5):11.2f} {o.p(t, 0.95):11.2f}" for t in AGENTS)
         print(row)
 

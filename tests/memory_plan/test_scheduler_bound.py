@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.memory_plan.models import CODER, DEEPSEEK, LLAMA, GiB, qwen2_info
-from zero_llm.memory_plan import ModelDemand, ModelFacts, ResidencyScheduler, plan_memory
+from tests.memory_plan.gpu import QWQ, Gpu, four_model_plan
+from tests.memory_plan.models import CODER, DEEPSEEK, LLAMA
+from zero_llm.memory_plan import ResidencyScheduler
 
-QWQ = ModelFacts.from_model_info("qwq:32b", qwen2_info(32768), 19851336000)
 DS, CO, QW, QUICK = DEEPSEEK.name, CODER.name, QWQ.name, LLAMA.name
 LOAD_S = 0.05
 """What a cold load costs in these runs (the GPU is busy meanwhile)."""
@@ -24,51 +23,15 @@ LOAD_S = 0.05
 
 def four_models(linger: float, max_swap_wait: float) -> ResidencyScheduler:
     """A scheduler for ZERO's three models and one more 32B, on a 24 GiB GPU."""
-    demands = [
-        ModelDemand(DEEPSEEK, "reasoning"),
-        ModelDemand(CODER, "code"),
-        ModelDemand(QWQ, "thinking"),
-        ModelDemand(LLAMA, "quick"),
-    ]
-    plan = plan_memory(demands, budget=24 * GiB, priority=QUICK)
+    plan = four_model_plan()
     assert not plan.can_coreside({DS, CO}) and not plan.can_coreside({DS, QW})
     return ResidencyScheduler(plan, max_swap_wait=max_swap_wait, linger=linger)
-
-
-@dataclass
-class Gpu:
-    """Calls as the GPU sees them: when each ran, and when it was busy."""
-
-    scheduler: ResidencyScheduler
-    busy: list[tuple[float, float]] = field(default_factory=list)
-    waits: list[tuple[str, float, float]] = field(default_factory=list)
-    """(model, arrived, admitted) per request."""
-
-    async def call(self, model: str, seconds: float) -> None:
-        """One request: wait for its turn, then hold the GPU (plus a load when cold)."""
-        arrived = time.monotonic()
-        async with self.scheduler.admit(model) as ticket:
-            admitted = time.monotonic()
-            self.waits.append((model, arrived, admitted))
-            await asyncio.sleep(seconds + (LOAD_S if ticket.cold_load else 0.0))
-            self.busy.append((admitted, time.monotonic()))
-
-    def idle_within(self, start: float, end: float) -> float:
-        """Seconds in [start, end] with no call on the GPU."""
-        covered = 0.0
-        cursor = start
-        for begin, finish in sorted(self.busy):
-            begin, finish = max(begin, cursor), min(finish, end)
-            if finish > begin:
-                covered += finish - begin
-                cursor = finish
-        return max(end - start - covered, 0.0)
 
 
 async def test_two_held_models_each_keep_their_own_bound() -> None:
     bound = 0.6
     scheduler = four_models(linger=1.0, max_swap_wait=bound)
-    gpu = Gpu(scheduler)
+    gpu = Gpu(scheduler, LOAD_S)
     # Each model answers once, so that each is "in a loop" when it is asked again.
     for model in (DS, QW, CO, CO):
         await gpu.call(model, 0.0)
@@ -109,7 +72,7 @@ def test_no_request_waits_past_the_bound_while_the_gpu_is_idle(
     slack = 0.12  # the loop's and the machine's scheduling jitter
 
     async def run() -> Gpu:
-        gpu = Gpu(four_models(linger=linger, max_swap_wait=bound))
+        gpu = Gpu(four_models(linger=linger, max_swap_wait=bound), LOAD_S)
         calls = []
         for model, gap, seconds in arrivals:
             await asyncio.sleep(gap)
@@ -155,7 +118,7 @@ def test_agents_in_loops_never_keep_a_waiter_past_its_bound_on_an_idle_gpu(
             await gpu.call(model, seconds)
 
     async def run() -> Gpu:
-        gpu = Gpu(four_models(linger=1.0, max_swap_wait=bound))
+        gpu = Gpu(four_models(linger=1.0, max_swap_wait=bound), LOAD_S)
         await asyncio.wait_for(asyncio.gather(*(agent(gpu, *spec) for spec in agents)), 30)
         return gpu
 

@@ -11,18 +11,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import statistics
-from dataclasses import dataclass, field
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.memory_plan.models import CODER as CODER_FACTS
-from tests.memory_plan.models import DEEPSEEK as DEEPSEEK_FACTS
-from tests.memory_plan.models import LLAMA as LLAMA_FACTS
-from tests.memory_plan.models import qwen2_info
+from tests.memory_plan.gpu import QWQ, Gpu, four_model_plan
 from zero_llm.errors import ZeroLLMError
-from zero_llm.memory_plan import ModelDemand, ModelFacts, ResidencyScheduler, plan_memory
+from zero_llm.memory_plan import ResidencyScheduler
 from zero_llm.testing.residency_sim import AGENTS, mixed_workload, simulate, zero_plan
 from zero_llm.testing.virtual_time import run_in_virtual_time
 
@@ -88,49 +84,10 @@ def test_a_bound_reached_by_the_clock_is_not_waited_for_again() -> None:
     assert outcome.loads < 36 and len(outcome.arrivals) == 36
 
 
-QWQ = ModelFacts.from_model_info("qwq:32b", qwen2_info(32768), 19851336000)
-FOUR = plan_memory(
-    [
-        ModelDemand(DEEPSEEK_FACTS, "reasoning"),
-        ModelDemand(CODER_FACTS, "code"),
-        ModelDemand(QWQ, "thinking"),
-        ModelDemand(LLAMA_FACTS, "quick"),
-    ],
-    budget=24 * 2**30,
-    priority=QUICK,
-)
+FOUR = four_model_plan()
 """ZERO's models and one more 32B: two 32B waiters can be held at once for a third."""
 LOAD_S = 12.0
 """A cold load's cost in the bound test (the GPU is busy meanwhile)."""
-
-
-@dataclass
-class Gpu:
-    """Calls as the GPU sees them, on the virtual clock."""
-
-    scheduler: ResidencyScheduler
-    busy: list[tuple[float, float]] = field(default_factory=list)
-    waits: list[tuple[str, float, float]] = field(default_factory=list)
-
-    async def call(self, model: str, seconds: float) -> None:
-        """One request: wait for its turn, then hold the GPU (plus a load when cold)."""
-        loop = asyncio.get_running_loop()
-        arrived = loop.time()
-        async with self.scheduler.admit(model) as ticket:
-            admitted = loop.time()
-            self.waits.append((model, arrived, admitted))
-            await asyncio.sleep(seconds + (LOAD_S if ticket.cold_load else 0.0))
-            self.busy.append((admitted, loop.time()))
-
-    def idle_within(self, start: float, end: float) -> float:
-        """Seconds in [start, end] with no call on the GPU."""
-        covered, cursor = 0.0, start
-        for begin, finish in sorted(self.busy):
-            begin, finish = max(begin, cursor), min(finish, end)
-            if finish > begin:
-                covered += finish - begin
-                cursor = finish
-        return max(end - start - covered, 0.0)
 
 
 AGENT_LOOPS = st.lists(
@@ -162,7 +119,7 @@ def test_in_virtual_time_no_request_waits_past_the_bound_on_an_idle_gpu(
     async def run() -> Gpu:
         loop = asyncio.get_running_loop()
         scheduler = ResidencyScheduler(FOUR, max_swap_wait=bound, linger=linger, clock=loop.time)
-        gpu = Gpu(scheduler)
+        gpu = Gpu(scheduler, LOAD_S)
         await asyncio.gather(*(agent(gpu, *spec) for spec in agents))
         return gpu
 

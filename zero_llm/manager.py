@@ -209,19 +209,25 @@ class ModelManager:
         return spec.name
 
     async def _hosts_with(self, name: str, *, loaded: bool) -> list[HostState]:
-        """The hosts that have ``name`` (in memory with ``loaded``); the first if none does."""
+        """The hosts that have ``name`` (in memory with ``loaded``); the first if none does.
+
+        With one host nothing is asked: that host answers for itself (a 404 names what is
+        missing).
+        """
+        hosts = self.hosts.hosts
+        if len(hosts) == 1:
+            return hosts
         found = []
-        for host in self.hosts.hosts:
-            if len(self.hosts.hosts) == 1:
-                return [host]
+        for host in hosts:
+            backend = host.backend
             names = (
-                {m.name for m in await host.backend.loaded()}
+                {m.name for m in await backend.loaded()}
                 if loaded
-                else await host.backend.present_models()
+                else await backend.present_models()
             )
             if name in names:
                 found.append(host)
-        return found or self.hosts.hosts[:1]
+        return found or hosts[:1]
 
     async def delete_model(self, model_name: str) -> str:
         """Remove a model from the disk of every Ollama host that has it; return its full name."""

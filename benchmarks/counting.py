@@ -14,14 +14,13 @@ the ratios; no verdicts.
 from __future__ import annotations
 
 import json
-import statistics
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from benchmarks.window import timed
 from zero_llm.prompt.ollama_prompt import chat_template
 from zero_llm.testing.vocabularies import vocab_tokenizer
 from zero_llm.tokens import ExactCounter, PromptShape, overhead_for_template
@@ -60,13 +59,8 @@ def tools() -> list[dict[str, object]]:
     ]
 
 
-def best(fn: Callable[[], object], repeat: int = 7) -> tuple[float, float]:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    return min(samples), statistics.median(samples)
+REPEAT = 7
+"""Repetitions of each timed count (best and median)."""
 
 
 def main() -> None:
@@ -87,14 +81,14 @@ def main() -> None:
     def old() -> int:
         return overhead.per_prompt + sum(baseline.count_messages(messages))
 
-    new_best, new_median = best(lambda: exact.count_prompt(messages, schemas))
+    new_best, new_median = timed(lambda: exact.count_prompt(messages, schemas), REPEAT)
     grown = iter(range(10**6))
 
     def one_more() -> int:  # the next step of the loop: one more message, rendered
         return exact.count_prompt([*messages, HumanMessage(f"step {next(grown)}")], schemas)
 
-    step_best, step_median = best(one_more)
-    old_best, old_median = best(old)
+    step_best, step_median = timed(one_more, REPEAT)
+    old_best, old_median = timed(old, REPEAT)
     print(f"{len(messages)} messages + 30 tools = {total:,} tokens exactly (old count: {old():,})")
     print(f"exact count, cold: {cold * 1000:8.1f} ms")
     print(

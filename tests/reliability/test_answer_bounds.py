@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ import httpx
 import pytest
 from aiohttp import web
 
+from tests.app_server import serving
 from tests.conftest import fast_settings
 from zero_llm import (
     AnswerTooLongError,
@@ -54,7 +54,6 @@ def flooding(emulator: OllamaEmulator) -> Iterator[str]:
 
     It runs in a thread of its own, so the client always finds data ready to read.
     """
-    loop = asyncio.new_event_loop()
     line = json.dumps(
         {
             "model": "llama3.1:8b",
@@ -89,19 +88,8 @@ def flooding(emulator: OllamaEmulator) -> Iterator[str]:
     app = web.Application()
     app.router.add_post("/api/chat", chat)
     app.router.add_route("*", "/{tail:.*}", forward)
-    runner = web.AppRunner(app)
-    loop.run_until_complete(runner.setup())
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    loop.run_until_complete(site.start())
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=40)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
+    with serving(app, cleanup_timeout=40) as url:
+        yield url
 
 
 async def test_the_total_deadline_holds_against_a_flood(flooding: str, tmp_path: Path) -> None:

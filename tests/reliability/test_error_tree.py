@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
+from tests.app_server import serving
 from tests.conftest import fast_settings
 from zero_llm import InvalidRequestError, ModelManager, OllamaServerError
 from zero_llm.chat_model import ZeroChatModel
@@ -27,22 +27,10 @@ def misshapen() -> Iterator[str]:
     async def answer(request: web.Request) -> web.Response:
         return web.Response(text=body, content_type="application/json")
 
-    loop = asyncio.new_event_loop()
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", answer)
-    runner = web.AppRunner(app)
-    loop.run_until_complete(runner.setup())
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    loop.run_until_complete(site.start())
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
+    with serving(app) as url:
+        yield url
 
 
 async def test_a_wrongly_shaped_answer_is_an_ollama_error(misshapen: str, tmp_path: Path) -> None:

@@ -15,6 +15,24 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 STRING, INT, DOUBLE, BOOL, STRINGS = "string", "int", "double", "boolean", "string[]"
 
+SECONDS_BUCKETS = (
+    0.01,
+    0.02,
+    0.04,
+    0.08,
+    0.16,
+    0.32,
+    0.64,
+    1.28,
+    2.56,
+    5.12,
+    10.24,
+    20.48,
+    40.96,
+    81.92,
+)
+"""The explicit bucket boundaries the document gives both duration metrics."""
+
 INFERENCE_SPAN: dict[str, tuple[str, str]] = {
     # key: (type, requirement level)
     "gen_ai.operation.name": (STRING, "required"),
@@ -94,42 +112,12 @@ METRICS: dict[str, dict[str, Any]] = {
     },
     "gen_ai.client.operation.duration": {
         "unit": "s",
-        "buckets": (
-            0.01,
-            0.02,
-            0.04,
-            0.08,
-            0.16,
-            0.32,
-            0.64,
-            1.28,
-            2.56,
-            5.12,
-            10.24,
-            20.48,
-            40.96,
-            81.92,
-        ),
+        "buckets": SECONDS_BUCKETS,
         "attributes": {**_CLIENT_METRIC, "error.type": "conditionally required"},
     },
     "gen_ai.client.operation.time_to_first_chunk": {
         "unit": "s",
-        "buckets": (
-            0.01,
-            0.02,
-            0.04,
-            0.08,
-            0.16,
-            0.32,
-            0.64,
-            1.28,
-            2.56,
-            5.12,
-            10.24,
-            20.48,
-            40.96,
-            81.92,
-        ),
+        "buckets": SECONDS_BUCKETS,
         "attributes": dict(_CLIENT_METRIC),
     },
 }

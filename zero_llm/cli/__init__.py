@@ -3,7 +3,8 @@
 ``main`` hands ``zero-llm ask ...`` to the resident process first (``zero_llm.resident``:
 standard library only, so an ask costs a bare interpreter's start-up plus the answer);
 every other command, and any ask it does not take, goes to the Typer app
-(``zero_llm.cli.commands``), imported only then.
+(``zero_llm.cli.commands``), imported only then, and built of the one command named (the
+others' modules are never imported: a command that does no model I/O starts fast).
 
 The global options may come anywhere before a ``--``: ``zero-llm ask -v "q"`` is
 ``zero-llm -v ask "q"``. A ``ZeroLLMError`` that escapes a command is one ``error:``
@@ -44,11 +45,11 @@ def main() -> None:
             sys.stdout.flush()
             sys.exit(code)
     args = hoist_global_flags(args)
-    from zero_llm.cli.commands import app
+    from zero_llm.cli.commands import app_for
     from zero_llm.errors import ZeroLLMError
 
     try:
-        app(args=args, prog_name="zero-llm")
+        app_for(args)(args=args, prog_name="zero-llm")
     except ZeroLLMError as exc:
         from zero_llm.cli.common import fail_error
 

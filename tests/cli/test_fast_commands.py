@@ -18,10 +18,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer.core
+import typer.main
 from cryptography.fernet import Fernet
 from typer.testing import CliRunner
 
-from zero_llm.cli.commands import app
+from zero_llm.cli import is_brief
+from zero_llm.cli.commands import COMMANDS, app, app_for
 from zero_llm.testing import OllamaEmulator
 
 HEAVY = ("langchain_core", "zero_llm.manager", "zero_llm.core", "zero_llm.calls", "ollama", "httpx")
@@ -188,3 +191,45 @@ def test_a_mistyped_command_still_gets_the_whole_apps_suggestion(
     )
     assert done.returncode == 2
     assert "No such command 'sesions'. Did you mean 'sessions'?" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "only"),
+    [
+        (["route", "hello"], {"route"}),
+        (["-v", "sessions", "list"], {"sessions"}),
+        (["--no-color", "usage", "--json"], {"usage"}),
+        (["--help"], None),
+        ([], None),
+        (["sesions", "list"], None),  # unknown: the whole app says "did you mean"
+        (["--bogus", "route", "x"], None),  # an unknown option before the command
+    ],
+)
+def test_the_app_holds_only_the_command_named(args: list[str], only: set[str] | None) -> None:
+    built = typer.main.get_command(app_for(args))
+    assert isinstance(built, typer.core.TyperGroup)
+    assert set(built.commands) == (only if only is not None else set(COMMANDS))
+    whole = typer.main.get_command(app)
+    assert isinstance(whole, typer.core.TyperGroup)
+    assert list(whole.commands) == list(COMMANDS)  # in --help's order
+
+
+@pytest.mark.parametrize(
+    ("args", "collecting"),
+    [(["route", "hi"], False), (["config", "--json"], False), (["emulate", "--help"], True)],
+)
+def test_brief_commands_run_without_the_cyclic_collector(
+    fresh_home: dict[str, str], args: list[str], collecting: bool
+) -> None:
+    program = (
+        "import gc, sys\n"
+        "from zero_llm.cli import main\n"
+        f"sys.argv = ['zero-llm', *{args!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print('COLLECTING', gc.isenabled(), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], env=fresh_home, capture_output=True, text=True, timeout=60
+    )
+    assert f"COLLECTING {collecting}" in done.stderr, done.stderr
+    assert is_brief(args) is not collecting

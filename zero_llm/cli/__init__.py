@@ -9,10 +9,18 @@ others' modules are never imported: a command that does no model I/O starts fast
 The global options may come anywhere before a ``--``: ``zero-llm ask -v "q"`` is
 ``zero-llm -v ask "q"``. A ``ZeroLLMError`` that escapes a command is one ``error:``
 line on stderr (exit code 1); with ``-v`` its traceback comes first.
+
+A command that does no model I/O and ends in a moment (``BRIEF``, and the app's own
+``--help`` or ``--version``) runs without the cyclic garbage collector, whose passes over
+the freshly imported libraries cost more than the command's own work; and when any command
+ends, every object is frozen (``gc.freeze``) so the interpreter's exit skips its last full
+collection. Both are the ``gc`` module's documented switches: the objects still go with the
+process, and every exit handler still runs.
 """
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +32,22 @@ __all__ = ["app", "main"]
 
 GLOBAL_FLAGS = ("-v", "--verbose", "--no-color", "--version")
 """Options of the whole command, accepted after the subcommand too."""
+
+
+BRIEF = frozenset({"route", "config", "sessions", "logs", "usage"})
+"""The commands that do no model I/O and end in a moment."""
+
+
+def command_named(args: list[str]) -> str | None:
+    """The command ``args`` name (the first word that is not a global flag), or None."""
+    rest = [a for a in args if a not in GLOBAL_FLAGS]
+    return rest[0] if rest else None
+
+
+def is_brief(args: list[str]) -> bool:
+    """Whether ``args`` run a ``BRIEF`` command, or only the app's help or version."""
+    named = command_named(args)
+    return named in BRIEF or named in (None, "--help")
 
 
 def hoist_global_flags(args: list[str]) -> list[str]:
@@ -45,6 +69,15 @@ def main() -> None:
             sys.stdout.flush()
             sys.exit(code)
     args = hoist_global_flags(args)
+    if is_brief(args):
+        gc.disable()
+    try:
+        _run_app(args)
+    finally:
+        gc.freeze()  # the process ends next: its exit need not collect what it imported
+
+
+def _run_app(args: list[str]) -> None:
     from zero_llm.cli.commands import app_for
     from zero_llm.errors import ZeroLLMError
 

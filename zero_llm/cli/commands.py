@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from zero_llm.cli import GLOBAL_FLAGS, common
+from zero_llm.cli import command_named, common
 
 __all__ = ["COMMANDS", "app", "app_for", "build_app"]
 
@@ -114,9 +114,9 @@ def app_for(args: list[str]) -> typer.Typer:
     Anything else (no command, ``--help`` or another option before it, an unknown name)
     gets the whole app, so its help, usage and "no such command" stay the app's own.
     """
-    rest = [a for a in args if a not in GLOBAL_FLAGS]
-    if rest and rest[0] in COMMANDS:
-        return build_app((rest[0],))
+    named = command_named(args)
+    if named in COMMANDS:
+        return build_app((named,))
     return build_app()
 
 

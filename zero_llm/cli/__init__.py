@@ -12,10 +12,10 @@ line on stderr (exit code 1); with ``-v`` its traceback comes first.
 
 A command that does no model I/O and ends in a moment (``BRIEF``, and the app's own
 ``--help`` or ``--version``) runs without the cyclic garbage collector, whose passes over
-the freshly imported libraries cost more than the command's own work; and when any command
-ends, every object is frozen (``gc.freeze``) so the interpreter's exit skips its last full
-collection. Both are the ``gc`` module's documented switches: the objects still go with the
-process, and every exit handler still runs.
+the freshly imported libraries cost more than the command's own work, and freezes its
+objects at its end (``gc.freeze``), so the interpreter's exit skips its last full
+collection. Both are the ``gc`` module's documented switches: the objects still go with
+the process, and every exit handler still runs. Other commands keep the collector.
 """
 
 from __future__ import annotations
@@ -69,8 +69,10 @@ def main() -> None:
             sys.stdout.flush()
             sys.exit(code)
     args = hoist_global_flags(args)
-    if is_brief(args):
-        gc.disable()
+    if not is_brief(args):
+        _run_app(args)
+        return
+    gc.disable()
     try:
         _run_app(args)
     finally:

@@ -23,7 +23,7 @@ import typer.main
 from cryptography.fernet import Fernet
 from typer.testing import CliRunner
 
-from zero_llm.cli import is_brief
+from zero_llm.cli.command_line import is_brief
 from zero_llm.cli.commands import COMMANDS, app, app_for
 from zero_llm.testing import OllamaEmulator
 

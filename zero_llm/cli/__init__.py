@@ -10,7 +10,7 @@ The global options may come anywhere before a ``--``: ``zero-llm ask -v "q"`` is
 ``zero-llm -v ask "q"``. A ``ZeroLLMError`` that escapes a command is one ``error:``
 line on stderr (exit code 1); with ``-v`` its traceback comes first.
 
-A command that does no model I/O and ends in a moment (``BRIEF``, and the app's own
+A command that does no model I/O and ends in a moment (``command_line.BRIEF``, and the app's own
 ``--help`` or ``--version``) runs without the cyclic garbage collector, whose passes over
 the freshly imported libraries cost more than the command's own work, and freezes its
 objects at its end (``gc.freeze``), so the interpreter's exit skips its last full
@@ -24,38 +24,12 @@ import gc
 import sys
 from typing import TYPE_CHECKING, Any
 
+from zero_llm.cli.command_line import hoist_global_flags, is_brief
+
 if TYPE_CHECKING:
     import typer
 
 __all__ = ["app", "main"]
-
-
-GLOBAL_FLAGS = ("-v", "--verbose", "--no-color", "--version")
-"""Options of the whole command, accepted after the subcommand too."""
-
-
-BRIEF = frozenset({"route", "config", "sessions", "logs", "usage"})
-"""The commands that do no model I/O and end in a moment."""
-
-
-def command_named(args: list[str]) -> str | None:
-    """The command ``args`` name (the first word that is not a global flag), or None."""
-    rest = [a for a in args if a not in GLOBAL_FLAGS]
-    return rest[0] if rest else None
-
-
-def is_brief(args: list[str]) -> bool:
-    """Whether ``args`` run a ``BRIEF`` command, or only the app's help or version."""
-    named = command_named(args)
-    return named in BRIEF or named in (None, "--help")
-
-
-def hoist_global_flags(args: list[str]) -> list[str]:
-    """``args`` with the global flags moved before the subcommand (none after ``--``)."""
-    cut = args.index("--") if "--" in args else len(args)
-    flags = [a for a in args[:cut] if a in GLOBAL_FLAGS]
-    rest = [a for a in args[:cut] if a not in GLOBAL_FLAGS]
-    return [*dict.fromkeys(flags), *rest, *args[cut:]]
 
 
 def main() -> None:

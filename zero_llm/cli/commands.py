@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from zero_llm.cli import command_named, common
+from zero_llm.cli import common
+from zero_llm.cli.command_line import command_named
 
 __all__ = ["COMMANDS", "app", "app_for", "build_app"]
 

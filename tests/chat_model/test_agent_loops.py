@@ -92,6 +92,29 @@ async def test_the_usage_event_fires_on_async_paths(manager: ModelManager) -> No
     assert [r.model for r in events.records] == ["llama3.1:8b", "llama3.1:8b"]
 
 
+async def test_the_usage_event_fires_when_langgraph_streams_an_invoke(
+    manager: ModelManager,
+) -> None:
+    """``stream_mode="messages"`` makes LangChain stream inside ``ainvoke`` (no run manager)."""
+    agent = create_agent(model=manager.chat_model(task="quick"), tools=[get_price])
+    events = AsyncUsageEvents()
+    async for _ in agent.astream(
+        {"messages": ["what is the price of ticker=NVDA today?"]},
+        config={"callbacks": [events]},
+        stream_mode="messages",
+    ):
+        pass
+    assert [r.model for r in events.records] == ["llama3.1:8b", "llama3.1:8b"]  # both steps
+    sync_events = UsageEvents()
+    for _ in agent.stream(
+        {"messages": ["what is the price of ticker=AAPL today?"]},
+        config={"callbacks": [sync_events]},
+        stream_mode="messages",
+    ):
+        pass
+    assert len(sync_events.records) == 2
+
+
 async def test_usage_metadata_sums_every_call_of_a_step(emulator: OllamaEmulator) -> None:
     manager = ModelManager(
         fast_settings(

@@ -11,16 +11,14 @@ SQLAlchemy errors leave as ``StorageError``.
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import threading
 import time
-import weakref
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.engine import make_url
@@ -30,31 +28,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from zero_llm.errors import ConfigurationError, StorageError
 from zero_llm.migrations import Migration, migrations
 from zero_llm.schema import zl_migrations
-from zero_llm.sync_bridge import SyncBridge, shared_bridge
+from zero_llm.sync_bridge import SyncBridge, forget_in_forked_child, on_home_loop, shared_bridge
 
 __all__ = ["Database", "on_database_loop", "utc"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
 
-_live: weakref.WeakSet[Database] = weakref.WeakSet()
 
-
-def on_database_loop(
-    method: Callable[Concatenate[Any, P], Coroutine[Any, Any, T]],
-) -> Callable[Concatenate[Any, P], Coroutine[Any, Any, T]]:
-    """Make a store method run on its database's loop, awaited from whatever loop calls it.
-
-    The store object needs a ``database`` attribute. One loop owns every connection, so no
-    connection is ever used from, or outlives, another loop (Jupyter's, pytest's, a sync
-    caller's), and the pool is kept across calls.
-    """
-
-    @functools.wraps(method)
-    async def run_there(self: Any, *args: P.args, **kwargs: P.kwargs) -> T:
-        return await self.database.call(method(self, *args, **kwargs))
-
-    return run_there
+on_database_loop = on_home_loop(lambda store: store.database.bridge)
+"""Make a store method run on its database's loop (the store has a ``database``)."""
 
 
 def utc(value: datetime) -> datetime:
@@ -149,7 +132,7 @@ class Database:
         self._lock = threading.Lock()
         self._migration_lock: asyncio.Lock | None = None
         self._upgrades = list(upgrades) if upgrades is not None else migrations()
-        _live.add(self)
+        forget_in_forked_child(self)
 
     @classmethod
     def for_url(
@@ -243,7 +226,7 @@ class Database:
                 )
         self._migrated = True
 
-    def _forget_after_fork(self) -> None:
+    def forget_after_fork(self) -> None:
         """In a forked child: drop the parent's pool without touching its connections."""
         engine, self._engine_instance = self._engine_instance, None
         if engine is not None:
@@ -266,15 +249,4 @@ class Database:
 
     async def call(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine on the database loop and await its result from any loop."""
-        loop = self.loop
-        if asyncio.get_running_loop() is loop:
-            return await coro
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
-
-
-def _after_fork_in_child() -> None:
-    for database in list(_live):
-        database._forget_after_fork()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
+        return await self.bridge.call(coro)

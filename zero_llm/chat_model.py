@@ -132,7 +132,24 @@ def _pass_handlers(config: RunnableConfig | None, own: Callbacks, kwargs: dict[s
         found: Any = getattr(callbacks, "handlers", callbacks)
         handlers.extend(h for h in found or () if h not in handlers)
     if handlers:
-        kwargs["usage_handlers"] = handlers
+        kwargs["usage_handlers"] = UsageListeners(handlers)
+
+
+class UsageListeners:
+    """The call's callback handlers, handed to ``_stream``/``_astream`` for the usage event.
+
+    Its repr says nothing about them on purpose: LangChain puts a call's keywords into its
+    cache key and into the invocation parameters every tracer records, where handler
+    objects (different for every run) do not belong.
+    """
+
+    __slots__ = ("handlers",)
+
+    def __init__(self, handlers: Sequence[Any]) -> None:
+        self.handlers = tuple(handlers)
+
+    def __repr__(self) -> str:
+        return "UsageListeners()"
 
 
 def _response_format(value: Any) -> str | dict[str, Any] | None:
@@ -463,7 +480,7 @@ class ZeroChatModel(BaseChatModel):
                 parent_run_id=run_manager.run_id,
             )
         elif kwargs.get("usage_handlers"):  # a stream: LangChain passed no run manager
-            observer = AsyncCallbackManager(handlers=kwargs["usage_handlers"])
+            observer = AsyncCallbackManager(handlers=list(kwargs["usage_handlers"].handlers))
         chunks, _ = self._wired.core.chunks(
             request, stream=stream, route=decided, observer=observer
         )

@@ -107,7 +107,7 @@ async def second_stage(
     try:
         times, answered, right = [], 0, 0
         for example in doubtful:
-            opinion = await ask_quick_model(client, example.text, budget_s=2.0)
+            opinion = await ask_quick_model(client.chat, example.text, budget_s=2.0)
             times.append(opinion.seconds * 1000)
             if opinion.task is not None:
                 answered += 1

@@ -48,6 +48,7 @@ from langchain_core.callbacks import (
     AsyncCallbackManager,
     AsyncCallbackManagerForLLMRun,
     CallbackManagerForLLMRun,
+    Callbacks,
 )
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.chat_models import LangSmithParams
@@ -118,16 +119,37 @@ def _lift_configurable(config: RunnableConfig | None, kwargs: dict[str, Any]) ->
         kwargs["thread_id"] = str(thread)
 
 
-def _pass_handlers(config: RunnableConfig | None, kwargs: dict[str, Any]) -> None:
-    """Hand a stream's callback handlers down for the usage event.
+def _pass_handlers(config: RunnableConfig | None, own: Callbacks, kwargs: dict[str, Any]) -> None:
+    """Hand the call's callback handlers down for the usage event.
 
-    LangChain calls ``_stream``/``_astream`` without the run manager, so the handlers of
-    the call's config travel as a keyword instead.
+    LangChain calls ``_stream``/``_astream`` without the run manager (``stream``, and
+    ``invoke`` when a streaming handler such as LangGraph's ``stream_mode="messages"`` makes
+    it stream), so the handlers of the call's config and the model's own travel as a
+    keyword instead.
     """
-    callbacks = ensure_config(config).get("callbacks")
-    handlers: Any = getattr(callbacks, "handlers", callbacks)
+    handlers: list[Any] = []
+    for callbacks in (ensure_config(config).get("callbacks"), own):
+        found: Any = getattr(callbacks, "handlers", callbacks)
+        handlers.extend(h for h in found or () if h not in handlers)
     if handlers:
-        kwargs["usage_handlers"] = list(handlers)
+        kwargs["usage_handlers"] = UsageListeners(handlers)
+
+
+class UsageListeners:
+    """The call's callback handlers, handed to ``_stream``/``_astream`` for the usage event.
+
+    Its repr says nothing about them on purpose: LangChain puts a call's keywords into its
+    cache key and into the invocation parameters every tracer records, where handler
+    objects (different for every run) do not belong.
+    """
+
+    __slots__ = ("handlers",)
+
+    def __init__(self, handlers: Sequence[Any]) -> None:
+        self.handlers = tuple(handlers)
+
+    def __repr__(self) -> str:
+        return "UsageListeners()"
 
 
 def _response_format(value: Any) -> str | dict[str, Any] | None:
@@ -346,6 +368,14 @@ class ZeroChatModel(BaseChatModel):
         return RunnableMap(raw=llm) | parsed.with_fallbacks([none], exception_key="parsing_error")
 
     # ------------------------------------------------------------- the calls
+    # LangChain hands ``_generate``/``_stream`` neither the call's config nor (for streams)
+    # its run manager, so these four read what zero-llm needs from the config first.
+
+    def _take_call_config(self, config: RunnableConfig | None, kwargs: dict[str, Any]) -> None:
+        """Move the config's prefixed keys, thread and handlers into the call's keywords."""
+        _lift_configurable(config, kwargs)
+        _pass_handlers(config, self.callbacks, kwargs)
+
     def invoke(
         self,
         input: LanguageModelInput,
@@ -355,7 +385,7 @@ class ZeroChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> AIMessage:
         """Answer ``input`` (zero-llm's prefixed ``configurable`` keys and thread honoured)."""
-        _lift_configurable(config, kwargs)
+        self._take_call_config(config, kwargs)
         return super().invoke(input, config, stop=stop, **kwargs)
 
     async def ainvoke(
@@ -367,7 +397,7 @@ class ZeroChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> AIMessage:
         """Answer ``input`` (zero-llm's prefixed ``configurable`` keys and thread honoured)."""
-        _lift_configurable(config, kwargs)
+        self._take_call_config(config, kwargs)
         return await super().ainvoke(input, config, stop=stop, **kwargs)
 
     def stream(
@@ -379,8 +409,7 @@ class ZeroChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[AIMessageChunk]:
         """Stream the answer (zero-llm's prefixed ``configurable`` keys and thread honoured)."""
-        _lift_configurable(config, kwargs)
-        _pass_handlers(config, kwargs)
+        self._take_call_config(config, kwargs)
         return super().stream(input, config, stop=stop, **kwargs)
 
     def astream(
@@ -392,8 +421,7 @@ class ZeroChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[AIMessageChunk]:
         """Stream the answer (zero-llm's prefixed ``configurable`` keys and thread honoured)."""
-        _lift_configurable(config, kwargs)
-        _pass_handlers(config, kwargs)
+        self._take_call_config(config, kwargs)
         return super().astream(input, config, stop=stop, **kwargs)
 
     def _request(
@@ -452,7 +480,7 @@ class ZeroChatModel(BaseChatModel):
                 parent_run_id=run_manager.run_id,
             )
         elif kwargs.get("usage_handlers"):  # a stream: LangChain passed no run manager
-            observer = AsyncCallbackManager(handlers=kwargs["usage_handlers"])
+            observer = AsyncCallbackManager(handlers=list(kwargs["usage_handlers"].handlers))
         chunks, _ = self._wired.core.chunks(
             request, stream=stream, route=decided, observer=observer
         )

@@ -247,7 +247,7 @@ class QueryCore:
         quick = self.catalog.models[self.catalog.default_role].name
         host = await self.hosts.place(quick, request.session_id)
         opinion = await ask_quick_model(
-            host.backend.client(),
+            host.backend.answer,
             request.text,
             model=quick,
             budget_s=self.settings.routing.second_stage_budget_s,

@@ -21,7 +21,6 @@ import functools
 import os
 import threading
 import time
-import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -55,17 +54,15 @@ __all__ = [
 T = TypeVar("T")
 P = ParamSpec("P")
 
-_live: weakref.WeakSet[Database] = weakref.WeakSet()
-
 
 def on_database_loop(
     method: Callable[Concatenate[Any, P], Coroutine[Any, Any, T]],
 ) -> Callable[Concatenate[Any, P], Coroutine[Any, Any, T]]:
-    """Make a store method run on its database's loop, awaited from whatever loop calls it.
+    """Make a store method run where its database's I/O runs (the store has a ``database``).
 
-    The store object needs a ``database`` attribute. One loop owns every connection, so no
-    connection is ever used from, or outlives, another loop (Jupyter's, pytest's, a sync
-    caller's), and the pool is kept across calls.
+    That is the loop of the database's bridge (``SyncBridge.call``, as ``on_home_loop``
+    does for the objects that hold their bridge), or, for a ``blocking`` database, the
+    awaiting loop itself: the sync bridge is then never imported.
     """
 
     @functools.wraps(method)
@@ -238,7 +235,11 @@ class Database:
         self._lock = threading.Lock()
         self._migration_lock: asyncio.Lock | None = None
         self._upgrades = list(upgrades) if upgrades is not None else migrations()
-        _live.add(self)
+        self._pid = os.getpid()
+        if not self.blocking:  # a blocking one checks its pid before use instead
+            from zero_llm.sync_bridge import forget_in_forked_child
+
+            forget_in_forked_child(self)
 
     @classmethod
     def for_url(
@@ -270,6 +271,9 @@ class Database:
         return self.bridge.loop
 
     def _engine(self) -> _Engine:
+        if self.blocking and self._pid != os.getpid():  # a forked child: the pool is the parent's
+            self._pid = os.getpid()
+            self.forget_after_fork()
         if not self.blocking and asyncio.get_running_loop() is not self.loop:
             raise RuntimeError("database I/O must run on the database loop (on_database_loop)")
         if self._engine_instance is None:
@@ -354,7 +358,7 @@ class Database:
                 )
         self._migrated = True
 
-    def _forget_after_fork(self) -> None:
+    def forget_after_fork(self) -> None:
         """In a forked child: drop the parent's pool without touching its connections."""
         engine, self._engine_instance = self._engine_instance, None
         if engine is not None:
@@ -382,15 +386,4 @@ class Database:
         """
         if self.blocking:
             return await coro
-        loop = self.loop
-        if asyncio.get_running_loop() is loop:
-            return await coro
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
-
-
-def _after_fork_in_child() -> None:
-    for database in list(_live):
-        database._forget_after_fork()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
+        return await self.bridge.call(coro)

@@ -7,6 +7,7 @@ messages, or an ``InvalidRequestError`` naming what was wrong. Pure functions.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -128,6 +129,13 @@ def _check_format(format: Any) -> str | dict[str, Any] | None:
         raise InvalidRequestError(
             f"format must be 'json' or a JSON schema dict, got {type(format).__name__}"
         )
+    if isinstance(format, dict):
+        try:  # it travels as JSON in UTF-8: refuse here what could not be sent
+            json.dumps(format, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+            raise InvalidRequestError(
+                f"format is not a JSON schema that can be sent as UTF-8 JSON: {exc}"
+            ) from exc
     return format  # type: ignore[no-any-return]
 
 

@@ -51,7 +51,7 @@ class Runtime:
     bridge: SyncBridge
 
     async def aclose(self) -> None:
-        """Write pending usage records; close this loop's Ollama and the database connections."""
+        """Write pending usage records; close the Ollama and the database connections."""
         await self.storage.aclose()
         await self.hosts.aclose()
 
@@ -76,6 +76,7 @@ def build_runtime(settings: ZeroLLMSettings, bridge: SyncBridge | None = None) -
     hosts = HostPool(
         settings.host_list(),
         settings.timeouts,
+        home=bridge,
         refuse_truncation=settings.window.refuse_truncation,
         has_room=has_room,
     )

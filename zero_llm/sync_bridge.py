@@ -16,33 +16,49 @@ are carried into the task; a ``KeyboardInterrupt`` in the caller cancels the tas
 - **Fork-safe**: a forked child (multiprocessing's fork, gunicorn-style workers) has no
   bridge thread; ``os.register_at_fork`` resets every bridge in the child, which then starts
   its own loop on first use instead of hanging on the parent's.
-- **Database engines** stay on this loop (see ``zero_llm.database``): an asyncio connection
-  pool cannot cross loops, and callers' loops (``asyncio.run``, pytest's, Jupyter's) end
-  without disposing their pools; one long-lived loop owns every pool, so the async API hops
-  one thread per database call (tens of microseconds, against a transaction's milliseconds).
+- **Every connection pool lives on this loop**: the database's engine (``zero_llm.database``)
+  and each Ollama host's clients (``zero_llm.ollama.client``). An asyncio pool cannot cross
+  loops, and callers' loops (``asyncio.run``, pytest's, Jupyter's) end without disposing
+  their pools; one long-lived loop owns every pool, so the async API hops: ``call`` awaits
+  one coroutine run here (about 0.1 ms, against a transaction's or a model call's
+  milliseconds), ``relay`` pushes a stream's items to the caller as they come, and
+  ``on_home_loop`` makes a method do the first. Sync calls already run here: no hop.
+  Owners of such resources register with ``forget_in_forked_child``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
+import contextlib
 import contextvars
+import functools
 import os
 import queue
 import sys
 import threading
 import weakref
-from collections.abc import AsyncIterator, Callable, Coroutine, Hashable, Iterator
-from typing import Any, TypeVar, cast
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Hashable, Iterator
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, cast
 
 import anyio
 from anyio.from_thread import BlockingPortal
 
 from zero_llm.errors import SyncCallInEventLoopError
 
-__all__ = ["SyncBridge", "in_jupyter_kernel", "shared_bridge"]
+__all__ = [
+    "ForgetsAfterFork",
+    "SyncBridge",
+    "forget_in_forked_child",
+    "in_jupyter_kernel",
+    "on_home_loop",
+    "relayed_from_home_loop",
+    "shared_bridge",
+]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 _bridges: weakref.WeakSet[SyncBridge] = weakref.WeakSet()
 
@@ -150,9 +166,7 @@ class SyncBridge:
             else:
                 handoff.put(("end", None))
             finally:
-                aclose = getattr(agen, "aclose", None)
-                if aclose is not None:
-                    await aclose()
+                await _aclose(agen)
 
         task = portal.start_task_soon(_in_context, contextvars.copy_context(), pump())
         finished = False
@@ -173,6 +187,108 @@ class SyncBridge:
                 task.cancel()
                 concurrent.futures.wait([task], timeout=10)
 
+    async def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await a coroutine on the bridge's loop from any loop (directly when already on it).
+
+        What owns a connection pool (a database, an Ollama host's clients) runs its I/O
+        here; a caller on another loop waits for it without blocking that loop. Cancelling
+        the caller cancels the work.
+        """
+        loop = self.loop
+        if asyncio.get_running_loop() is loop:
+            return await coro
+        context = contextvars.copy_context()
+        outcome: concurrent.futures.Future[T] = concurrent.futures.Future()
+        tasks: list[asyncio.Task[T]] = []
+
+        def settle(task: asyncio.Task[T]) -> None:
+            with contextlib.suppress(concurrent.futures.InvalidStateError):  # caller gone
+                if task.cancelled():
+                    outcome.cancel()
+                elif (error := task.exception()) is not None:
+                    outcome.set_exception(error)
+                else:
+                    outcome.set_result(task.result())
+
+        def start() -> None:  # on the bridge's loop; before ``stop`` (FIFO), so always run
+            task = loop.create_task(coro, context=context)
+            task.add_done_callback(settle)
+            tasks.append(task)
+
+        def stop() -> None:
+            tasks[0].cancel()
+
+        loop.call_soon_threadsafe(start)
+        try:
+            return await asyncio.wrap_future(outcome)
+        except asyncio.CancelledError:
+            loop.call_soon_threadsafe(stop)
+            raise
+
+    async def relay(self, items: AsyncIterator[T]) -> AsyncGenerator[T, None]:
+        """Iterate an async iterator on the bridge's loop, yielding its items on the caller's.
+
+        The items are pushed to the caller as they come (one wake-up per batch, not a
+        round trip per item); when the caller stops early or is cancelled, the iterator
+        is cancelled and closed on its own loop before this returns.
+        """
+        loop = self.loop
+        here = asyncio.get_running_loop()
+        if here is loop:
+            try:
+                async for item in items:
+                    yield item
+            finally:
+                await _aclose(items)
+            return
+        arrived = _Mailbox(here)
+        closed = asyncio.Event()
+        context = contextvars.copy_context()
+
+        async def pump() -> None:
+            try:
+                async for item in items:
+                    arrived.put((False, item))
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # the caller's now: raised there, not logged here
+                arrived.put((True, exc))
+            else:
+                arrived.put((True, None))
+            finally:
+                await _aclose(items)
+
+        pumps: list[asyncio.Task[None]] = []
+
+        def announce_closed(_: asyncio.Task[None]) -> None:
+            with contextlib.suppress(RuntimeError):  # the caller's loop is closed
+                here.call_soon_threadsafe(closed.set)
+
+        def start() -> None:  # on the bridge's loop; runs before ``stop`` (FIFO)
+            task = loop.create_task(pump(), context=context)
+            task.add_done_callback(announce_closed)
+            pumps.append(task)
+
+        def stop() -> None:
+            pumps[0].cancel()
+
+        loop.call_soon_threadsafe(start)
+        finished = False
+        try:
+            while True:
+                done, value = await arrived.get()
+                if not done:
+                    yield value
+                    continue
+                finished = True
+                if value is not None:
+                    raise value
+                return
+        finally:
+            if not finished:  # stopped early: cancel the iterator and wait until it is closed
+                loop.call_soon_threadsafe(stop)
+                await closed.wait()
+
     def _forget_after_fork(self) -> None:
         """In a forked child the loop thread is gone: start afresh on next use."""
         self._portal = None
@@ -181,9 +297,92 @@ class SyncBridge:
         self._kept_lock = threading.Lock()  # the kept resources reset themselves after a fork
 
 
+class _Mailbox:
+    """Messages from the bridge's loop to a caller's loop: one wake-up per batch, in order."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._messages: collections.deque[Any] = collections.deque()
+        self._ready = asyncio.Event()
+        self._wake_pending = False
+
+    def put(self, message: Any) -> None:
+        """Add a message (from any thread); wake the caller unless a wake-up is on its way."""
+        self._messages.append(message)  # before the flag is read: a pending wake-up sees it
+        if not self._wake_pending:
+            self._wake_pending = True
+            try:
+                self._loop.call_soon_threadsafe(self._wake)
+            except RuntimeError:  # the caller's loop is closed: nobody to deliver to
+                raise asyncio.CancelledError from None
+
+    def _wake(self) -> None:
+        self._wake_pending = False
+        self._ready.set()
+
+    async def get(self) -> Any:
+        """The next message, waiting on the caller's loop until one comes."""
+        while not self._messages:
+            self._ready.clear()
+            await self._ready.wait()
+        return self._messages.popleft()
+
+
 async def _in_context(context: contextvars.Context, coro: Coroutine[Any, Any, T]) -> T:
     """Await a coroutine as a task in the caller's context (cancelled with this one)."""
     return await asyncio.get_running_loop().create_task(coro, context=context)
+
+
+def on_home_loop(
+    bridge_of: Callable[[Any], SyncBridge],
+) -> Callable[
+    [Callable[Concatenate[Any, P], Coroutine[Any, Any, T]]],
+    Callable[Concatenate[Any, P], Coroutine[Any, Any, T]],
+]:
+    """Make an async method run on the loop of its object's bridge (``bridge_of(self)``).
+
+    For objects that own connections (a database, an Ollama host's clients): one loop
+    owns every connection, so none is used from, or outlives, another loop (Jupyter's,
+    pytest's, a sync caller's), and pools are kept across calls.
+    """
+
+    def decorate(
+        method: Callable[Concatenate[Any, P], Coroutine[Any, Any, T]],
+    ) -> Callable[Concatenate[Any, P], Coroutine[Any, Any, T]]:
+        @functools.wraps(method)
+        async def run_there(self: Any, *args: P.args, **kwargs: P.kwargs) -> T:
+            return await bridge_of(self).call(method(self, *args, **kwargs))
+
+        return run_there
+
+    return decorate
+
+
+def relayed_from_home_loop(
+    bridge_of: Callable[[Any], SyncBridge],
+) -> Callable[
+    [Callable[Concatenate[Any, P], AsyncIterator[T]]],
+    Callable[Concatenate[Any, P], AsyncGenerator[T, None]],
+]:
+    """Make an async-generator method run on its object's bridge's loop, relayed to the caller."""
+
+    def decorate(
+        method: Callable[Concatenate[Any, P], AsyncIterator[T]],
+    ) -> Callable[Concatenate[Any, P], AsyncGenerator[T, None]]:
+        @functools.wraps(method)
+        def relayed(self: Any, *args: P.args, **kwargs: P.kwargs) -> AsyncGenerator[T, None]:
+            return bridge_of(self).relay(method(self, *args, **kwargs))
+
+        return relayed
+
+    return decorate
+
+
+async def _aclose(items: AsyncIterator[Any]) -> None:
+    """Close an async iterator that can be closed (an async generator's ``finally`` runs)."""
+    aclose = getattr(items, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -241,11 +440,28 @@ def shared_bridge() -> SyncBridge:
     return _shared
 
 
+class ForgetsAfterFork(Protocol):
+    """An owner of resources on a bridge's loop (connections, pools, locks)."""
+
+    def forget_after_fork(self) -> None:
+        """In a forked child: drop the parent's resources without touching them."""
+
+
+_owners: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def forget_in_forked_child(owner: ForgetsAfterFork) -> None:
+    """Have ``owner.forget_after_fork()`` called in a forked child (its resources: parent's)."""
+    _owners.add(owner)
+
+
 def _after_fork_in_child() -> None:
     global _shared_lock
     _shared_lock = threading.Lock()
     for bridge in list(_bridges):
         bridge._forget_after_fork()
+    for owner in list(_owners):
+        owner.forget_after_fork()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from langchain.agents import create_agent
+from langchain_core.caches import InMemoryCache
 from langchain_core.callbacks import AsyncCallbackHandler, BaseCallbackHandler
+from langchain_core.globals import set_llm_cache
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import ConfigurableField
 from langchain_core.tools import tool
@@ -90,6 +92,57 @@ async def test_the_usage_event_fires_on_async_paths(manager: ModelManager) -> No
     await chat.ainvoke("hello there", config={"callbacks": [events]})
     _ = [c async for c in chat.astream("hello there", config={"callbacks": [events]})]
     assert [r.model for r in events.records] == ["llama3.1:8b", "llama3.1:8b"]
+
+
+async def test_the_usage_event_fires_when_langgraph_streams_an_invoke(
+    manager: ModelManager,
+) -> None:
+    """``stream_mode="messages"`` makes LangChain stream inside ``ainvoke`` (no run manager)."""
+    agent = create_agent(model=manager.chat_model(task="quick"), tools=[get_price])
+    events = AsyncUsageEvents()
+    async for _ in agent.astream(
+        {"messages": ["what is the price of ticker=NVDA today?"]},
+        config={"callbacks": [events]},
+        stream_mode="messages",
+    ):
+        pass
+    assert [r.model for r in events.records] == ["llama3.1:8b", "llama3.1:8b"]  # both steps
+    sync_events = UsageEvents()
+    for _ in agent.stream(
+        {"messages": ["what is the price of ticker=AAPL today?"]},
+        config={"callbacks": [sync_events]},
+        stream_mode="messages",
+    ):
+        pass
+    assert len(sync_events.records) == 2
+
+
+class InvocationParams(AsyncCallbackHandler):
+    """Records the invocation parameters LangChain hands every tracer."""
+
+    def __init__(self) -> None:
+        self.params: list[dict[str, Any]] = []
+
+    async def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
+        self.params.append(kwargs["invocation_params"])
+
+
+async def test_handlers_stay_out_of_cache_keys_and_traced_parameters(
+    manager: ModelManager, emulator: OllamaEmulator
+) -> None:
+    chat = manager.chat_model(task="quick")
+    first, second = InvocationParams(), InvocationParams()
+    set_llm_cache(InMemoryCache())
+    try:
+        one = await chat.ainvoke("cache me", config={"callbacks": [first]})
+        two = await chat.ainvoke("cache me", config={"callbacks": [second]})
+    finally:
+        set_llm_cache(None)
+    assert one.text == two.text
+    assert len(emulator.requests_to("/api/chat")) == 1  # the second came from the cache
+    for params in (*first.params, *second.params):
+        assert first not in params.values() and second not in params.values()
+        assert "InvocationParams" not in repr(params)
 
 
 async def test_usage_metadata_sums_every_call_of_a_step(emulator: OllamaEmulator) -> None:

@@ -116,6 +116,21 @@ def test_any_options(
     assert formatted in ("ok", "InvalidRequestError")
 
 
+@pytest.mark.parametrize(
+    "schema",
+    [{"": "\ud800"}, {"type": {"a", "b"}}, {"maximum": float("nan")}],
+    ids=["lone-surrogate", "a-set", "nan"],
+)
+def test_a_format_that_cannot_be_sent_as_json_is_named(
+    world: tuple[OllamaEmulator, ModelManager], schema: dict[str, object]
+) -> None:
+    emulator, manager = world
+    before = len(emulator.requests_to("/api/chat"))
+    with pytest.raises(InvalidRequestError, match="format is not a JSON schema"):
+        manager.as_runnable().invoke({"input": "hi", "format": schema})
+    assert len(emulator.requests_to("/api/chat")) == before
+
+
 def test_input_too_long_for_any_window(world: tuple[OllamaEmulator, ModelManager]) -> None:
     emulator, manager = world
     before = len(emulator.requests_to("/api/chat"))

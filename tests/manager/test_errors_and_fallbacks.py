@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ollama
 import pytest
 
 from tests.conftest import fast_settings
@@ -40,10 +41,17 @@ async def test_a_pull_that_stays_busy_says_busy(emulator: OllamaEmulator) -> Non
     assert caught.value.attempts == 3
 
 
-async def test_a_bug_below_us_is_not_dressed_as_an_ollama_failure(manager: ModelManager) -> None:
-    chat = manager.chat_model(model="llama").bind(format={"type": "object", "x": object()})
-    with pytest.raises(TypeError) as caught:
-        await chat.ainvoke("hi")
+async def test_a_bug_below_us_is_not_dressed_as_an_ollama_failure(
+    manager: ModelManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only transport and Ollama failures are translated; a bug in the client propagates."""
+
+    async def buggy_chat(*args: object, **kwargs: object) -> None:
+        raise TypeError("a bug in the ollama client")
+
+    monkeypatch.setattr(ollama.AsyncClient, "chat", buggy_chat)
+    with pytest.raises(TypeError, match="a bug in the ollama client") as caught:
+        await manager.chat_model(model="llama").ainvoke("hi")
     assert not isinstance(caught.value, OllamaError)
 
 

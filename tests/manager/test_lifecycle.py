@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import sys
+import time
+import warnings
+from pathlib import Path
+from urllib.parse import urlsplit
+
 import pytest
 
 from tests.conftest import fast_settings
@@ -140,9 +148,63 @@ async def test_model_statuses(manager: ModelManager) -> None:
 async def test_a_manager_is_an_async_context_manager(emulator: OllamaEmulator) -> None:
     async with ModelManager(fast_settings(emulator.base_url)) as manager:
         assert await manager.query_model("llama", "scoped") == "[llama3.1:8b] You said: scoped"
-    assert manager.backend.open_loops == 0  # its connections were closed
+    assert not manager.backend.connected  # its connections were closed
 
 
 def test_a_manager_is_a_context_manager(emulator: OllamaEmulator) -> None:
     with ModelManager(fast_settings(emulator.base_url)) as manager:
         assert manager.query_model_sync("llama", "scoped") == "[llama3.1:8b] You said: scoped"
+
+
+def _open_connections_to(port: int) -> set[int]:
+    """Local ports of this machine's established TCP connections to ``port`` (Linux /proc)."""
+    local_ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        path = Path(table)
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines()[1:]:
+            fields = line.split()
+            local, remote, state = fields[1], fields[2], fields[3]
+            if state == "01" and int(remote.rsplit(":", 1)[1], 16) == port:
+                local_ports.add(int(local.rsplit(":", 1)[1], 16))
+    return local_ports
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux's /proc/net/tcp")
+def test_one_connection_pool_serves_every_event_loop(emulator: OllamaEmulator) -> None:
+    """Calls from two ``asyncio.run`` loops and a sync call reuse the same connections."""
+    port = urlsplit(emulator.base_url).port
+    assert port is not None
+    manager = ModelManager(fast_settings(emulator.base_url))
+
+    async def ask(text: str) -> str:
+        return str(await manager.query_model("llama", text))
+
+    assert asyncio.run(ask("one")) == "[llama3.1:8b] You said: one"
+    after_first_loop = _open_connections_to(port)
+    assert after_first_loop  # the first loop ended; its connections did not
+    assert asyncio.run(ask("two")) == "[llama3.1:8b] You said: two"
+    assert manager.query_model_sync("llama", "three") == "[llama3.1:8b] You said: three"
+    assert _open_connections_to(port) == after_first_loop
+    manager.close()
+    assert not manager.backend.connected
+    assert not _open_connections_to(port)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux's /proc/net/tcp")
+def test_a_manager_dropped_unclosed_has_its_connections_closed(emulator: OllamaEmulator) -> None:
+    port = urlsplit(emulator.base_url).port
+    assert port is not None
+    manager = ModelManager(fast_settings(emulator.base_url))
+    assert manager.query_model_sync("llama", "one") == "[llama3.1:8b] You said: one"
+    assert _open_connections_to(port)
+    del manager
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]  # closed, not leaked
+    deadline = time.monotonic() + 5
+    while _open_connections_to(port) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not _open_connections_to(port)

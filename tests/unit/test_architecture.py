@@ -95,14 +95,14 @@ def test_the_sync_bridge_is_looked_up_in_one_place() -> None:
     assert users == ["zero_llm.database", "zero_llm.runtime", "zero_llm.sync_bridge"]
 
 
-def test_no_per_loop_lock_cache_is_left() -> None:
-    """Locks are loop-independent (``SingleFlight``); only Ollama's clients are per loop."""
+def test_nothing_is_cached_per_event_loop() -> None:
+    """Locks are loop-independent (``SingleFlight``); connections live on the bridge's loop."""
     holders = sorted(
         name
         for name, path in MODULES.items()
         if "WeakKeyDictionary[asyncio.AbstractEventLoop" in path.read_text(encoding="utf-8")
     )
-    assert holders == ["zero_llm.ollama.client"]
+    assert holders == []
 
 
 def test_every_sync_method_of_the_manager_is_its_async_twin() -> None:

@@ -5,9 +5,16 @@ facts (``ShownModel``, ``LoadedModel``, ``PullProgress``), the parts of a chat a
 and for every failure of ``httpx`` or the ``ollama`` client a ``ZeroLLMError`` subclass
 (``zero_llm.ollama.translate``), raised ``from`` the original; anything else propagates.
 Only public APIs: ``ollama.AsyncClient`` for what it offers, a plain ``httpx.AsyncClient``
-for the two endpoints it does not (``/api/version``, verbose ``/api/show``). Clients are
-built lazily, one per event loop (an httpx async client cannot cross loops), sharing one
-SSL context so that building them is cheap.
+for the two endpoints it does not (``/api/version``, verbose ``/api/show``).
+
+Where the connections live: a backend's clients are built lazily on its home loop, the
+sync bridge's (``SyncBridge``), which owns every connection pool of zero-llm (the
+database's too). An httpx pool cannot cross event loops, and callers come from many
+(``asyncio.run``, pytest's, Jupyter's, the bridge's for sync calls): each call runs on the
+home loop, awaited from the caller's (``SyncBridge.call``), and a streamed answer's parts
+are relayed to the caller as they come (``SyncBridge.relay``). ``aclose()`` closes the
+connections; a backend dropped unclosed has them closed on the home loop when it is
+garbage-collected.
 """
 
 from __future__ import annotations
@@ -28,6 +35,12 @@ import ollama
 
 from zero_llm.ollama.translate import translate_error, translate_pull_error
 from zero_llm.settings import TimeoutSettings
+from zero_llm.sync_bridge import (
+    SyncBridge,
+    forget_in_forked_child,
+    on_home_loop,
+    relayed_from_home_loop,
+)
 
 __all__ = [
     "LoadedModel",
@@ -177,13 +190,11 @@ TRUNCATING_PATHS = ("/api/chat", "/api/generate")
 
 
 @dataclass
-class _LoopClients:
-    """The clients of one event loop: ollama's for its API, httpx's for the rest."""
+class _Clients:
+    """A backend's clients on its home loop: ollama's for its API, httpx's for the rest."""
 
     api: ollama.AsyncClient
     http: httpx.AsyncClient
-    closer: AsyncGenerator[None, None] | None = None
-    """Closes both clients when the loop shuts down (see ``_close_with_loop``)."""
 
     async def aclose(self) -> None:
         """Close both clients' connections."""
@@ -191,30 +202,17 @@ class _LoopClients:
         await self.http.aclose()
 
 
-async def _closer(clients: _LoopClients) -> AsyncGenerator[None, None]:
-    """Suspended for the life of a loop; its ``finally`` closes the loop's clients."""
-    try:
-        yield
-    finally:
-        await clients.aclose()
+def _close_dropped(home: SyncBridge, clients: _Clients) -> None:
+    """Close the clients of a backend dropped unclosed, on their home loop."""
+    loop = home.loop
+    with contextlib.suppress(RuntimeError):  # the home loop is gone (interpreter exit)
+        loop.call_soon_threadsafe(lambda: loop.create_task(clients.aclose()))
 
 
-def _close_with_loop(clients: _LoopClients) -> None:
-    """Have the running loop close ``clients`` when it shuts down.
-
-    ``asyncio.run`` (and ``asyncio.Runner``) close every suspended async generator of the
-    loop with ``loop.shutdown_asyncgens()`` while the loop still runs; a generator started
-    here and kept suspended is so closed, and its ``finally`` closes the connections.
-    Without it each ``asyncio.run`` left one connection per client open for good.
-    """
-    closer = _closer(clients)
-    step = closer.__anext__()  # registers the generator with the running loop
-    try:
-        step.send(None)  # runs to the ``yield``: it awaits nothing before it
-    except StopIteration:
-        clients.closer = closer
-    else:  # pragma: no cover - the generator awaits nothing before its yield
-        raise RuntimeError("the loop-closing generator did not stop at its yield")
+_on_home = on_home_loop(lambda backend: backend.home)
+"""Make a backend method run on its home loop, awaited from whatever loop calls it."""
+_relayed = relayed_from_home_loop(lambda backend: backend.home)
+"""Make a backend's async-generator method run on its home loop, relayed to the caller."""
 
 
 class OllamaBackend:
@@ -223,27 +221,36 @@ class OllamaBackend:
     Args:
         base_url: the server's URL.
         timeouts: deadlines for connecting and reading.
+        home: the bridge whose loop owns this backend's connections.
         refuse_truncation: send ``truncate: false`` with chat requests.
     """
 
     def __init__(
-        self, base_url: str, timeouts: TimeoutSettings, *, refuse_truncation: bool = True
+        self,
+        base_url: str,
+        timeouts: TimeoutSettings,
+        home: SyncBridge,
+        *,
+        refuse_truncation: bool = True,
     ) -> None:
         self.base_url = base_url
         self.timeouts = timeouts
+        self.home = home
         self.refuse_truncation = refuse_truncation
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClients]
-        self._clients = weakref.WeakKeyDictionary()
+        self._clients: _Clients | None = None
+        self._dropped: weakref.finalize | None = None
+        forget_in_forked_child(self)
 
-    def _loop_clients(self) -> _LoopClients:
-        loop = asyncio.get_running_loop()
-        found = self._clients.get(loop)
-        if found is None:
+    def _home_clients(self) -> _Clients:
+        """The clients, built on first use; only ever used on the home loop."""
+        if asyncio.get_running_loop() is not self.home.loop:
+            raise RuntimeError("Ollama I/O must run on the backend's home loop (_on_home)")
+        if self._clients is None:
             kwargs = client_kwargs(self.timeouts)
             chat_transport = (
                 RefuseTruncationTransport if self.refuse_truncation else BoundedTransport
             )
-            found = _LoopClients(
+            self._clients = _Clients(
                 api=ollama.AsyncClient(
                     host=self.base_url,
                     transport=chat_transport(verify=shared_ssl_context(), retries=0),
@@ -255,28 +262,28 @@ class OllamaBackend:
                     **kwargs,
                 ),
             )
-            _close_with_loop(found)
-            self._clients[loop] = found
-        return found
+            self._dropped = weakref.finalize(self, _close_dropped, self.home, self._clients)
+        return self._clients
+
+    def forget_after_fork(self) -> None:
+        """In a forked child: drop the parent's clients (their sockets are the parent's)."""
+        if self._dropped is not None:
+            self._dropped.detach()
+        self._clients = self._dropped = None
 
     @property
-    def open_loops(self) -> int:
-        """How many event loops have open clients to this server."""
-        return len(self._clients)
-
-    def client(self) -> ollama.AsyncClient:
-        """The ollama async client for the running event loop (built once per loop)."""
-        return self._loop_clients().api
+    def connected(self) -> bool:
+        """Whether this backend has open clients (built by a call, not yet closed)."""
+        return self._clients is not None
 
     async def aclose(self) -> None:
-        """Close the running loop's HTTP connections to Ollama."""
-        clients = self._clients.pop(asyncio.get_running_loop(), None)
+        """Close this backend's connections to Ollama (a later call opens new ones)."""
+        clients, self._clients = self._clients, None
         if clients is None:
             return
-        if clients.closer is not None:
-            await clients.closer.aclose()  # its ``finally`` closes the clients
-        else:
-            await clients.aclose()
+        if self._dropped is not None:
+            self._dropped.detach()
+        await self.home.call(clients.aclose())
 
     @contextlib.contextmanager
     def _translated(self, model: str | None, *, pull: bool = False) -> Iterator[None]:
@@ -293,7 +300,7 @@ class OllamaBackend:
             raise error from exc
 
     async def _get_json(self, method: str, path: str, body: Any = None) -> Any:
-        response = await self._loop_clients().http.request(method, path, json=body)
+        response = await self._home_clients().http.request(method, path, json=body)
         if response.status_code >= 400:
             try:
                 message = str(response.json().get("error", response.text))
@@ -302,30 +309,35 @@ class OllamaBackend:
             raise ollama.ResponseError(message, response.status_code)
         return response.json()
 
+    @_on_home
     async def version(self) -> str:
         """Ollama's version string (also a cheap liveness check)."""
         with self._translated(None):
             body = await self._get_json("GET", "/api/version")
         return str(body.get("version", "")) if isinstance(body, dict) else ""
 
+    @_on_home
     async def present_models(self) -> set[str]:
         """Names of the models present on the server (``/api/tags``)."""
         with self._translated(None):
-            listing = await self.client().list()
+            listing = await self._home_clients().api.list()
         return {m.model for m in listing.models if m.model}
 
+    @_on_home
     async def digest(self, name: str) -> str | None:
         """The digest of a present model (``/api/tags``), or None when it is absent."""
         with self._translated(name):
-            listing = await self.client().list()
+            listing = await self._home_clients().api.list()
         return next((m.digest for m in listing.models if m.model == name), None)
 
+    @_on_home
     async def sizes(self) -> dict[str, int]:
         """The file size of each present model in bytes (``/api/tags``)."""
         with self._translated(None):
-            listing = await self.client().list()
+            listing = await self._home_clients().api.list()
         return {m.model: int(m.size) for m in listing.models if m.model and m.size}
 
+    @_on_home
     async def show(self, name: str) -> ShownModel:
         """The facts of one model (``/api/show``); ModelNotFoundError when absent."""
         with self._translated(name):
@@ -348,6 +360,7 @@ class OllamaBackend:
             parameters=info.parameters,
         )
 
+    @_on_home
     async def show_verbose(self, name: str) -> dict[str, Any]:
         """The raw ``/api/show`` answer with ``verbose`` (full tokenizer arrays)."""
         with self._translated(name):
@@ -356,17 +369,21 @@ class OllamaBackend:
 
     async def pull(self, name: str, progress: ProgressCallback | None = None) -> None:
         """Pull a model, reporting each progress line; ModelNotFoundError if unknown."""
-        with self._translated(name, pull=True):
-            async for part in await self.client().pull(name, stream=True):
-                if progress is not None:
-                    progress(
-                        PullProgress(part.status or "", part.digest, part.total, part.completed)
-                    )
+        async for step in self._pull_steps(name):
+            if progress is not None:
+                progress(step)
 
+    @_relayed
+    async def _pull_steps(self, name: str) -> AsyncIterator[PullProgress]:
+        with self._translated(name, pull=True):
+            async for part in await self._home_clients().api.pull(name, stream=True):
+                yield PullProgress(part.status or "", part.digest, part.total, part.completed)
+
+    @_on_home
     async def loaded(self) -> list[LoadedModel]:
         """The models in memory now (``/api/ps``)."""
         with self._translated(None):
-            response = await self.client().ps()
+            response = await self._home_clients().api.ps()
         return [
             LoadedModel(
                 m.model or m.name or "",
@@ -378,27 +395,46 @@ class OllamaBackend:
             for m in response.models
         ]
 
+    @_on_home
     async def load(self, name: str, num_ctx: int, keep_alive: str | int) -> float:
         """Load a model with ``num_ctx`` and keep it for ``keep_alive``; return load seconds."""
         started = time.perf_counter()
         with self._translated(name):
-            response = await self.client().chat(
+            response = await self._home_clients().api.chat(
                 model=name, messages=[], keep_alive=keep_alive, options={"num_ctx": num_ctx}
             )
         if response.load_duration:
             return response.load_duration / 1e9
         return time.perf_counter() - started
 
+    @_on_home
     async def unload(self, name: str) -> None:
         """Evict a model from memory now (``keep_alive: 0``)."""
         with self._translated(name):
-            await self.client().chat(model=name, messages=[], keep_alive=0)
+            await self._home_clients().api.chat(model=name, messages=[], keep_alive=0)
 
+    @_on_home
     async def delete(self, name: str) -> None:
         """Remove a model from the server's disk (``DELETE /api/delete``)."""
         with self._translated(name):
-            await self.client().delete(name)
+            await self._home_clients().api.delete(name)
 
+    @_on_home
+    async def answer(
+        self,
+        *,
+        model: str,
+        messages: Sequence[dict[str, Any]],
+        format: dict[str, Any] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> ollama.ChatResponse:
+        """One whole ``/api/chat`` answer, not streamed (a short side question)."""
+        with self._translated(model):
+            return await self._home_clients().api.chat(
+                model=model, messages=list(messages), format=format, options=options
+            )
+
+    @_relayed
     async def chat(
         self,
         name: str,
@@ -416,7 +452,7 @@ class OllamaBackend:
         Failures leave as zero_llm errors (see ``zero_llm.ollama.translate``).
         """
         with self._translated(name):
-            answer = await self.client().chat(  # type: ignore[call-overload]
+            answer = await self._home_clients().api.chat(  # type: ignore[call-overload]
                 model=name,
                 messages=list(messages),
                 tools=list(tools) or None,

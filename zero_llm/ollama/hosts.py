@@ -38,6 +38,7 @@ from zero_llm.errors import (
 )
 from zero_llm.ollama.client import LoadedModel, OllamaBackend
 from zero_llm.settings import HostSettings, TimeoutSettings
+from zero_llm.sync_bridge import SyncBridge
 
 __all__ = ["HostPool", "HostState", "HostView"]
 
@@ -123,6 +124,7 @@ class HostPool:
     Args:
         hosts: the hosts (at least one).
         timeouts: deadlines of every client.
+        home: the bridge whose loop owns every host's connections.
         refuse_truncation: send ``truncate: false`` with chat requests.
         has_room: whether a present model fits on a host now (the memory planner's say);
             by default every present model fits.
@@ -136,6 +138,7 @@ class HostPool:
         hosts: Sequence[HostSettings],
         timeouts: TimeoutSettings,
         *,
+        home: SyncBridge,
         refuse_truncation: bool = True,
         has_room: Callable[[HostState, str], bool] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -144,7 +147,7 @@ class HostPool:
         if not hosts:
             raise ValueError("a host pool needs at least one host")
         self.hosts = [
-            HostState(h, OllamaBackend(h.url, timeouts, refuse_truncation=refuse_truncation))
+            HostState(h, OllamaBackend(h.url, timeouts, home, refuse_truncation=refuse_truncation))
             for h in hosts
         ]
         self.has_room = has_room or (lambda host, model: True)
@@ -291,6 +294,6 @@ class HostPool:
         ]
 
     async def aclose(self) -> None:
-        """Close every host's connections of the running loop."""
+        """Close every host's connections."""
         for host in self.hosts:
             await host.backend.aclose()

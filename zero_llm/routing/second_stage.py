@@ -1,9 +1,10 @@
 """The optional second stage: ask the quick model which task a doubtful request is.
 
-In: an ``ollama.AsyncClient``, the request's text, the model and a latency budget. Out: a
-``SecondOpinion`` — the task the model chose (constrained by Ollama's ``format`` JSON
-schema to an enum of the task classes), or ``None`` when it failed or ran past the budget,
-and the seconds it took. Off by default (``RoutingSettings.llm_second_stage``).
+In: a chat function (``ollama.AsyncClient.chat``, or ``OllamaBackend.answer``), the
+request's text, the model and a latency budget. Out: a ``SecondOpinion`` — the task the
+model chose (constrained by Ollama's ``format`` JSON schema to an enum of the task
+classes), or ``None`` when it failed or ran past the budget, and the seconds it took. Off
+by default (``RoutingSettings.llm_second_stage``).
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import ollama
 
+from zero_llm.errors import ZeroLLMError
 from zero_llm.routing.classifier import CLASSES
 
 __all__ = ["SCHEMA", "SecondOpinion", "ask_quick_model"]
@@ -55,17 +59,21 @@ class SecondOpinion:
 
 
 async def ask_quick_model(
-    client: ollama.AsyncClient,
+    chat: Callable[..., Awaitable[Any]],
     text: str,
     *,
     model: str = "llama3.1:8b",
     budget_s: float = 1.5,
 ) -> SecondOpinion:
-    """Ask ``model`` to classify ``text``; give up after ``budget_s`` seconds."""
+    """Ask ``model`` to classify ``text``; give up after ``budget_s`` seconds.
+
+    ``chat`` takes ollama's ``chat`` keywords (``model``, ``messages``, ``format``,
+    ``options``) and returns its ``ChatResponse``.
+    """
     start = time.perf_counter()
     try:
         async with asyncio.timeout(budget_s):
-            response = await client.chat(
+            response = await chat(
                 model=model,
                 messages=[
                     {"role": "system", "content": _INSTRUCTIONS},
@@ -76,7 +84,7 @@ async def ask_quick_model(
             )
     except TimeoutError:
         return SecondOpinion(None, time.perf_counter() - start, "timeout")
-    except (ollama.ResponseError, httpx.HTTPError, ConnectionError) as exc:
+    except (ZeroLLMError, ollama.ResponseError, httpx.HTTPError, ConnectionError) as exc:
         return SecondOpinion(None, time.perf_counter() - start, type(exc).__name__)
     elapsed = time.perf_counter() - start
     try:

@@ -2,15 +2,18 @@
 
 What the runtime's async engine wrote, a blocking database reads (and the other way round),
 encrypted, through the same ``HistoryStore`` and ``UsageLedger``; it upgrades a database an
-older release left, losing nothing; its errors are the same ``StorageError``s; PostgreSQL
-ignores the flag (asyncpg has no sync face) and keeps its async engine on the bridge.
+older release left, losing nothing; its errors are the same ``StorageError``s; a forked
+child opens connections of its own; PostgreSQL ignores the flag (asyncpg has no sync face)
+and keeps its async engine on the bridge.
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
@@ -121,4 +124,24 @@ async def test_postgresql_ignores_blocking(history_url: str) -> None:
     key = generate_key()
     await database.call(write(database, key))
     assert (await database.call(read(database, key)))[1] == "bonds"
+    await database.close()
+
+
+def _count_in_child(database: Database, results: Any) -> None:
+    """In a forked child: read through the parent's blocking database object."""
+    results.put(len(asyncio.run(HistoryStore(database).sessions())))
+
+
+async def test_a_forked_child_opens_its_own_connections(tmp_path: Path) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'history.sqlite3'}", blocking=True)
+    store = HistoryStore(database)
+    await store.append("s1", turn())  # the parent's pool now holds a connection
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_count_in_child, args=(database, results))
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
+    assert results.get(timeout=5) == 1
+    assert len(await store.sessions()) == 1  # the parent's pool still works
     await database.close()

@@ -6,38 +6,70 @@ the shared sync loop (an asyncio pool cannot cross loops: store methods hop ther
 are created owner-only, run in WAL mode, and serialize writers with ``BEGIN IMMEDIATE``
 (so two processes can share one file); PostgreSQL migrations hold an advisory lock.
 SQLAlchemy errors leave as ``StorageError``.
+
+A short-lived process that does one thing at a time (the record commands) may open a
+SQLite file ``blocking``: the same transactions, migrations, tables and queries, on a
+sync engine over the standard ``sqlite3`` driver, run in place on whatever loop awaits
+them (``BlockingEngine``), so neither SQLAlchemy's asyncio extension (and the ORM it
+imports), aiosqlite nor the sync bridge's thread is ever loaded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeAlias, TypeVar
 
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import create_engine, event, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from zero_llm.errors import ConfigurationError, StorageError
 from zero_llm.migrations import Migration, migrations
 from zero_llm.schema import zl_migrations
-from zero_llm.sync_bridge import SyncBridge, forget_in_forked_child, on_home_loop, shared_bridge
 
-__all__ = ["Database", "on_database_loop", "utc"]
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection as SyncConnection
+    from sqlalchemy.engine import Dialect, Engine
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from zero_llm.sync_bridge import SyncBridge
+
+__all__ = [
+    "BlockingConnection",
+    "BlockingEngine",
+    "Connection",
+    "Database",
+    "on_database_loop",
+    "utc",
+]
 
 T = TypeVar("T")
 P = ParamSpec("P")
 
 
-on_database_loop = on_home_loop(lambda store: store.database.bridge)
-"""Make a store method run on its database's loop (the store has a ``database``)."""
+def on_database_loop(
+    method: Callable[Concatenate[Any, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[Any, P], Coroutine[Any, Any, T]]:
+    """Make a store method run where its database's I/O runs (the store has a ``database``).
+
+    That is the loop of the database's bridge (``SyncBridge.call``, as ``on_home_loop``
+    does for the objects that hold their bridge), or, for a ``blocking`` database, the
+    awaiting loop itself: the sync bridge is then never imported.
+    """
+
+    @functools.wraps(method)
+    async def run_there(self: Any, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self.database.call(method(self, *args, **kwargs))
+
+    return run_there
 
 
 def utc(value: datetime) -> datetime:
@@ -96,6 +128,72 @@ def _enable_wal(cursor: Any, timeout: float) -> None:
             delay = min(delay * 2, 0.1)
 
 
+class BlockingConnection:
+    """A sync connection with the face of an ``AsyncConnection`` that the stores use.
+
+    ``execute`` and ``run_sync`` run at once, in place: the caller's loop waits for them.
+    """
+
+    def __init__(self, connection: SyncConnection) -> None:
+        self.sync_connection = connection
+        self.dialect = connection.dialect
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        """Execute ``statement`` (with ``parameters``, one dict or a list of them)."""
+        return self.sync_connection.execute(statement, parameters)
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """Call ``fn`` with the sync connection (as ``AsyncConnection.run_sync`` does)."""
+        return fn(self.sync_connection, *args)
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[None]:
+        """A transaction, committed at the end of the block (rolled back on an error)."""
+        with self.sync_connection.begin():
+            yield
+
+
+class BlockingEngine:
+    """A sync engine with the face of an ``AsyncEngine`` that ``Database`` uses."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.sync_engine = engine
+
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[BlockingConnection]:
+        """A connection from the pool, given back at the end of the block."""
+        with self.sync_engine.connect() as connection:
+            yield BlockingConnection(connection)
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[BlockingConnection]:
+        """A connection in a transaction, committed at the end of the block."""
+        with self.sync_engine.begin() as connection:
+            yield BlockingConnection(connection)
+
+    async def dispose(self) -> None:
+        """Close the pool's connections."""
+        self.sync_engine.dispose()
+
+
+class Connection(Protocol):
+    """A connection of a ``Database`` transaction, as the stores use it (async or blocking)."""
+
+    @property
+    def dialect(self) -> Dialect:
+        """The database's SQLAlchemy dialect."""
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        """Execute ``statement`` (with ``parameters``, one dict or a list of them)."""
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """Call ``fn`` with the sync connection."""
+
+
+if TYPE_CHECKING:
+    _Engine: TypeAlias = AsyncEngine | BlockingEngine
+
+
 class Database:
     """The engine(s), migrations and transactions of one database.
 
@@ -104,6 +202,9 @@ class Database:
         busy_timeout: seconds a SQLite writer waits for another to finish.
         upgrades: the migrations to bring the database to (default: all of them; a prefix
             builds an older schema, for upgrade tests and tools).
+        blocking: SQLite only (PostgreSQL ignores it): a sync engine over ``sqlite3`` whose
+            I/O runs in place on the awaiting loop, for a process that does one thing at a
+            time; it needs no sync bridge and imports no asyncio driver.
     """
 
     def __init__(
@@ -113,6 +214,7 @@ class Database:
         *,
         upgrades: Sequence[Migration] | None = None,
         bridge: SyncBridge | None = None,
+        blocking: bool = False,
     ) -> None:
         try:
             backend = make_url(url).get_backend_name()
@@ -124,15 +226,20 @@ class Database:
             )
         self.url = url
         self._busy_timeout = busy_timeout
-        self.bridge = bridge or shared_bridge()
-        """The sync bridge whose loop owns this database's connections."""
-        self._engine_instance: AsyncEngine | None = None
+        self._bridge = bridge
+        self.blocking = blocking and backend == "sqlite"
+        """SQLite on a sync engine, its I/O in place on the awaiting loop (no bridge)."""
+        self._engine_instance: _Engine | None = None
         self._migrated = False
         self._wal = False
         self._lock = threading.Lock()
         self._migration_lock: asyncio.Lock | None = None
         self._upgrades = list(upgrades) if upgrades is not None else migrations()
-        forget_in_forked_child(self)
+        self._pid = os.getpid()
+        if not self.blocking:  # a blocking one checks its pid before use instead
+            from zero_llm.sync_bridge import forget_in_forked_child
+
+            forget_in_forked_child(self)
 
     @classmethod
     def for_url(
@@ -144,26 +251,51 @@ class Database:
         garbage-collected on another thread cannot close cleanly, so pools are not left
         to the garbage collector.
         """
+        from zero_llm.sync_bridge import shared_bridge
+
         owner = bridge or shared_bridge()
         return owner.keep(("database", url), lambda: cls(url, busy_timeout, bridge=owner))
+
+    @property
+    def bridge(self) -> SyncBridge:
+        """The sync bridge whose loop owns this database's connections (the shared one)."""
+        if self._bridge is None:
+            from zero_llm.sync_bridge import shared_bridge
+
+            self._bridge = shared_bridge()
+        return self._bridge
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
         """The one event loop all of this database's I/O runs on (the shared sync loop)."""
         return self.bridge.loop
 
-    def _engine(self) -> AsyncEngine:
-        if asyncio.get_running_loop() is not self.loop:
+    def _engine(self) -> _Engine:
+        if self.blocking and self._pid != os.getpid():  # a forked child: the pool is the parent's
+            self._pid = os.getpid()
+            self.forget_after_fork()
+        if not self.blocking and asyncio.get_running_loop() is not self.loop:
             raise RuntimeError("database I/O must run on the database loop (on_database_loop)")
         if self._engine_instance is None:
             self._engine_instance = self._build_engine()
         return self._engine_instance
 
-    def _build_engine(self) -> AsyncEngine:
+    def _build_engine(self) -> _Engine:
         if not _is_sqlite(self.url):
+            from sqlalchemy.ext.asyncio import create_async_engine
+
             return create_async_engine(self.url, pool_pre_ping=True)
         _prepare_sqlite_file(self.url)
-        engine = create_async_engine(self.url, connect_args={"timeout": self._busy_timeout})
+        engine: _Engine
+        if self.blocking:
+            url = make_url(self.url).set(drivername="sqlite")  # the standard sqlite3 driver
+            engine = BlockingEngine(
+                create_engine(url, connect_args={"timeout": self._busy_timeout})
+            )
+        else:
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            engine = create_async_engine(self.url, connect_args={"timeout": self._busy_timeout})
         busy_ms = int(self._busy_timeout * 1000)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -188,7 +320,7 @@ class Database:
         return engine
 
     @asynccontextmanager
-    async def transaction(self, *, read_only: bool = False) -> AsyncIterator[AsyncConnection]:
+    async def transaction(self, *, read_only: bool = False) -> AsyncIterator[Connection]:
         """One transaction on the running loop's engine (migrating first, once)."""
         try:
             engine = self._engine()
@@ -203,7 +335,7 @@ class Database:
                 f"the history store failed: {exc.__class__.__name__}: {exc}"
             ) from exc
 
-    async def _migrate(self, engine: AsyncEngine) -> None:
+    async def _migrate(self, engine: _Engine) -> None:
         """Apply the pending migrations once: one task per process, one process at a time."""
         if self._migration_lock is None:
             self._migration_lock = asyncio.Lock()
@@ -211,7 +343,7 @@ class Database:
             if not self._migrated:
                 await self._apply_migrations(engine)
 
-    async def _apply_migrations(self, engine: AsyncEngine) -> None:
+    async def _apply_migrations(self, engine: _Engine) -> None:
         async with engine.begin() as connection:
             if connection.dialect.name == "postgresql":  # other processes wait here
                 await connection.execute(text("SELECT pg_advisory_xact_lock(7270011)"))
@@ -248,5 +380,10 @@ class Database:
         self._wal = False
 
     async def call(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run a coroutine on the database loop and await its result from any loop."""
+        """Run a coroutine on the database loop and await its result from any loop.
+
+        A ``blocking`` database has no loop of its own: the coroutine runs where it is awaited.
+        """
+        if self.blocking:
+            return await coro
         return await self.bridge.call(coro)

@@ -43,7 +43,6 @@ from zero_llm import settings_check
 from zero_llm.catalog import DEFAULT_MODELS, Catalog, ModelSpec
 from zero_llm.config_file import config_file_path
 from zero_llm.errors import ConfigurationError
-from zero_llm.memory_plan.sizes import parse_memory_size
 from zero_llm.ollama_env import ollama_settings
 
 __all__ = [
@@ -62,6 +61,13 @@ __all__ = [
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 MASK = "********"
 """What a secret is shown as."""
+
+
+def _memory_size(value: str | int, what: str) -> int:
+    """``value`` in bytes (``zero_llm.memory_plan``, imported only when a size is given)."""
+    from zero_llm.memory_plan.sizes import parse_memory_size
+
+    return parse_memory_size(value, what=what)
 
 
 class RetrySettings(BaseModel):
@@ -200,7 +206,7 @@ class MemorySettings(BaseModel):
     @classmethod
     def _a_size(cls, value: str | int | None) -> str | int | None:
         if value is not None:
-            parse_memory_size(value, what="memory size")
+            _memory_size(value, "memory size")
         return value
 
     def planned_kv_cache_type(self) -> str:
@@ -211,11 +217,11 @@ class MemorySettings(BaseModel):
         """The configured GPU memory in bytes, or None when not set."""
         if self.gpu_memory is None:
             return None
-        return parse_memory_size(self.gpu_memory, what="memory.gpu_memory")
+        return _memory_size(self.gpu_memory, "memory.gpu_memory")
 
     def overhead_bytes(self) -> int:
         """The per-model overhead in bytes."""
-        return parse_memory_size(self.overhead, what="memory.overhead")
+        return _memory_size(self.overhead, "memory.overhead")
 
 
 class ZeroLLMSettings(BaseSettings):

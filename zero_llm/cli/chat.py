@@ -11,7 +11,6 @@ chat (``asyncio.Runner``), so the prompt itself is plain blocking ``input()``.
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +23,8 @@ from zero_llm.cli.common import HostOption, fail, fail_error, manager_for, repor
 from zero_llm.cli.sanitize import printable
 
 if TYPE_CHECKING:
+    import asyncio
+
     from zero_llm.manager import ModelManager
 
 __all__ = ["COMMANDS", "ChatState", "chat"]
@@ -158,6 +159,8 @@ def chat(
 
 def _talk(state: ChatState, manager: ModelManager, system: str) -> None:
     """The read-answer loop, on one event loop for the whole chat."""
+    import asyncio
+
     with asyncio.Runner() as runner:
 
         def resolve(name: str) -> str:

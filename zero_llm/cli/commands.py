@@ -2,8 +2,10 @@
 
 Every command builds its ``ModelManager`` from the usual settings sources and closes it
 at its end. A user mistake or an unreachable server ends in one clear line on stderr and
-exit code 1, never a traceback. Each command group lives in its own module; only
-``typer`` is imported to build the app, so ``zero-llm --help`` answers at once.
+exit code 1, never a traceback. Each command group lives in its own module, named in
+``COMMANDS``; ``app_for`` builds an app of the one command a command line names (so
+``zero-llm route ...`` imports and builds ``route`` alone), and the whole app otherwise
+(``--help``, no command, a command nobody knows). ``app`` is the whole app.
 """
 
 from __future__ import annotations
@@ -11,33 +13,39 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Annotated
+from importlib import import_module
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from zero_llm.cli import (
-    ask,
-    chat,
-    common,
-    config,
-    doctor,
-    emulate,
-    history,
-    hosts,
-    logs,
-    models,
-    resident,
-)
+from zero_llm.cli import common
+from zero_llm.cli.command_line import command_named
 
-__all__ = ["app"]
+__all__ = ["COMMANDS", "app", "app_for", "build_app"]
 
-app = typer.Typer(
-    name="zero-llm",
-    help="ZERO's model manager for local LLMs on Ollama.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "ask": ("ask", "ask"),
+    "chat": ("chat", "chat"),
+    "route": ("ask", "route"),
+    "models": ("models", "models"),
+    "ps": ("models", "ps"),
+    "hosts": ("hosts", "hosts"),
+    "load": ("models", "load"),
+    "pull": ("models", "pull"),
+    "unload": ("models", "unload"),
+    "rm": ("models", "rm"),
+    "usage": ("history", "usage"),
+    "logs": ("logs", "logs"),
+    "config": ("config", "config"),
+    "doctor": ("doctor", "doctor"),
+    "demo": ("ask", "demo"),
+    "emulate": ("emulate", "emulate"),
+    "sessions": ("history", "sessions_app"),
+    "history": ("history", "history_app"),
+    "resident": ("resident", "resident_app"),
+}
+"""Each command (or group, a ``Typer`` of its own) by name: its module in ``zero_llm.cli``
+and the function or app there, in the order ``--help`` lists them."""
 
 
 def _version(value: bool) -> None:
@@ -48,7 +56,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _options(
     verbose: Annotated[
         bool,
@@ -79,25 +86,49 @@ def _options(
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-for command in (
-    ask.ask,
-    chat.chat,
-    ask.route,
-    models.models,
-    models.ps,
-    hosts.hosts,
-    models.load,
-    models.pull,
-    models.unload,
-    models.rm,
-    history.usage,
-    logs.logs,
-    config.config,
-    doctor.doctor,
-    ask.demo,
-    emulate.emulate,
-):
-    app.command()(command)
-app.add_typer(history.sessions_app, name="sessions")
-app.add_typer(history.history_app, name="history")
-app.add_typer(resident.resident_app, name="resident")
+def build_app(names: tuple[str, ...] | None = None) -> typer.Typer:
+    """The Typer app of the ``names`` commands (all of ``COMMANDS`` when None).
+
+    Only the modules of those commands are imported.
+    """
+    built = typer.Typer(
+        name="zero-llm",
+        help="ZERO's model manager for local LLMs on Ollama.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    built.callback()(_options)
+    for name in names if names is not None else tuple(COMMANDS):
+        module, attribute = COMMANDS[name]
+        command = getattr(import_module(f"zero_llm.cli.{module}"), attribute)
+        if isinstance(command, typer.Typer):
+            built.add_typer(command, name=name)
+        else:
+            built.command(name)(command)
+    return built
+
+
+def app_for(args: list[str]) -> typer.Typer:
+    """The app to run ``args`` (global flags first): of the one command they name, if known.
+
+    Anything else (no command, ``--help`` or another option before it, an unknown name)
+    gets the whole app, so its help, usage and "no such command" stay the app's own.
+    """
+    named = command_named(args)
+    if named in COMMANDS:
+        return build_app((named,))
+    return build_app()
+
+
+def __getattr__(name: str) -> Any:
+    """``app``, the whole app, built on first use."""
+    if name == "app":
+        built = build_app()
+        globals()["app"] = built
+        return built
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    app: typer.Typer

@@ -4,13 +4,12 @@ In: a command's coroutine over a ``ModelManager``, the command line's text and s
 input. Out: one event loop per command whose manager is closed at its end, a user
 mistake or unreachable server as one clear line on stderr with exit code 1 (never a
 traceback), tables that stay readable at 80 columns, and the status line after an answer.
-Only ``typer`` is imported here at module level: the heavy libraries load inside the
-commands, so ``zero-llm --help`` answers at once.
+Only ``typer`` is imported here at module level: the heavy libraries (asyncio included)
+load inside the commands, so ``zero-llm --help`` answers at once.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -218,6 +217,8 @@ def run_with_manager(
     manager: ModelManager | None = None,
 ) -> T:
     """Run ``body`` in one event loop and close the manager at its end, whatever happens."""
+    import asyncio
+
     from zero_llm.errors import ZeroLLMError
 
     chosen = manager if manager is not None else manager_for(host)

@@ -112,6 +112,8 @@ def logs(
         role = store.catalog.find_role(model) if model else None
         name = store.catalog.models[role].name if role else model  # "llama" is llama3.1:8b
         records = await store.usage.records(model=name, task=task, session_id=session, since=start)
+        if text is None:  # which calls are shown is known before any text is read
+            records = [r for r in records if not failed or r.status == "error"][-max(count, 1) :]
         sessions = {r.session_id for r in records if r.session_id}
         stored = {}
         for conversation in sessions:

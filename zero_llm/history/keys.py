@@ -20,16 +20,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zero_llm.database import Database, now
 from zero_llm.errors import StorageError
 from zero_llm.history.crypto import ENCRYPTED_PREFIX, TextCipher
 from zero_llm.schema import zl_keys, zl_messages, zl_sessions, zl_usage
 from zero_llm.usage.sealing import seal_usage_row
+
+if TYPE_CHECKING:
+    from zero_llm.database import Connection
 
 __all__ = ["KeyGuard", "KeyState", "key_state", "rotate_key"]
 
@@ -58,7 +60,7 @@ class KeyState:
     progress: dict[str, Any]
 
 
-async def _read_state(connection: AsyncConnection) -> KeyState:
+async def _read_state(connection: Connection) -> KeyState:
     row = (await connection.execute(select(zl_keys).where(zl_keys.c.name == ROW))).one_or_none()
     if row is None:
         return KeyState(None, None, {})
@@ -71,7 +73,7 @@ async def key_state(database: Database) -> KeyState:
         return await _read_state(connection)
 
 
-async def _write_state(connection: AsyncConnection, state: KeyState) -> None:
+async def _write_state(connection: Connection, state: KeyState) -> None:
     values = {
         "check_value": state.check_value,
         "rotating_to": state.rotating_to,
@@ -93,7 +95,7 @@ class KeyGuard:
         self._writes_ok = False
         self._verified: str | None = None
 
-    async def check_write(self, connection: AsyncConnection) -> None:
+    async def check_write(self, connection: Connection) -> None:
         """Inside a writing transaction: the database is still as ``ensure`` found it.
 
         Another process may have encrypted or begun rotating the database since this store

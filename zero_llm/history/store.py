@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zero_llm.checks import check_session_id, check_text
 from zero_llm.database import Database, now, on_database_loop, utc
@@ -37,6 +36,8 @@ from zero_llm.usage.record import UsageRecord
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
+
+    from zero_llm.database import Connection
 
 __all__ = [
     "HistoryStore",
@@ -198,7 +199,7 @@ class HistoryStore:
     @asynccontextmanager
     async def _transaction(
         self, *, read_only: bool = False, for_writing: bool = False
-    ) -> AsyncIterator[AsyncConnection]:
+    ) -> AsyncIterator[Connection]:
         """A transaction, once the store's key is known to be the database's own."""
         await self._guard.ensure(writing=for_writing or not read_only)
         async with self.database.transaction(read_only=read_only) as connection:
@@ -310,7 +311,7 @@ class HistoryStore:
         }
 
     async def _lock_session(
-        self, connection: AsyncConnection, session_id: str, now: datetime
+        self, connection: Connection, session_id: str, now: datetime
     ) -> tuple[int, int]:
         """Create the session if new, lock its row; return (next seq, total tokens)."""
         table = sessions_table

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zero_llm.database import Database, on_database_loop
 from zero_llm.errors import InvalidRequestError
@@ -23,6 +22,7 @@ from zero_llm.usage.record import GroupBy, UsageRecord, UsageSummary, summarize
 from zero_llm.usage.sealing import seal_usage_row
 
 if TYPE_CHECKING:
+    from zero_llm.database import Connection
     from zero_llm.history.crypto import TextCipher
 
 __all__ = ["UsageLedger", "insert_usage", "seal_usage_row"]
@@ -30,7 +30,7 @@ __all__ = ["UsageLedger", "insert_usage", "seal_usage_row"]
 SEALED_PLACEHOLDER = "[encrypted]"
 """What a reader without the history key sees in place of sealed usage text."""
 async def insert_usage(
-    connection: AsyncConnection,
+    connection: Connection,
     records: Sequence[UsageRecord],
     cipher: TextCipher | None = None,
 ) -> None:
@@ -66,7 +66,7 @@ class UsageLedger:
         self._guard = KeyGuard(self.database, self._cipher)
 
     @asynccontextmanager
-    async def _transaction(self, *, read_only: bool = False) -> AsyncIterator[AsyncConnection]:
+    async def _transaction(self, *, read_only: bool = False) -> AsyncIterator[Connection]:
         await self._guard.ensure(writing=not read_only)
         async with self.database.transaction(read_only=read_only) as connection:
             if not read_only:  # and the database is still as that check found it

@@ -90,6 +90,14 @@ def test_tables_are_readable_at_80_columns(cli, monkeypatch: pytest.MonkeyPatch)
     assert "qwen2.5-coder:32b" in ps and "GiB" in ps
 
 
+def test_stored_text_in_tables_is_shown_as_it_is(cli) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    question = "see [red]this[/red] and :smile: [link]"
+    cli("ask", question, "--session", "markup")
+    listed = cli("sessions", "list").stdout.replace("\n", "").replace(" ", "")
+    assert question.replace(" ", "") in listed  # the title: no markup eaten, no emoji made
+    assert "\N{SMILING FACE WITH SMILING EYES}" not in listed and "😄" not in listed
+
+
 def test_listing_commands_speak_json(cli) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     cli("load", "llama")
     cli("ask", "hello", "--session", "j1")

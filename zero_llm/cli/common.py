@@ -296,10 +296,14 @@ def table(*headers: str, flexible: Sequence[str] = (), title: str | None = None)
 
 
 def print_table(rows: Table) -> None:
-    """Print a table to stdout at the terminal's width (``COLUMNS``; 80 when not a tty)."""
+    """Print a table to stdout at the terminal's width (``COLUMNS``; 80 when not a tty).
+
+    Cells are shown as they are: stored text (a session's title, a model's name) is never
+    read as rich markup or emoji codes.
+    """
     from rich.console import Console
 
-    Console(highlight=False).print(rows)
+    Console(highlight=False, markup=False, emoji=False).print(rows)
 
 
 def _plain(value: Any) -> Any:

@@ -203,7 +203,7 @@ def pull_progress(stream: IO[str] | None = None) -> Iterator[Callable[[PullProgr
 
     console = Console(file=line.stream, force_terminal=True)
     with Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # the server's words, as they are
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),

@@ -265,12 +265,11 @@ class SyncBridge:
                 here.call_soon_threadsafe(closed.set)
 
         def start() -> None:  # on the bridge's loop; runs before ``stop`` (FIFO)
-            task = loop.create_task(pump(), context=context)
-            task.add_done_callback(announce_closed)
-            pumps.append(task)
+            pumps.append(loop.create_task(pump(), context=context))
 
-        def stop() -> None:
+        def stop() -> None:  # told only when the caller stopped early: it waits for this
             pumps[0].cancel()
+            pumps[0].add_done_callback(announce_closed)  # called soon if already done
 
         loop.call_soon_threadsafe(start)
         finished = False

@@ -117,6 +117,19 @@ async def test_the_usage_event_fires_when_langgraph_streams_an_invoke(
     assert len(sync_events.records) == 2
 
 
+async def test_astream_events_carry_the_usage_event_and_the_configured_task(
+    manager: ModelManager,
+) -> None:
+    chat = manager.chat_model()
+    config = {"configurable": {"zero_llm_task": "code"}}
+    events = [e async for e in chat.astream_events("hello there", config=config, version="v2")]  # type: ignore[arg-type]
+    usage = [e for e in events if e["event"] == "on_custom_event"]
+    assert [e["name"] for e in usage] == ["zero_llm.usage"]
+    assert usage[0]["data"].model == "qwen2.5-coder:32b"
+    end = next(e for e in events if e["event"] == "on_chat_model_end")
+    assert end["data"]["output"].response_metadata["model_name"] == "qwen2.5-coder:32b"
+
+
 class InvocationParams(AsyncCallbackHandler):
     """Records the invocation parameters LangChain hands every tracer."""
 

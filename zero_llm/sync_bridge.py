@@ -195,20 +195,26 @@ class SyncBridge:
         the caller cancels the work.
         """
         loop = self.loop
-        if asyncio.get_running_loop() is loop:
+        here = asyncio.get_running_loop()
+        if here is loop:
             return await coro
         context = contextvars.copy_context()
-        outcome: concurrent.futures.Future[T] = concurrent.futures.Future()
+        outcome: asyncio.Future[T] = here.create_future()
         tasks: list[asyncio.Task[T]] = []
 
-        def settle(task: asyncio.Task[T]) -> None:
-            with contextlib.suppress(concurrent.futures.InvalidStateError):  # caller gone
-                if task.cancelled():
-                    outcome.cancel()
-                elif (error := task.exception()) is not None:
-                    outcome.set_exception(error)
-                else:
-                    outcome.set_result(task.result())
+        def deliver(task: asyncio.Task[T]) -> None:  # on the caller's loop
+            if outcome.done():  # the caller was cancelled
+                return
+            if task.cancelled():
+                outcome.cancel()
+            elif (error := task.exception()) is not None:
+                outcome.set_exception(error)
+            else:
+                outcome.set_result(task.result())
+
+        def settle(task: asyncio.Task[T]) -> None:  # on the bridge's loop
+            with contextlib.suppress(RuntimeError):  # the caller's loop is closed
+                here.call_soon_threadsafe(deliver, task)
 
         def start() -> None:  # on the bridge's loop; before ``stop`` (FIFO), so always run
             task = loop.create_task(coro, context=context)
@@ -220,7 +226,7 @@ class SyncBridge:
 
         loop.call_soon_threadsafe(start)
         try:
-            return await asyncio.wrap_future(outcome)
+            return await outcome
         except asyncio.CancelledError:
             loop.call_soon_threadsafe(stop)
             raise

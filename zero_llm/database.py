@@ -17,7 +17,6 @@ imports), aiosqlite nor the sync bridge's thread is ever loaded.
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import threading
 import time
@@ -25,13 +24,14 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeAlias, TypeVar
 
 from sqlalchemy import create_engine, event, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from zero_llm.errors import ConfigurationError, StorageError
+from zero_llm.home_loop import forget_in_forked_child, on_home_loop
 from zero_llm.migrations import Migration, migrations
 from zero_llm.schema import zl_migrations
 
@@ -55,21 +55,9 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 
-def on_database_loop(
-    method: Callable[Concatenate[Any, P], Coroutine[Any, Any, T]],
-) -> Callable[Concatenate[Any, P], Coroutine[Any, Any, T]]:
-    """Make a store method run where its database's I/O runs (the store has a ``database``).
-
-    That is the loop of the database's bridge (``SyncBridge.call``, as ``on_home_loop``
-    does for the objects that hold their bridge), or, for a ``blocking`` database, the
-    awaiting loop itself: the sync bridge is then never imported.
-    """
-
-    @functools.wraps(method)
-    async def run_there(self: Any, *args: P.args, **kwargs: P.kwargs) -> T:
-        return await self.database.call(method(self, *args, **kwargs))
-
-    return run_there
+on_database_loop = on_home_loop(lambda store: store.database)
+"""Make a store method run where its database's I/O runs (the store has a ``database``):
+on its bridge's loop, or in place for a ``blocking`` database (``Database.call``)."""
 
 
 def utc(value: datetime) -> datetime:
@@ -235,11 +223,7 @@ class Database:
         self._lock = threading.Lock()
         self._migration_lock: asyncio.Lock | None = None
         self._upgrades = list(upgrades) if upgrades is not None else migrations()
-        self._pid = os.getpid()
-        if not self.blocking:  # a blocking one checks its pid before use instead
-            from zero_llm.sync_bridge import forget_in_forked_child
-
-            forget_in_forked_child(self)
+        forget_in_forked_child(self)
 
     @classmethod
     def for_url(
@@ -271,9 +255,6 @@ class Database:
         return self.bridge.loop
 
     def _engine(self) -> _Engine:
-        if self.blocking and self._pid != os.getpid():  # a forked child: the pool is the parent's
-            self._pid = os.getpid()
-            self.forget_after_fork()
         if not self.blocking and asyncio.get_running_loop() is not self.loop:
             raise RuntimeError("database I/O must run on the database loop (on_database_loop)")
         if self._engine_instance is None:

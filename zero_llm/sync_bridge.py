@@ -22,8 +22,7 @@ are carried into the task; a ``KeyboardInterrupt`` in the caller cancels the tas
   their pools; one long-lived loop owns every pool, so the async API hops: ``call`` awaits
   one coroutine run here (about 0.1 ms, against a transaction's or a model call's
   milliseconds), ``relay`` pushes a stream's items to the caller as they come, and
-  ``on_home_loop`` makes a method do the first. Sync calls already run here: no hop.
-  Owners of such resources register with ``forget_in_forked_child``.
+  ``zero_llm.home_loop`` makes methods do either. Sync calls already run here: no hop.
 """
 
 from __future__ import annotations
@@ -33,34 +32,22 @@ import collections
 import concurrent.futures
 import contextlib
 import contextvars
-import functools
 import os
 import queue
 import sys
 import threading
-import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Hashable, Iterator
-from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 import anyio
 from anyio.from_thread import BlockingPortal
 
 from zero_llm.errors import SyncCallInEventLoopError
+from zero_llm.home_loop import forget_in_forked_child
 
-__all__ = [
-    "ForgetsAfterFork",
-    "SyncBridge",
-    "forget_in_forked_child",
-    "in_jupyter_kernel",
-    "on_home_loop",
-    "relayed_from_home_loop",
-    "shared_bridge",
-]
+__all__ = ["SyncBridge", "in_jupyter_kernel", "shared_bridge"]
 
 T = TypeVar("T")
-P = ParamSpec("P")
-
-_bridges: weakref.WeakSet[SyncBridge] = weakref.WeakSet()
 
 
 class SyncBridge:
@@ -72,7 +59,7 @@ class SyncBridge:
         self._lock = threading.Lock()
         self._kept: dict[Hashable, Any] = {}
         self._kept_lock = threading.Lock()
-        _bridges.add(self)
+        forget_in_forked_child(self)
 
     def keep(self, key: Hashable, make: Callable[[], T]) -> T:
         """The resource kept under ``key`` for this bridge's loop (made once, on first ask).
@@ -198,9 +185,7 @@ class SyncBridge:
         here = asyncio.get_running_loop()
         if here is loop:
             return await coro
-        context = contextvars.copy_context()
         outcome: asyncio.Future[T] = here.create_future()
-        tasks: list[asyncio.Task[T]] = []
 
         def deliver(task: asyncio.Task[T]) -> None:  # on the caller's loop
             if outcome.done():  # the caller was cancelled
@@ -212,23 +197,11 @@ class SyncBridge:
             else:
                 outcome.set_result(task.result())
 
-        def settle(task: asyncio.Task[T]) -> None:  # on the bridge's loop
-            with contextlib.suppress(RuntimeError):  # the caller's loop is closed
-                here.call_soon_threadsafe(deliver, task)
-
-        def start() -> None:  # on the bridge's loop; before ``stop`` (FIFO), so always run
-            task = loop.create_task(coro, context=context)
-            task.add_done_callback(settle)
-            tasks.append(task)
-
-        def stop() -> None:
-            tasks[0].cancel()
-
-        loop.call_soon_threadsafe(start)
+        work = _RemoteTask(loop, coro, here, when_done=deliver)
         try:
             return await outcome
         except asyncio.CancelledError:
-            loop.call_soon_threadsafe(stop)
+            work.cancel()
             raise
 
     async def relay(self, items: AsyncIterator[T]) -> AsyncGenerator[T, None]:
@@ -248,8 +221,6 @@ class SyncBridge:
                 await _aclose(items)
             return
         arrived = _Mailbox(here)
-        closed = asyncio.Event()
-        context = contextvars.copy_context()
 
         async def pump() -> None:
             try:
@@ -264,20 +235,7 @@ class SyncBridge:
             finally:
                 await _aclose(items)
 
-        pumps: list[asyncio.Task[None]] = []
-
-        def announce_closed(_: asyncio.Task[None]) -> None:
-            with contextlib.suppress(RuntimeError):  # the caller's loop is closed
-                here.call_soon_threadsafe(closed.set)
-
-        def start() -> None:  # on the bridge's loop; runs before ``stop`` (FIFO)
-            pumps.append(loop.create_task(pump(), context=context))
-
-        def stop() -> None:  # told only when the caller stopped early: it waits for this
-            pumps[0].cancel()
-            pumps[0].add_done_callback(announce_closed)  # called soon if already done
-
-        loop.call_soon_threadsafe(start)
+        work = _RemoteTask(loop, pump(), here)
         finished = False
         try:
             while True:
@@ -291,15 +249,67 @@ class SyncBridge:
                 return
         finally:
             if not finished:  # stopped early: cancel the iterator and wait until it is closed
-                loop.call_soon_threadsafe(stop)
+                closed = asyncio.Event()
+                work.cancel(then=lambda _: closed.set())
                 await closed.wait()
 
-    def _forget_after_fork(self) -> None:
+    def forget_after_fork(self) -> None:
         """In a forked child the loop thread is gone: start afresh on next use."""
         self._portal = None
         self._loop = None
         self._lock = threading.Lock()
         self._kept_lock = threading.Lock()  # the kept resources reset themselves after a fork
+
+
+class _RemoteTask(Generic[T]):
+    """A task on another thread's loop, started and cancelled from the caller's loop.
+
+    Its start and a cancel travel in order through ``call_soon_threadsafe``, so the
+    coroutine always starts before a cancel reaches it (never left unawaited). Callbacks
+    (``when_done``, a cancel's ``then``) get the finished task on the caller's loop.
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        coro: Coroutine[Any, Any, T],
+        caller: asyncio.AbstractEventLoop,
+        *,
+        when_done: Callable[[asyncio.Task[T]], None] | None = None,
+    ) -> None:
+        self._loop = loop
+        self._caller = caller
+        self._task: asyncio.Task[T] | None = None
+        loop.call_soon_threadsafe(self._start, coro, contextvars.copy_context(), when_done)
+
+    def _start(
+        self,
+        coro: Coroutine[Any, Any, T],
+        context: contextvars.Context,
+        when_done: Callable[[asyncio.Task[T]], None] | None,
+    ) -> None:
+        self._task = self._loop.create_task(coro, context=context)
+        if when_done is not None:
+            self._tell_when_done(when_done)
+
+    def _tell_when_done(self, callback: Callable[[asyncio.Task[T]], None]) -> None:
+        def tell(task: asyncio.Task[T]) -> None:
+            with contextlib.suppress(RuntimeError):  # the caller's loop is closed
+                self._caller.call_soon_threadsafe(callback, task)
+
+        assert self._task is not None
+        self._task.add_done_callback(tell)  # called soon if the task is done already
+
+    def cancel(self, then: Callable[[asyncio.Task[T]], None] | None = None) -> None:
+        """Cancel the task; ``then`` gets it, finished, on the caller's loop."""
+
+        def cancel_there() -> None:
+            assert self._task is not None  # started first: the loop runs callbacks in order
+            self._task.cancel()
+            if then is not None:
+                self._tell_when_done(then)
+
+        self._loop.call_soon_threadsafe(cancel_there)
 
 
 class _Mailbox:
@@ -336,51 +346,6 @@ class _Mailbox:
 async def _in_context(context: contextvars.Context, coro: Coroutine[Any, Any, T]) -> T:
     """Await a coroutine as a task in the caller's context (cancelled with this one)."""
     return await asyncio.get_running_loop().create_task(coro, context=context)
-
-
-def on_home_loop(
-    bridge_of: Callable[[Any], SyncBridge],
-) -> Callable[
-    [Callable[Concatenate[Any, P], Coroutine[Any, Any, T]]],
-    Callable[Concatenate[Any, P], Coroutine[Any, Any, T]],
-]:
-    """Make an async method run on the loop of its object's bridge (``bridge_of(self)``).
-
-    For objects that own connections (a database, an Ollama host's clients): one loop
-    owns every connection, so none is used from, or outlives, another loop (Jupyter's,
-    pytest's, a sync caller's), and pools are kept across calls.
-    """
-
-    def decorate(
-        method: Callable[Concatenate[Any, P], Coroutine[Any, Any, T]],
-    ) -> Callable[Concatenate[Any, P], Coroutine[Any, Any, T]]:
-        @functools.wraps(method)
-        async def run_there(self: Any, *args: P.args, **kwargs: P.kwargs) -> T:
-            return await bridge_of(self).call(method(self, *args, **kwargs))
-
-        return run_there
-
-    return decorate
-
-
-def relayed_from_home_loop(
-    bridge_of: Callable[[Any], SyncBridge],
-) -> Callable[
-    [Callable[Concatenate[Any, P], AsyncIterator[T]]],
-    Callable[Concatenate[Any, P], AsyncGenerator[T, None]],
-]:
-    """Make an async-generator method run on its object's bridge's loop, relayed to the caller."""
-
-    def decorate(
-        method: Callable[Concatenate[Any, P], AsyncIterator[T]],
-    ) -> Callable[Concatenate[Any, P], AsyncGenerator[T, None]]:
-        @functools.wraps(method)
-        def relayed(self: Any, *args: P.args, **kwargs: P.kwargs) -> AsyncGenerator[T, None]:
-            return bridge_of(self).relay(method(self, *args, **kwargs))
-
-        return relayed
-
-    return decorate
 
 
 async def _aclose(items: AsyncIterator[Any]) -> None:
@@ -445,28 +410,9 @@ def shared_bridge() -> SyncBridge:
     return _shared
 
 
-class ForgetsAfterFork(Protocol):
-    """An owner of resources on a bridge's loop (connections, pools, locks)."""
-
-    def forget_after_fork(self) -> None:
-        """In a forked child: drop the parent's resources without touching them."""
-
-
-_owners: weakref.WeakSet[Any] = weakref.WeakSet()
-
-
-def forget_in_forked_child(owner: ForgetsAfterFork) -> None:
-    """Have ``owner.forget_after_fork()`` called in a forked child (its resources: parent's)."""
-    _owners.add(owner)
-
-
 def _after_fork_in_child() -> None:
     global _shared_lock
     _shared_lock = threading.Lock()
-    for bridge in list(_bridges):
-        bridge._forget_after_fork()
-    for owner in list(_owners):
-        owner.forget_after_fork()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import sys
-import time
 import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+from tests.cli.test_resident import wait_until
 from tests.conftest import fast_settings
 from zero_llm import (
     InvalidRequestError,
@@ -204,7 +204,5 @@ def test_a_manager_dropped_unclosed_has_its_connections_closed(emulator: OllamaE
         warnings.simplefilter("always", ResourceWarning)
         gc.collect()
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)]  # closed, not leaked
-    deadline = time.monotonic() + 5
-    while _open_connections_to(port) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: not _open_connections_to(port), 5)  # closed on the bridge's loop
     assert not _open_connections_to(port)

@@ -33,14 +33,10 @@ from typing import Any
 import httpx
 import ollama
 
+from zero_llm.home_loop import forget_in_forked_child, on_home_loop, relayed_from_home_loop
 from zero_llm.ollama.translate import translate_error, translate_pull_error
 from zero_llm.settings import TimeoutSettings
-from zero_llm.sync_bridge import (
-    SyncBridge,
-    forget_in_forked_child,
-    on_home_loop,
-    relayed_from_home_loop,
-)
+from zero_llm.sync_bridge import SyncBridge
 
 __all__ = [
     "LoadedModel",

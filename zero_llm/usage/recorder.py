@@ -30,6 +30,7 @@ from uuid import UUID
 from langchain_core.callbacks import AsyncCallbackHandler
 
 from zero_llm.errors import ZeroLLMError
+from zero_llm.home_loop import forget_in_forked_child
 from zero_llm.sync_bridge import SyncBridge
 from zero_llm.usage.ledger import UsageLedger
 from zero_llm.usage.record import USAGE_EVENT, UsageRecord
@@ -82,6 +83,7 @@ class UsageRecorder(AsyncCallbackHandler):
         self.failed = 0
         self._lost: collections.OrderedDict[str, None] = collections.OrderedDict()
         _recorders.add(self)
+        forget_in_forked_child(self)
         _register_exit_hook()
 
     def lost(self, request_id: str) -> bool:
@@ -175,7 +177,7 @@ class UsageRecorder(AsyncCallbackHandler):
         _done, running = concurrent.futures.wait(pending, timeout=timeout)
         return not running
 
-    def _forget_after_fork(self) -> None:
+    def forget_after_fork(self) -> None:
         """In a forked child: the parent writes its own records; start empty."""
         self._lock = threading.Lock()
         self._buffer, self._armed, self._writes = [], False, set()
@@ -203,8 +205,6 @@ def _register_exit_hook() -> None:
 def _after_fork_in_child() -> None:
     global _exit_hook_lock
     _exit_hook_lock = threading.Lock()
-    for recorder in list(_recorders):
-        recorder._forget_after_fork()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

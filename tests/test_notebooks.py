@@ -42,3 +42,34 @@ def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     if path.stem.startswith("03"):  # its charts show inline
         kinds = {k for c in notebook.cells for o in c.get("outputs", []) for k in o.get("data", {})}
         assert "image/png" in kinds
+
+
+def test_a_sync_call_that_would_deadlock_a_kernel_is_refused(tmp_path: Path) -> None:
+    """In a kernel, ``async with`` puts the connections on the kernel's loop, which a sync
+    call in the same cell blocks: the call is refused with advice, not left hanging."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "from zero_llm import ModelManager, SyncCallInEventLoopError\n"
+            "from zero_llm.testing import OllamaEmulator\n"
+            "emu = OllamaEmulator().start()\n"
+            f"mm = ModelManager(ollama_host=emu.base_url, home={str(tmp_path)!r})"
+        ),
+        nbformat.v4.new_code_cell(
+            "async with mm:\n"
+            "    print(await mm.query_model('llama', 'inside'))\n"
+            "    try:\n"
+            "        mm.query_model_sync('llama', 'blocked')\n"
+            "    except SyncCallInEventLoopError as exc:\n"
+            "        print('refused:', exc)\n"
+            "print(mm.query_model_sync('llama', 'after'))  # outside the block: the bridge's loop"
+        ),
+        nbformat.v4.new_code_cell("await mm.aclose()\nemu.stop()"),
+    ]
+    NotebookClient(notebook, timeout=60, kernel_name="python3").execute()
+    printed = "".join(
+        output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", [])
+    )
+    assert "You said: inside" in printed and "You said: after" in printed
+    assert "refused: a sync zero_llm call was made inside `async with`" in printed
+    assert "await the async method" in printed and "Traceback" not in printed

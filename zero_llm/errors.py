@@ -23,6 +23,7 @@ at the boundary with ``raise ... from exc`` so that callers catch one family::
     ├── ContextOverflowError          even the system prompt and the question exceed the window
     ├── StructuredOutputError         an answer is not the JSON its schema asks for, even repaired
     ├── SyncCallInEventLoopError      a sync method called inside a running loop: await its twin
+    ├── EnteredOnAnotherLoopError     ``async with`` on a second loop while a first holds it
     └── StorageError                  the SQL store failed (history, usage)
 
 ``RetriesExhaustedError`` is not a separate class: after the last attempt the last
@@ -35,6 +36,7 @@ __all__ = [
     "AnswerTooLongError",
     "ConfigurationError",
     "ContextOverflowError",
+    "EnteredOnAnotherLoopError",
     "InvalidRequestError",
     "ModelNotFoundError",
     "OllamaBusyError",
@@ -186,6 +188,14 @@ class SyncCallInEventLoopError(ZeroLLMError, RuntimeError):
 
     The message names the async method to ``await`` instead. Jupyter's kernel loop is the
     one exception: there sync calls work.
+    """
+
+
+class EnteredOnAnotherLoopError(ZeroLLMError, RuntimeError):
+    """A manager was entered (``async with``) on one event loop while another loop holds it.
+
+    Inside ``async with`` a manager's connections belong to the loop that entered it; leave
+    the block there first, or build a second manager for the other loop.
     """
 
 

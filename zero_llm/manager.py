@@ -72,6 +72,11 @@ class ModelStatus:
 class ModelManager:
     """Routes requests to ZERO's local models and runs them through Ollama.
 
+    Async code holds one with ``async with ModelManager() as mm:``: inside the block its
+    Ollama connections live on that loop (no thread hand-off per call) and its end closes
+    them. Used without a block (sync code, notebooks, several ``asyncio.run`` in turn), one
+    pool on the sync bridge's loop serves every caller; ``close()`` closes it.
+
     Args:
         settings: ready settings; when omitted they are read from all sources, with
             ``overrides`` (any ``ZeroLLMSettings`` field) winning.
@@ -471,10 +476,13 @@ class ModelManager:
         )
 
     async def __aenter__(self) -> ModelManager:
+        """Serve this block's async calls on its own loop, with no hop (see ``Runtime``)."""
+        await self.runtime.__aenter__()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
+        """Write pending usage and close the connections the block opened."""
+        await self.runtime.__aexit__(*exc_info)
 
     def __enter__(self) -> ModelManager:
         return self

@@ -13,8 +13,13 @@ In: ready settings and the sync bridge (the process-wide one unless given). Out:
 
 ``ModelManager`` and ``ZeroChatModel`` both hold a runtime; a chat model built alone gets
 one from the settings exactly as a manager does. Building a runtime does no I/O.
-``aclose()`` (or ``async with``) writes pending usage and closes the runtime's Ollama and
-database connections; ``close()`` does that from sync code, through the bridge.
+
+Where its Ollama connections live (``RuntimeHome``): on the sync bridge's loop, which
+serves every caller's loop and the sync API (each async call hops there and back); inside
+``async with`` (the runtime's or its manager's), on the loop that entered it, where async
+calls run in place, with no hop, and which the block's end closes them on. ``aclose()``
+writes pending usage and closes the runtime's Ollama and database connections;
+``close()`` does that from sync code, through the bridge.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any
 from zero_llm.calls import CallRunner, ModelProfiles
 from zero_llm.catalog import Catalog
 from zero_llm.core import QueryCore
+from zero_llm.home_loop import RuntimeHome
 from zero_llm.ollama.hosts import HostPool, HostState
 from zero_llm.residency import Residency
 from zero_llm.retry import RetryPolicy
@@ -49,6 +55,7 @@ class Runtime:
     storage: Storage
     core: QueryCore
     bridge: SyncBridge
+    home: RuntimeHome
 
     async def aclose(self) -> None:
         """Write pending usage records; close the Ollama and the database connections."""
@@ -58,15 +65,24 @@ class Runtime:
     close = sync_twin(aclose)
 
     async def __aenter__(self) -> Runtime:
+        """Make the running loop own this runtime's Ollama connections until the block ends."""
+        if self.home.enter():
+            await self.hosts.aclose()  # those on the bridge's loop: the next call opens here
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
+        """Close the block's connections on its loop; the bridge's loop is home again."""
+        try:
+            if self.home.depth == 1:  # the outermost block: a nested one leaves them open
+                await self.aclose()
+        finally:
+            self.home.leave()
 
 
 def build_runtime(settings: ZeroLLMSettings, bridge: SyncBridge | None = None) -> Runtime:
     """Build every part a query needs from ``settings``, once, in order (no I/O)."""
     bridge = bridge or shared_bridge()
+    home = RuntimeHome(bridge)
     catalog = settings.catalog()
     residency = Residency(settings, catalog)
 
@@ -76,7 +92,7 @@ def build_runtime(settings: ZeroLLMSettings, bridge: SyncBridge | None = None) -
     hosts = HostPool(
         settings.host_list(),
         settings.timeouts,
-        home=bridge,
+        home=home,
         refuse_truncation=settings.window.refuse_truncation,
         has_room=has_room,
     )
@@ -85,7 +101,9 @@ def build_runtime(settings: ZeroLLMSettings, bridge: SyncBridge | None = None) -
     calls = CallRunner(settings, catalog, hosts, profiles, residency, policy)
     storage = Storage(settings, bridge)
     core = QueryCore(settings, catalog, hosts, profiles, calls, storage)
-    return Runtime(settings, catalog, residency, hosts, profiles, calls, storage, core, bridge)
+    return Runtime(
+        settings, catalog, residency, hosts, profiles, calls, storage, core, bridge, home
+    )
 
 
 def runtime_from_overrides(

@@ -16,34 +16,33 @@ are carried into the task; a ``KeyboardInterrupt`` in the caller cancels the tas
 - **Fork-safe**: a forked child (multiprocessing's fork, gunicorn-style workers) has no
   bridge thread; ``os.register_at_fork`` resets every bridge in the child, which then starts
   its own loop on first use instead of hanging on the parent's.
-- **Every connection pool lives on this loop**: the database's engine (``zero_llm.database``)
-  and each Ollama host's clients (``zero_llm.ollama.client``). An asyncio pool cannot cross
-  loops, and callers' loops (``asyncio.run``, pytest's, Jupyter's) end without disposing
-  their pools; one long-lived loop owns every pool, so the async API hops: ``call`` awaits
-  one coroutine run here (about 0.1 ms, against a transaction's or a model call's
-  milliseconds), ``relay`` pushes a stream's items to the caller as they come, and
-  ``zero_llm.home_loop`` makes methods do either. Sync calls already run here: no hop.
+- **The pools that outlive callers' loops live here**: the database's engine
+  (``zero_llm.database``) and, for a runtime not entered with ``async with``, each Ollama
+  host's clients (``zero_llm.ollama.client``). An asyncio pool cannot cross loops, and
+  callers' loops (``asyncio.run``, pytest's, Jupyter's) end without disposing their pools;
+  this long-lived loop owns them, so async callers hop (``call`` awaits one coroutine run
+  here, ``relay`` pushes a stream's items to the caller as they come: ``zero_llm.loop_hop``)
+  and ``zero_llm.home_loop`` makes methods do either. Sync calls already run here: no hop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import concurrent.futures
-import contextlib
 import contextvars
 import os
 import queue
 import sys
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Hashable, Iterator
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import anyio
 from anyio.from_thread import BlockingPortal
 
 from zero_llm.errors import SyncCallInEventLoopError
-from zero_llm.home_loop import forget_in_forked_child
+from zero_llm.home_loop import blocked_thread, forget_in_forked_child
+from zero_llm.loop_hop import aclose_iterator, await_on, relay_from
 
 __all__ = ["SyncBridge", "in_jupyter_kernel", "shared_bridge"]
 
@@ -120,7 +119,7 @@ class SyncBridge:
         """Run a coroutine on the bridge's loop and wait for its result."""
         self._check_caller(coro)
         portal, _ = self._start()
-        future = portal.start_task_soon(_in_context, contextvars.copy_context(), coro)
+        future = portal.start_task_soon(_in_context, _blocking_context(), coro)
         try:
             return future.result()
         except BaseException:  # KeyboardInterrupt in a notebook: stop the work too
@@ -153,9 +152,9 @@ class SyncBridge:
             else:
                 handoff.put(("end", None))
             finally:
-                await _aclose(agen)
+                await aclose_iterator(agen)
 
-        task = portal.start_task_soon(_in_context, contextvars.copy_context(), pump())
+        task = portal.start_task_soon(_in_context, _blocking_context(), pump())
         finished = False
         try:
             while True:
@@ -181,77 +180,11 @@ class SyncBridge:
         here; a caller on another loop waits for it without blocking that loop. Cancelling
         the caller cancels the work.
         """
-        loop = self.loop
-        here = asyncio.get_running_loop()
-        if here is loop:
-            return await coro
-        outcome: asyncio.Future[T] = here.create_future()
+        return await await_on(self.loop, coro)
 
-        def deliver(task: asyncio.Task[T]) -> None:  # on the caller's loop
-            if outcome.done():  # the caller was cancelled
-                return
-            if task.cancelled():
-                outcome.cancel()
-            elif (error := task.exception()) is not None:
-                outcome.set_exception(error)
-            else:
-                outcome.set_result(task.result())
-
-        work = _RemoteTask(loop, coro, here, when_done=deliver)
-        try:
-            return await outcome
-        except asyncio.CancelledError:
-            work.cancel()
-            raise
-
-    async def relay(self, items: AsyncIterator[T]) -> AsyncGenerator[T, None]:
-        """Iterate an async iterator on the bridge's loop, yielding its items on the caller's.
-
-        The items are pushed to the caller as they come (one wake-up per batch, not a
-        round trip per item); when the caller stops early or is cancelled, the iterator
-        is cancelled and closed on its own loop before this returns.
-        """
-        loop = self.loop
-        here = asyncio.get_running_loop()
-        if here is loop:
-            try:
-                async for item in items:
-                    yield item
-            finally:
-                await _aclose(items)
-            return
-        arrived = _Mailbox(here)
-
-        async def pump() -> None:
-            try:
-                async for item in items:
-                    arrived.put((False, item))
-            except asyncio.CancelledError:
-                raise
-            except BaseException as exc:  # the caller's now: raised there, not logged here
-                arrived.put((True, exc))
-            else:
-                arrived.put((True, None))
-            finally:
-                await _aclose(items)
-
-        work = _RemoteTask(loop, pump(), here)
-        finished = False
-        try:
-            while True:
-                done, value = await arrived.get()
-                if not done:
-                    yield value
-                    continue
-                finished = True
-                if value is not None:
-                    raise value
-                return
-        finally:
-            if not finished:  # stopped early: cancel the iterator and wait until it is closed
-                closed = asyncio.Event()
-                work.cancel(then=lambda _: closed.set())
-                await closed.wait()
+    def relay(self, items: AsyncIterator[T]) -> AsyncGenerator[T, None]:
+        """Iterate an async iterator on the bridge's loop, yielding its items on the caller's."""
+        return relay_from(self.loop, items)
 
     def forget_after_fork(self) -> None:
         """In a forked child the loop thread is gone: start afresh on next use."""
@@ -261,98 +194,16 @@ class SyncBridge:
         self._kept_lock = threading.Lock()  # the kept resources reset themselves after a fork
 
 
-class _RemoteTask(Generic[T]):
-    """A task on another thread's loop, started and cancelled from the caller's loop.
-
-    Its start and a cancel travel in order through ``call_soon_threadsafe``, so the
-    coroutine always starts before a cancel reaches it (never left unawaited). Callbacks
-    (``when_done``, a cancel's ``then``) get the finished task on the caller's loop.
-    """
-
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        coro: Coroutine[Any, Any, T],
-        caller: asyncio.AbstractEventLoop,
-        *,
-        when_done: Callable[[asyncio.Task[T]], None] | None = None,
-    ) -> None:
-        self._loop = loop
-        self._caller = caller
-        self._task: asyncio.Task[T] | None = None
-        loop.call_soon_threadsafe(self._start, coro, contextvars.copy_context(), when_done)
-
-    def _start(
-        self,
-        coro: Coroutine[Any, Any, T],
-        context: contextvars.Context,
-        when_done: Callable[[asyncio.Task[T]], None] | None,
-    ) -> None:
-        self._task = self._loop.create_task(coro, context=context)
-        if when_done is not None:
-            self._tell_when_done(when_done)
-
-    def _tell_when_done(self, callback: Callable[[asyncio.Task[T]], None]) -> None:
-        def tell(task: asyncio.Task[T]) -> None:
-            with contextlib.suppress(RuntimeError):  # the caller's loop is closed
-                self._caller.call_soon_threadsafe(callback, task)
-
-        assert self._task is not None
-        self._task.add_done_callback(tell)  # called soon if the task is done already
-
-    def cancel(self, then: Callable[[asyncio.Task[T]], None] | None = None) -> None:
-        """Cancel the task; ``then`` gets it, finished, on the caller's loop."""
-
-        def cancel_there() -> None:
-            assert self._task is not None  # started first: the loop runs callbacks in order
-            self._task.cancel()
-            if then is not None:
-                self._tell_when_done(then)
-
-        self._loop.call_soon_threadsafe(cancel_there)
-
-
-class _Mailbox:
-    """Messages from the bridge's loop to a caller's loop: one wake-up per batch, in order."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._messages: collections.deque[Any] = collections.deque()
-        self._ready = asyncio.Event()
-        self._wake_pending = False
-
-    def put(self, message: Any) -> None:
-        """Add a message (from any thread); wake the caller unless a wake-up is on its way."""
-        self._messages.append(message)  # before the flag is read: a pending wake-up sees it
-        if not self._wake_pending:
-            self._wake_pending = True
-            try:
-                self._loop.call_soon_threadsafe(self._wake)
-            except RuntimeError:  # the caller's loop is closed: nobody to deliver to
-                raise asyncio.CancelledError from None
-
-    def _wake(self) -> None:
-        self._wake_pending = False
-        self._ready.set()
-
-    async def get(self) -> Any:
-        """The next message, waiting on the caller's loop until one comes."""
-        while not self._messages:
-            self._ready.clear()
-            await self._ready.wait()
-        return self._messages.popleft()
+def _blocking_context() -> contextvars.Context:
+    """The caller's context, marked with the thread that blocks until the work is done."""
+    context = contextvars.copy_context()
+    context.run(blocked_thread.set, threading.get_ident())
+    return context
 
 
 async def _in_context(context: contextvars.Context, coro: Coroutine[Any, Any, T]) -> T:
     """Await a coroutine as a task in the caller's context (cancelled with this one)."""
     return await asyncio.get_running_loop().create_task(coro, context=context)
-
-
-async def _aclose(items: AsyncIterator[Any]) -> None:
-    """Close an async iterator that can be closed (an async generator's ``finally`` runs)."""
-    aclose = getattr(items, "aclose", None)
-    if aclose is not None:
-        await aclose()
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -7,14 +7,14 @@ and for every failure of ``httpx`` or the ``ollama`` client a ``ZeroLLMError`` s
 Only public APIs: ``ollama.AsyncClient`` for what it offers, a plain ``httpx.AsyncClient``
 for the two endpoints it does not (``/api/version``, verbose ``/api/show``).
 
-Where the connections live: a backend's clients are built lazily on its home loop, the
-sync bridge's (``SyncBridge``), which owns every connection pool of zero-llm (the
-database's too). An httpx pool cannot cross event loops, and callers come from many
+Where the connections live: a backend's clients are built lazily on its home loop (the
+runtime's ``RuntimeHome``: the sync bridge's loop, or the loop that entered the runtime with
+``async with``). An httpx pool cannot cross event loops, and callers come from many
 (``asyncio.run``, pytest's, Jupyter's, the bridge's for sync calls): each call runs on the
-home loop, awaited from the caller's (``SyncBridge.call``), and a streamed answer's parts
-are relayed to the caller as they come (``SyncBridge.relay``). ``aclose()`` closes the
-connections; a backend dropped unclosed has them closed on the home loop when it is
-garbage-collected.
+home loop, awaited from the caller's (``RuntimeHome.call``; in place when the caller is
+there), and a streamed answer's parts are relayed to the caller as they come
+(``RuntimeHome.relay``). ``aclose()`` closes the connections on the loop they were built
+on; a backend dropped unclosed has them closed there when it is garbage-collected.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ from typing import Any
 import httpx
 import ollama
 
-from zero_llm.home_loop import forget_in_forked_child, on_home_loop, relayed_from_home_loop
+from zero_llm.home_loop import Home, forget_in_forked_child, on_home_loop, relayed_from_home_loop
+from zero_llm.loop_hop import await_on
 from zero_llm.ollama.translate import translate_error, translate_pull_error
 from zero_llm.settings import TimeoutSettings
-from zero_llm.sync_bridge import SyncBridge
 
 __all__ = [
     "LoadedModel",
@@ -198,9 +198,8 @@ class _Clients:
         await self.http.aclose()
 
 
-def _close_dropped(home: SyncBridge, clients: _Clients) -> None:
-    """Close the clients of a backend dropped unclosed, on their home loop."""
-    loop = home.loop
+def _close_dropped(loop: asyncio.AbstractEventLoop, clients: _Clients) -> None:
+    """Close the clients of a backend dropped unclosed, on the loop they were built on."""
     with contextlib.suppress(RuntimeError):  # the home loop is gone (interpreter exit)
         loop.call_soon_threadsafe(lambda: loop.create_task(clients.aclose()))
 
@@ -217,7 +216,7 @@ class OllamaBackend:
     Args:
         base_url: the server's URL.
         timeouts: deadlines for connecting and reading.
-        home: the bridge whose loop owns this backend's connections.
+        home: the loop that owns this backend's connections (the runtime's home).
         refuse_truncation: send ``truncate: false`` with chat requests.
     """
 
@@ -225,7 +224,7 @@ class OllamaBackend:
         self,
         base_url: str,
         timeouts: TimeoutSettings,
-        home: SyncBridge,
+        home: Home,
         *,
         refuse_truncation: bool = True,
     ) -> None:
@@ -234,13 +233,17 @@ class OllamaBackend:
         self.home = home
         self.refuse_truncation = refuse_truncation
         self._clients: _Clients | None = None
+        self._clients_loop: asyncio.AbstractEventLoop | None = None
         self._dropped: weakref.finalize | None = None
         forget_in_forked_child(self)
 
     def _home_clients(self) -> _Clients:
         """The clients, built on first use; only ever used on the home loop."""
-        if asyncio.get_running_loop() is not self.home.loop:
+        loop = asyncio.get_running_loop()
+        if loop is not self.home.loop:
             raise RuntimeError("Ollama I/O must run on the backend's home loop (_on_home)")
+        if self._clients is not None and self._clients_loop is not loop:
+            raise RuntimeError("the backend's clients belong to another loop: aclose() first")
         if self._clients is None:
             kwargs = client_kwargs(self.timeouts)
             chat_transport = (
@@ -258,28 +261,35 @@ class OllamaBackend:
                     **kwargs,
                 ),
             )
-            self._dropped = weakref.finalize(self, _close_dropped, self.home, self._clients)
+            self._clients_loop = loop
+            self._dropped = weakref.finalize(self, _close_dropped, loop, self._clients)
         return self._clients
 
     def forget_after_fork(self) -> None:
         """In a forked child: drop the parent's clients (their sockets are the parent's)."""
         if self._dropped is not None:
             self._dropped.detach()
-        self._clients = self._dropped = None
+        self._clients = self._clients_loop = self._dropped = None
 
     @property
     def connected(self) -> bool:
         """Whether this backend has open clients (built by a call, not yet closed)."""
         return self._clients is not None
 
+    @property
+    def clients_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The loop this backend's open clients belong to (None when none is open)."""
+        return self._clients_loop if self._clients is not None else None
+
     async def aclose(self) -> None:
         """Close this backend's connections to Ollama (a later call opens new ones)."""
-        clients, self._clients = self._clients, None
-        if clients is None:
+        clients, loop = self._clients, self._clients_loop
+        self._clients = self._clients_loop = None
+        if clients is None or loop is None:
             return
         if self._dropped is not None:
             self._dropped.detach()
-        await self.home.call(clients.aclose())
+        await await_on(loop, clients.aclose())
 
     @contextlib.contextmanager
     def _translated(self, model: str | None, *, pull: bool = False) -> Iterator[None]:

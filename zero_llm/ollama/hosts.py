@@ -36,9 +36,9 @@ from zero_llm.errors import (
     OllamaUnavailableError,
     ZeroLLMError,
 )
+from zero_llm.home_loop import Home
 from zero_llm.ollama.client import LoadedModel, OllamaBackend
 from zero_llm.settings import HostSettings, TimeoutSettings
-from zero_llm.sync_bridge import SyncBridge
 
 __all__ = ["HostPool", "HostState", "HostView"]
 
@@ -124,7 +124,7 @@ class HostPool:
     Args:
         hosts: the hosts (at least one).
         timeouts: deadlines of every client.
-        home: the bridge whose loop owns every host's connections.
+        home: the loop that owns every host's connections (the runtime's home).
         refuse_truncation: send ``truncate: false`` with chat requests.
         has_room: whether a present model fits on a host now (the memory planner's say);
             by default every present model fits.
@@ -138,7 +138,7 @@ class HostPool:
         hosts: Sequence[HostSettings],
         timeouts: TimeoutSettings,
         *,
-        home: SyncBridge,
+        home: Home,
         refuse_truncation: bool = True,
         has_room: Callable[[HostState, str], bool] | None = None,
         clock: Callable[[], float] = time.monotonic,

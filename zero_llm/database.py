@@ -22,11 +22,10 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeAlias, TypeVar
 
-from sqlalchemy import create_engine, event, insert, select, text
+from sqlalchemy import Select, create_engine, event, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -34,6 +33,7 @@ from zero_llm.errors import ConfigurationError, StorageError
 from zero_llm.home_loop import forget_in_forked_child, on_home_loop
 from zero_llm.migrations import Migration, migrations
 from zero_llm.schema import zl_migrations
+from zero_llm.timestamps import now, utc
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection as SyncConnection
@@ -47,6 +47,7 @@ __all__ = [
     "BlockingEngine",
     "Connection",
     "Database",
+    "now",
     "on_database_loop",
     "utc",
 ]
@@ -58,16 +59,6 @@ P = ParamSpec("P")
 on_database_loop = on_home_loop(lambda store: store.database)
 """Make a store method run where its database's I/O runs (the store has a ``database``):
 on its bridge's loop, or in place for a ``blocking`` database (``Database.call``)."""
-
-
-def utc(value: datetime) -> datetime:
-    """A datetime as timezone-aware UTC (SQLite hands back naive ones)."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def now() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
 
 
 def _is_sqlite(url: str) -> bool:
@@ -114,6 +105,11 @@ def _enable_wal(cursor: Any, timeout: float) -> None:
                 raise
             time.sleep(delay)  # once per process and file, only while another one writes
             delay = min(delay * 2, 0.1)
+
+
+def applied_migrations_query() -> Select[Any]:
+    """The names of the migrations applied to a database."""
+    return select(zl_migrations.c.name)
 
 
 class BlockingConnection:
@@ -329,7 +325,7 @@ class Database:
             if connection.dialect.name == "postgresql":  # other processes wait here
                 await connection.execute(text("SELECT pg_advisory_xact_lock(7270011)"))
             await connection.run_sync(lambda sync: zl_migrations.create(sync, checkfirst=True))
-            done = set((await connection.execute(select(zl_migrations.c.name))).scalars())
+            done = set((await connection.execute(applied_migrations_query())).scalars())
             for migration in self._upgrades:
                 if migration.name in done:
                     continue

@@ -384,11 +384,16 @@ class ZeroLLMSettings(BaseSettings):
         return Catalog(self.models, self.default_role)
 
     @property
+    def default_history_file(self) -> Path:
+        """The SQLite file of the history when ``history_url`` does not name another."""
+        return self.home.expanduser() / "history.sqlite3"
+
+    @property
     def history_database_url(self) -> str:
         """The conversation store's URL (the SQLite default lives under ``home``)."""
         if self.history_url:
             return self.history_url
-        return f"sqlite+aiosqlite:///{self.home.expanduser() / 'history.sqlite3'}"
+        return f"sqlite+aiosqlite:///{self.default_history_file}"
 
     def history_encryption_key(self) -> str | None:
         """The history key from ``history_key`` or ``history_key_file``, if any."""

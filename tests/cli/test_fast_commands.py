@@ -1,12 +1,15 @@
 """The commands without model I/O stay off the heavy imports: the start-up goal of row 7.
 
-The record commands read the history without a manager (no LangChain, no engine, no
-client) and, on SQLite, without SQLAlchemy's asyncio extension, its ORM, aiosqlite or the
-sync bridge; ``route``, ``config`` and ``--help`` import no database at all, and no other
-command's module. Each command runs in a fresh interpreter (as a user runs it), over a
-history that a real ``ask`` wrote (encrypted) or a fresh home; the interpreter reports
-which of the watched modules it imported. (Imports, not wall time: a timed assertion would
-flake on a loaded machine; ``python -m benchmarks.startup`` measures the time.)
+The record commands that only read (``sessions list``/``show``, ``logs``, ``usage``) read
+the default SQLite history without a manager (no LangChain, no engine, no client) and
+without SQLAlchemy at all (``zero_llm.sqlite_records``), unless the file needs the full
+stores (then they use SQLAlchemy's sync engine, still without its asyncio extension, its
+ORM, aiosqlite or the sync bridge); ``route``, ``config`` and ``--help`` import no
+database at all, and no other command's module. Each command runs in a fresh interpreter
+(as a user runs it), over a history that a real ``ask`` wrote (encrypted) or a fresh
+home; the interpreter reports which of the watched modules it imported. (Imports, not
+wall time: a timed assertion would flake on a loaded machine; ``python -m
+benchmarks.startup`` measures the time.)
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ ASYNC_DATABASE = (
     "zero_llm.sync_bridge",
 )
 """The asyncio database stack, which a record command on SQLite does without."""
+READ_PATH = (*HEAVY, *ASYNC_DATABASE, "sqlalchemy")
+"""What a reading record command on a settled SQLite history does without."""
 COMMAND_MODULES = tuple(
     f"zero_llm.cli.{name}"
     for name in (
@@ -102,7 +107,7 @@ def probe(
 
 
 def test_sessions_list_imports_no_langchain(history_home: dict[str, str]) -> None:
-    out, report = probe(["sessions", "list", "--json"], history_home)
+    out, report = probe(["sessions", "list", "--json"], history_home, READ_PATH)
     assert report == {"code": 0, "heavy": []}
     [listed] = json.loads(out)
     assert listed["title"] == "what moves bond yields?"  # decrypted with the key
@@ -119,7 +124,7 @@ def test_sessions_list_imports_no_langchain(history_home: dict[str, str]) -> Non
 def test_other_record_commands_import_no_langchain(
     history_home: dict[str, str], args: list[str], expected: str
 ) -> None:
-    out, report = probe(args, history_home)
+    out, report = probe(args, history_home, READ_PATH)
     assert report == {"code": 0, "heavy": []}
     assert expected in out
 
@@ -127,10 +132,10 @@ def test_other_record_commands_import_no_langchain(
 def test_sessions_show_imports_no_langchain(history_home: dict[str, str]) -> None:
     listed, _ = probe(["sessions", "list", "--json"], history_home)
     session = json.loads(listed)[0]["id"]
-    out, report = probe(["sessions", "show", session], history_home)
+    out, report = probe(["sessions", "show", session], history_home, READ_PATH)
     assert report == {"code": 0, "heavy": []}
     assert "you: what moves bond yields?" in out
-    _, report = probe(["sessions", "show", "no-such-session"], history_home)
+    _, report = probe(["sessions", "show", "no-such-session"], history_home, READ_PATH)
     assert report == {"code": 1, "heavy": []}  # a clear error, still without LangChain
 
 
@@ -148,10 +153,40 @@ def fresh_home(tmp_path: Path) -> dict[str, str]:
 def test_record_commands_on_a_fresh_home_stay_light(
     fresh_home: dict[str, str], args: list[str]
 ) -> None:
-    out, report = probe(args, fresh_home)
+    out, report = probe(args, fresh_home, READ_PATH)
     assert report == {"code": 0, "heavy": []}
     assert json.loads(out) == []
-    assert (Path(fresh_home["ZERO_LLM_HOME"]) / "history.sqlite3").is_file()  # as before
+    assert not (Path(fresh_home["ZERO_LLM_HOME"]) / "history.sqlite3").exists()  # nor writes
+
+
+def test_a_history_that_needs_the_full_stores_is_read_through_them(
+    history_home: dict[str, str],
+) -> None:
+    """A wrong key or no key for a sealed file, and a pending migration: the full stores."""
+    wrong = {**history_home, "ZERO_LLM_HISTORY_KEY": Fernet.generate_key().decode()}
+    done = subprocess.run(
+        [sys.executable, "-m", "zero_llm.cli", "sessions", "list"],
+        env=wrong,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "StorageError: the history key is not the one this database was" in done.stderr
+    keyless = {k: v for k, v in history_home.items() if k != "ZERO_LLM_HISTORY_KEY"}
+    out, report = probe(["usage", "--json"], keyless, READ_PATH)  # counts stay readable
+    assert report == {"code": 0, "heavy": []} and '"calls": 1' in out
+    import sqlite3
+
+    path = Path(history_home["ZERO_LLM_HOME"]) / "history.sqlite3"
+    with sqlite3.connect(path) as connection:  # as if written before the newest migration
+        connection.execute("DELETE FROM zl_migrations WHERE name = '0005_usage_emulated'")
+        connection.execute("ALTER TABLE zl_usage DROP COLUMN emulated")
+    out, report = probe(["sessions", "list", "--json"], history_home, ("sqlalchemy",))
+    assert report == {"code": 0, "heavy": ["sqlalchemy"]}  # migrated by the full stores
+    assert json.loads(out)[0]["title"] == "what moves bond yields?"
+    out, report = probe(["sessions", "list", "--json"], history_home, READ_PATH)
+    assert report == {"code": 0, "heavy": []}  # settled now: read directly again
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ PINNED = [
     "CallTrace",
     "ConfigurationError",
     "ContextOverflowError",
+    "EnteredOnAnotherLoopError",
     "HostSettings",
     "InvalidRequestError",
     "LoadResult",

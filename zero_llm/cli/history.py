@@ -22,7 +22,7 @@ from zero_llm.cli.common import (
     say,
     table,
 )
-from zero_llm.cli.records import Records, run_with_records
+from zero_llm.cli.records import RecordReads, Records, run_reading_records, run_with_records
 from zero_llm.cli.sanitize import printable
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def sessions_list(
     limit: Annotated[int, typer.Option(help="How many.")] = 50, as_json: JsonOption = False
 ) -> None:
     """List conversations, most recent first."""
-    found = run_with_records(lambda m: m.history.sessions(limit=limit))
+    found = run_reading_records(lambda m: m.history.sessions(limit=limit))
     if as_json:
         echo_json(found)
         return
@@ -63,12 +63,12 @@ def sessions_show(
 ) -> None:
     """Show the last messages of a conversation."""
 
-    async def body(records: Records) -> list[StoredMessage] | None:
+    async def body(records: RecordReads) -> list[StoredMessage] | None:
         if await records.history.session(session) is None:
             return None
         return await records.history.messages(session, limit=last)
 
-    messages = run_with_records(body)
+    messages = run_reading_records(body)
     if messages is None:
         raise fail(f"there is no session {session!r}")
     for message in messages:
@@ -136,7 +136,7 @@ def usage(
     if by not in (None, "model", "task", "session"):
         raise fail(f"InvalidRequestError: --by {by!r}: choose model, task or session")
     start = parse_since(since)
-    summaries = run_with_records(
+    summaries = run_reading_records(
         lambda m: m.usage.summary(by, since=start, include_emulated=emulated)  # type: ignore[arg-type]
     )
     if as_json:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from zero_llm.cli.common import JsonOption, echo_json, say
-from zero_llm.cli.records import Records, run_with_records
+from zero_llm.cli.records import RecordReads, run_reading_records
 from zero_llm.cli.sanitize import printable
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def logs(
 
     start = parse_since(since)
 
-    async def body(store: Records) -> list[LoggedCall]:
+    async def body(store: RecordReads) -> list[LoggedCall]:
         role = store.catalog.find_role(model) if model else None
         name = store.catalog.models[role].name if role else model  # "llama" is llama3.1:8b
         records = await store.usage.records(model=name, task=task, session_id=session, since=start)
@@ -120,7 +120,7 @@ def logs(
             stored[conversation] = await store.history.messages(conversation)
         return join_turns(records, stored)
 
-    calls = [c for c in run_with_records(body) if _matches(c, text, failed)][-max(count, 1) :]
+    calls = [c for c in run_reading_records(body) if _matches(c, text, failed)][-max(count, 1) :]
     if as_json:
         echo_json([asdict(c) for c in calls])
         return

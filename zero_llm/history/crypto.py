@@ -7,7 +7,7 @@ protects nothing, and saying ``ok`` about it would be a lie. Encrypted text is s
 a prefix so that reading it without the key, or with a wrong key, is a clear
 ``StorageError``, never garbage or the ciphertext passed off as text. ``check_value`` is a
 known text sealed with the key: stored once per database, it tells a wrong key apart
-before anything is written with it.
+before anything is written with it. ``cryptography`` is imported only when a key is used.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from __future__ import annotations
 import stat
 from collections.abc import Sequence
 from pathlib import Path
-
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from typing import TYPE_CHECKING
 
 from zero_llm.errors import ConfigurationError, StorageError
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet, MultiFernet
 
 __all__ = ["ENCRYPTED_PREFIX", "TextCipher", "generate_key", "load_key"]
 
@@ -29,6 +31,8 @@ KEY_CHECK_TEXT = "zero-llm history key check v1"
 
 def generate_key() -> str:
     """A new random key for ``ZERO_LLM_HISTORY_KEY``."""
+    from cryptography.fernet import Fernet
+
     return Fernet.generate_key().decode()
 
 
@@ -51,6 +55,8 @@ def load_key(value: str | None, path: Path | None) -> str | None:
 
 
 def _fernet(key: str) -> Fernet:
+    from cryptography.fernet import Fernet
+
     try:
         return Fernet(key.encode())
     except (ValueError, TypeError) as exc:
@@ -70,6 +76,8 @@ class TextCipher:
     def __init__(self, key: str | None, also_opens: Sequence[str] = ()) -> None:
         self._fernet: Fernet | MultiFernet | None = None
         if key:
+            from cryptography.fernet import MultiFernet
+
             primary = _fernet(key)
             older = [_fernet(k) for k in also_opens]
             self._fernet = MultiFernet([primary, *older]) if older else primary
@@ -109,6 +117,8 @@ class TextCipher:
                 "this history is encrypted: set ZERO_LLM_HISTORY_KEY (or history_key_file) "
                 "to the key it was written with"
             )
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._fernet.decrypt(stored.removeprefix(ENCRYPTED_PREFIX).encode()).decode()
         except InvalidToken as exc:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 
 from zero_llm.database import Database, now
 from zero_llm.errors import StorageError
@@ -60,8 +60,13 @@ class KeyState:
     progress: dict[str, Any]
 
 
+def key_state_query() -> Select[Any]:
+    """The history key's row of ``zl_keys``."""
+    return select(zl_keys).where(zl_keys.c.name == ROW)
+
+
 async def _read_state(connection: Connection) -> KeyState:
-    row = (await connection.execute(select(zl_keys).where(zl_keys.c.name == ROW))).one_or_none()
+    row = (await connection.execute(key_state_query())).one_or_none()
     if row is None:
         return KeyState(None, None, {})
     return KeyState(row.check_value, row.rotating_to, json.loads(row.progress or "{}"))

@@ -14,21 +14,26 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Select, delete, func, insert, select, update
 
 from zero_llm.checks import check_session_id, check_text
-from zero_llm.database import Database, now, on_database_loop, utc
+from zero_llm.database import Database, now, on_database_loop
 from zero_llm.errors import InvalidRequestError
-from zero_llm.history.crypto import ENCRYPTED_PREFIX, TextCipher
+from zero_llm.history.crypto import TextCipher
 from zero_llm.history.keys import KeyGuard
-from zero_llm.history.lc_messages import (  # LangChain is imported on the first conversion
-    PLAIN_CLASSES as _PLAIN_CLASSES,
+from zero_llm.history.lc_messages import message_to_dict
+from zero_llm.history.rows import (
+    MESSAGE_COLUMNS,
+    SessionInfo,
+    StoredMessage,
+    open_session_texts,
+    session_info,
+    stored_message,
 )
-from zero_llm.history.lc_messages import message_to_dict, messages_from_dict
 from zero_llm.schema import zl_messages
 from zero_llm.schema import zl_sessions as sessions_table
 from zero_llm.usage.ledger import insert_usage
@@ -49,23 +54,37 @@ __all__ = [
 ]
 
 ROLES = frozenset({"human", "ai", "system", "tool", "chat", "function"})
-_MESSAGE_COLUMNS = [
-    zl_messages.c[name]
-    for name in (
-        "session_id",
-        "seq",
-        "role",
-        "content",
-        "reasoning",
-        "encrypted",
-        "model",
-        "task",
-        "token_count",
-        "complete",
-        "created_at",
-        "extra",
+_MESSAGE_COLUMNS = [zl_messages.c[name] for name in MESSAGE_COLUMNS]
+
+
+
+def sessions_query(limit: int, offset: int) -> Select[Any]:
+    """A page of sessions, most recently updated first (``HistoryStore.sessions``)."""
+    return (
+        select(sessions_table)
+        .order_by(sessions_table.c.updated_at.desc(), sessions_table.c.id)
+        .limit(limit)
+        .offset(offset)
     )
-]
+
+
+def session_query(session_id: str) -> Select[Any]:
+    """One session by id (``HistoryStore.session``)."""
+    return select(sessions_table).where(sessions_table.c.id == session_id)
+
+
+def messages_query(
+    session_id: str, *, limit: int | None = None, before_seq: int | None = None
+) -> Select[Any]:
+    """A session's messages: all in order, or the ``limit`` newest (``HistoryStore.messages``)."""
+    m = zl_messages
+    query = select(*_MESSAGE_COLUMNS).where(m.c.session_id == session_id)
+    if before_seq is not None:
+        query = query.where(m.c.seq < before_seq)
+    if limit is not None:
+        return query.order_by(m.c.seq.desc()).limit(limit)
+    return query.order_by(m.c.seq)
+
 
 METADATA_MAX_DEPTH = 32
 """How deeply session metadata may nest (dicts and lists)."""
@@ -120,59 +139,6 @@ class NewMessage:
     task: str | None = None
     reasoning: str | None = None
     complete: bool = True
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    """A message as stored."""
-
-    session_id: str
-    seq: int
-    role: str
-    content: str
-    reasoning: str | None
-    model: str | None
-    task: str | None
-    token_count: int
-    complete: bool
-    created_at: datetime
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_message(self) -> BaseMessage:
-        """The LangChain message (the reasoning is not part of it: it is never resent)."""
-        plain = _PLAIN_CLASSES.get(self.role)
-        if plain is not None and not self.extra:
-            return plain(content=self.content)
-        data = {**self.extra, "content": self.content}
-        return messages_from_dict([{"type": self.role, "data": data}])[0]
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict of the message, reasoning included."""
-        return {
-            "seq": self.seq,
-            "role": self.role,
-            "content": self.content,
-            "reasoning": self.reasoning,
-            "model": self.model,
-            "task": self.task,
-            "token_count": self.token_count,
-            "complete": self.complete,
-            "created_at": self.created_at.isoformat(),
-            "extra": self.extra,
-        }
-
-
-@dataclass(frozen=True)
-class SessionInfo:
-    """A conversation and its counters."""
-
-    id: str
-    title: str | None
-    metadata: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
-    message_count: int
-    total_tokens: int
 
 
 class HistoryStore:
@@ -341,44 +307,6 @@ class HistoryStore:
         return int(row.next_seq), int(row.total_tokens)
 
     # ---------------------------------------------------------------- reads
-    def _stored(self, row: Any) -> StoredMessage:
-        (
-            session_id,
-            seq,
-            role,
-            content,
-            reasoning,
-            encrypted,
-            model,
-            task,
-            token_count,
-            complete,
-            created_at,
-            extra_text,
-        ) = row
-        if extra_text and extra_text.startswith(ENCRYPTED_PREFIX):
-            extra_text = self._cipher.open(extra_text, True)
-        extra = json.loads(extra_text) if extra_text and extra_text != "{}" else {}
-        content = self._cipher.open(content, encrypted)
-        if extra.pop("content_json", False):
-            content = json.loads(content)
-        reasoning = self._cipher.open(reasoning, encrypted) if reasoning else None
-        if extra.pop("reasoning_json", False) and reasoning is not None:
-            reasoning = json.loads(reasoning)
-        return StoredMessage(
-            session_id,
-            int(seq),
-            role,
-            content,
-            reasoning,
-            model,
-            task,
-            int(token_count),
-            bool(complete),
-            utc(created_at),
-            extra,
-        )
-
     @on_database_loop
     async def window(self, session_id: str, max_tokens: int) -> list[StoredMessage]:
         """The newest complete messages whose stored token counts fit ``max_tokens``, in order.
@@ -402,7 +330,7 @@ class HistoryStore:
         )
         async with self._transaction(read_only=True, for_writing=True) as connection:
             rows = (await connection.execute(query)).all()
-        return [self._stored(row) for row in rows]
+        return [stored_message(row, self._cipher) for row in rows]
 
     @on_database_loop
     async def last_model(self, session_id: str) -> str | None:
@@ -424,62 +352,26 @@ class HistoryStore:
         self, session_id: str, *, limit: int | None = None, before_seq: int | None = None
     ) -> list[StoredMessage]:
         """Messages of a session in order: all, or the ``limit`` newest before ``before_seq``."""
-        session_id = check_session_id(session_id)
-        m = zl_messages
-        query = select(*_MESSAGE_COLUMNS).where(m.c.session_id == session_id)
-        if before_seq is not None:
-            query = query.where(m.c.seq < before_seq)
-        if limit is not None:
-            query = query.order_by(m.c.seq.desc()).limit(limit)
-        else:
-            query = query.order_by(m.c.seq)
+        query = messages_query(check_session_id(session_id), limit=limit, before_seq=before_seq)
         async with self._transaction(read_only=True) as connection:
             rows = (await connection.execute(query)).all()
-        stored = [self._stored(row) for row in rows]
+        stored = [stored_message(row, self._cipher) for row in rows]
         return sorted(stored, key=lambda s: s.seq) if limit is not None else stored
-
-    def _info(self, row: Any) -> SessionInfo:
-        title, metadata = self._open_session(row)
-        return SessionInfo(
-            id=row.id,
-            title=title,
-            metadata=metadata,
-            created_at=utc(row.created_at),
-            updated_at=utc(row.updated_at),
-            message_count=int(row.message_count),
-            total_tokens=int(row.total_tokens),
-        )
-
-    def _open_session(self, row: Any) -> tuple[str | None, dict[str, Any]]:
-        """A session row's title and metadata, decrypted if they were stored encrypted."""
-        encrypted = bool(row.encrypted)
-        title = self._cipher.open(row.title, encrypted) if row.title is not None else None
-        raw = row.metadata or "{}"
-        if raw != "{}":
-            raw = self._cipher.open(raw, encrypted)
-        return title, json.loads(raw)
 
     @on_database_loop
     async def sessions(self, *, limit: int = 100, offset: int = 0) -> list[SessionInfo]:
         """Sessions, most recently updated first."""
-        query = (
-            select(sessions_table)
-            .order_by(sessions_table.c.updated_at.desc(), sessions_table.c.id)
-            .limit(limit)
-            .offset(offset)
-        )
         async with self._transaction(read_only=True) as connection:
-            rows = (await connection.execute(query)).all()
-        return [self._info(row) for row in rows]
+            rows = (await connection.execute(sessions_query(limit, offset))).all()
+        return [session_info(row, self._cipher) for row in rows]
 
     @on_database_loop
     async def session(self, session_id: str) -> SessionInfo | None:
         """One session's info, or None if there is no such session."""
-        session_id = check_session_id(session_id)
-        query = select(sessions_table).where(sessions_table.c.id == session_id)
+        query = session_query(check_session_id(session_id))
         async with self._transaction(read_only=True) as connection:
             row = (await connection.execute(query)).one_or_none()
-        return self._info(row) if row is not None else None
+        return session_info(row, self._cipher) if row is not None else None
 
     # ------------------------------------------------------------- sessions
     @on_database_loop
@@ -509,7 +401,7 @@ class HistoryStore:
                     select(sessions_table).where(sessions_table.c.id == session_id)
                 )
             ).one()
-            old_title, old_metadata = self._open_session(current)
+            old_title, old_metadata = open_session_texts(current, self._cipher)
             merged = old_metadata if metadata is None else {**old_metadata, **metadata}
             # Title and metadata are sealed together, so the row is wholly one or the other.
             new_title = title if title is not None else old_title

@@ -6,15 +6,15 @@ In: the ``CallTrace`` of each finished call (streamed or not, sync or async, thr
 handler of the call and written to ``zl_usage`` (``ledger``): with the turn's own
 transaction when the call has a session, else by ``UsageRecorder`` (``recorder``) within a
 bounded delay, flushed at exit, failures counted. ``summarize`` aggregates records.
-``UsageRecorder`` (a LangChain callback handler) is imported on first use, so reading the
-ledger never loads LangChain.
+``UsageLedger`` and ``insert_usage`` (SQLAlchemy) and ``UsageRecorder`` (a LangChain
+callback handler) are imported on first use, so reading records loads neither.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from zero_llm.usage.ledger import UsageLedger, insert_usage
 from zero_llm.usage.record import (
     COLD_LOAD_SECONDS,
     USAGE_EVENT,
@@ -25,6 +25,7 @@ from zero_llm.usage.record import (
 )
 
 if TYPE_CHECKING:
+    from zero_llm.usage.ledger import UsageLedger, insert_usage
     from zero_llm.usage.recorder import UsageRecorder
 
 __all__ = [
@@ -40,11 +41,19 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """``UsageRecorder``, imported on first use (it brings LangChain's callbacks)."""
-    if name == "UsageRecorder":
-        from zero_llm.usage.recorder import UsageRecorder
+_LAZY = {
+    "UsageLedger": "zero_llm.usage.ledger",
+    "insert_usage": "zero_llm.usage.ledger",
+    "UsageRecorder": "zero_llm.usage.recorder",
+}
+"""Names imported on first use: the ledger brings SQLAlchemy, the recorder LangChain."""
 
-        globals()[name] = UsageRecorder
-        return UsageRecorder
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __getattr__(name: str) -> Any:
+    """The ledger and the recorder, imported on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -13,22 +13,20 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from zero_llm.database import Database, on_database_loop
 from zero_llm.errors import InvalidRequestError
 from zero_llm.schema import zl_usage
-from zero_llm.usage.record import GroupBy, UsageRecord, UsageSummary, summarize
-from zero_llm.usage.sealing import seal_usage_row
+from zero_llm.usage.record import SummarizesRecords, UsageRecord
+from zero_llm.usage.sealing import opened_usage_record, seal_usage_row
 
 if TYPE_CHECKING:
     from zero_llm.database import Connection
     from zero_llm.history.crypto import TextCipher
 
-__all__ = ["UsageLedger", "insert_usage", "seal_usage_row"]
+__all__ = ["UsageLedger", "insert_usage", "seal_usage_row", "usage_records_query"]
 
-SEALED_PLACEHOLDER = "[encrypted]"
-"""What a reader without the history key sees in place of sealed usage text."""
 async def insert_usage(
     connection: Connection,
     records: Sequence[UsageRecord],
@@ -54,7 +52,32 @@ async def insert_usage(
     await connection.execute(statement, rows)
 
 
-class UsageLedger:
+def usage_records_query(
+    *,
+    model: str | None = None,
+    task: str | None = None,
+    session_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100_000,
+) -> Select[Any]:
+    """The records matching every filter given, oldest first (``UsageLedger.records``)."""
+    u = zl_usage
+    query = select(u)
+    if model is not None:
+        query = query.where(u.c.model == model)
+    if task is not None:
+        query = query.where(u.c.task == task)
+    if session_id is not None:
+        query = query.where(u.c.session_id == session_id)
+    if since is not None:
+        query = query.where(u.c.created_at >= since)
+    if until is not None:
+        query = query.where(u.c.created_at < until)
+    return query.order_by(u.c.created_at, u.c.id).limit(limit)
+
+
+class UsageLedger(SummarizesRecords):
     """The ``zl_usage`` table: write records, read them back, summarize them."""
 
     def __init__(self, database: Database | str, *, key: str | None = None) -> None:
@@ -72,20 +95,6 @@ class UsageLedger:
             if not read_only:  # and the database is still as that check found it
                 await self._guard.check_write(connection)
             yield connection
-
-    def _opened(self, row: Any) -> UsageRecord:
-        """A record read back, its sealed text opened (or a placeholder without the key)."""
-        from zero_llm.history.crypto import ENCRYPTED_PREFIX
-
-        values = dict(row._mapping)
-        cipher = self._cipher
-
-        def reveal(text: str) -> str:
-            if not text.startswith(ENCRYPTED_PREFIX):
-                return text
-            return cipher.open_sealed(text) if cipher.enabled else SEALED_PLACEHOLDER
-
-        return UsageRecord.from_row(_Row(seal_usage_row(values, reveal)))
 
     @on_database_loop
     async def write(self, records: Sequence[UsageRecord]) -> None:
@@ -108,48 +117,9 @@ class UsageLedger:
         """Records matching every filter given, oldest first."""
         if limit < 1:
             raise InvalidRequestError("limit must be at least 1")
-        u = zl_usage
-        query = select(u)
-        if model is not None:
-            query = query.where(u.c.model == model)
-        if task is not None:
-            query = query.where(u.c.task == task)
-        if session_id is not None:
-            query = query.where(u.c.session_id == session_id)
-        if since is not None:
-            query = query.where(u.c.created_at >= since)
-        if until is not None:
-            query = query.where(u.c.created_at < until)
-        query = query.order_by(u.c.created_at, u.c.id).limit(limit)
+        query = usage_records_query(
+            model=model, task=task, session_id=session_id, since=since, until=until, limit=limit
+        )
         async with self._transaction(read_only=True) as connection:
             rows = (await connection.execute(query)).all()
-        return [self._opened(row) for row in rows]
-
-    async def summary(
-        self,
-        by: GroupBy | None = None,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        model: str | None = None,
-        task: str | None = None,
-        session_id: str | None = None,
-        include_emulated: bool = False,
-    ) -> list[UsageSummary]:
-        """Summaries of the matching records, grouped by model, task or session.
-
-        Emulated answers are left out unless ``include_emulated``.
-        """
-        records = await self.records(
-            model=model, task=task, session_id=session_id, since=since, until=until
-        )
-        if not include_emulated:
-            records = [r for r in records if not r.emulated]
-        return summarize(records, by)
-
-
-class _Row:
-    """Attribute access over a dict, as ``UsageRecord.from_row`` reads a row."""
-
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(values)
+        return [opened_usage_record(dict(row._mapping), self._cipher) for row in rows]

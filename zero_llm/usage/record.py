@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
-from zero_llm.database import utc
 from zero_llm.emulated import is_emulated
 from zero_llm.errors import InvalidRequestError
+from zero_llm.timestamps import utc
 
 if TYPE_CHECKING:  # annotations only: reading records needs neither the router nor answers
     from zero_llm.answer import CallTrace
@@ -235,14 +235,21 @@ def _percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[rank - 1]
 
 
-def summarize(records: Iterable[UsageRecord], by: GroupBy | None = None) -> list[UsageSummary]:
-    """Aggregate records, all together or grouped by model, task or session."""
+def summarize(
+    records: Iterable[UsageRecord], by: GroupBy | None = None, *, include_emulated: bool = True
+) -> list[UsageSummary]:
+    """Aggregate records, all together or grouped by model, task or session.
+
+    ``include_emulated=False`` leaves out the answers that came from the emulator.
+    """
     if by not in (None, *get_args(GroupBy)):
         raise InvalidRequestError(
             f"cannot group usage by {by!r}: by model, task or session (or None: all together)"
         )
     groups: dict[str | None, list[UsageRecord]] = {}
     for record in records:
+        if not include_emulated and record.emulated:
+            continue
         if by is None:
             key = None
         elif by == "model":
@@ -282,3 +289,34 @@ def summarize(records: Iterable[UsageRecord], by: GroupBy | None = None) -> list
             )
         )
     return out
+
+
+class HasRecords(Protocol):
+    """Something that reads usage records back (the ledger, or the SQLite reader)."""
+
+    def records(self, *args: Any, **kwargs: Any) -> Awaitable[list[UsageRecord]]:
+        """Records matching every filter given, oldest first."""
+
+
+class SummarizesRecords:
+    """``summary`` over a class's own ``records`` (the ledger's and the SQLite reader's)."""
+
+    async def summary(
+        self: HasRecords,
+        by: GroupBy | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        model: str | None = None,
+        task: str | None = None,
+        session_id: str | None = None,
+        include_emulated: bool = False,
+    ) -> list[UsageSummary]:
+        """Summaries of the matching records, grouped by model, task or session.
+
+        Emulated answers are left out unless ``include_emulated``.
+        """
+        records = await self.records(
+            model=model, task=task, session_id=session_id, since=since, until=until
+        )
+        return summarize(records, by, include_emulated=include_emulated)

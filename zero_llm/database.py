@@ -1,10 +1,13 @@
 """One SQL database shared by the conversation store and the usage ledger.
 
 In: an async SQLAlchemy URL. Out: transactions on one pooled ``AsyncEngine`` that lives on
-the shared sync loop (an asyncio pool cannot cross loops: store methods hop there with
-``on_database_loop``), with the schema migrated first, once. SQLite files
-are created owner-only, run in WAL mode, and serialize writers with ``BEGIN IMMEDIATE``
-(so two processes can share one file); PostgreSQL migrations hold an advisory lock.
+one loop, its home (an asyncio pool cannot cross loops: store methods hop there with
+``on_database_loop``): the shared sync loop, where one ``Database`` per URL serves every
+runtime of the process, or, for a runtime entered with ``async with``, that block's loop,
+with a ``Database`` of its own closed at the block's end. The schema is migrated first,
+once. SQLite files are created owner-only, run in WAL mode, and serialize writers with
+``BEGIN IMMEDIATE`` (so two processes can share one file); PostgreSQL migrations hold an
+advisory lock.
 SQLAlchemy errors leave as ``StorageError``.
 
 A short-lived process that does one thing at a time (the record commands) may open a
@@ -30,7 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from zero_llm.errors import ConfigurationError, StorageError
-from zero_llm.home_loop import forget_in_forked_child, on_home_loop
+from zero_llm.home_loop import Home, forget_in_forked_child, on_home_loop
 from zero_llm.migrations import Migration, migrations
 from zero_llm.schema import zl_migrations
 from zero_llm.timestamps import now, utc
@@ -198,6 +201,7 @@ class Database:
         *,
         upgrades: Sequence[Migration] | None = None,
         bridge: SyncBridge | None = None,
+        home: Home | None = None,
         blocking: bool = False,
     ) -> None:
         try:
@@ -211,6 +215,7 @@ class Database:
         self.url = url
         self._busy_timeout = busy_timeout
         self._bridge = bridge
+        self._home = home
         self.blocking = blocking and backend == "sqlite"
         """SQLite on a sync engine, its I/O in place on the awaiting loop (no bridge)."""
         self._engine_instance: _Engine | None = None
@@ -238,7 +243,7 @@ class Database:
 
     @property
     def bridge(self) -> SyncBridge:
-        """The sync bridge whose loop owns this database's connections (the shared one)."""
+        """The sync bridge that sync callers of this database's stores block on."""
         if self._bridge is None:
             from zero_llm.sync_bridge import shared_bridge
 
@@ -246,9 +251,19 @@ class Database:
         return self._bridge
 
     @property
+    def home(self) -> Home:
+        """Where this database's connections live: its runtime's home, else the bridge."""
+        return self._home or self.bridge
+
+    @property
+    def connected(self) -> bool:
+        """Whether this database has an open pool (built by a transaction, not yet closed)."""
+        return self._engine_instance is not None
+
+    @property
     def loop(self) -> asyncio.AbstractEventLoop:
-        """The one event loop all of this database's I/O runs on (the shared sync loop)."""
-        return self.bridge.loop
+        """The one event loop all of this database's I/O runs on (the home's)."""
+        return self.home.loop
 
     def _engine(self) -> _Engine:
         if not self.blocking and asyncio.get_running_loop() is not self.loop:
@@ -363,4 +378,4 @@ class Database:
         """
         if self.blocking:
             return await coro
-        return await self.bridge.call(coro)
+        return await self.home.call(coro)

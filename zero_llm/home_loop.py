@@ -85,6 +85,8 @@ class Home(CallsHome, RelaysHome, HasLoop, Protocol):
 class RuntimeHome:
     """The loop that owns a runtime's connections: the bridge's, or the loop that entered it.
 
+    Its Ollama clients and, inside a block, its history's database pool live there.
+
     ``enter`` (from ``async with``) makes the running loop the home until the matching
     ``leave``; entries nest on one loop, and a second loop cannot enter while the first
     holds it. ``call`` and ``relay`` run work at the home from any loop.

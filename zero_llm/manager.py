@@ -73,9 +73,10 @@ class ModelManager:
     """Routes requests to ZERO's local models and runs them through Ollama.
 
     Async code holds one with ``async with ModelManager() as mm:``: inside the block its
-    Ollama connections live on that loop (no thread hand-off per call) and its end closes
-    them. Used without a block (sync code, notebooks, several ``asyncio.run`` in turn), one
-    pool on the sync bridge's loop serves every caller; ``close()`` closes it.
+    connections (to Ollama, and the history's database pool) live on that loop (no thread
+    hand-off per call) and its end closes them. Used without a block (sync code, notebooks,
+    several ``asyncio.run`` in turn), one pool on the sync bridge's loop serves every
+    caller; ``close()`` closes it.
 
     Args:
         settings: ready settings; when omitted they are read from all sources, with

@@ -14,10 +14,12 @@ In: ready settings and the sync bridge (the process-wide one unless given). Out:
 ``ModelManager`` and ``ZeroChatModel`` both hold a runtime; a chat model built alone gets
 one from the settings exactly as a manager does. Building a runtime does no I/O.
 
-Where its Ollama connections live (``RuntimeHome``): on the sync bridge's loop, which
-serves every caller's loop and the sync API (each async call hops there and back); inside
+Where its connections live (``RuntimeHome``): on the sync bridge's loop, which serves
+every caller's loop and the sync API (each async call hops there and back); inside
 ``async with`` (the runtime's or its manager's), on the loop that entered it, where async
-calls run in place, with no hop, and which the block's end closes them on. ``aclose()``
+calls run in place, with no hop, and which the block's end closes them on: the Ollama
+clients and the history's database pool (``Storage``; the usage recorder writes in the
+background on the bridge's loop either way). ``aclose()``
 writes pending usage and closes the runtime's Ollama and database connections;
 ``close()`` does that from sync code, through the bridge.
 """
@@ -65,18 +67,22 @@ class Runtime:
     close = sync_twin(aclose)
 
     async def __aenter__(self) -> Runtime:
-        """Make the running loop own this runtime's Ollama connections until the block ends."""
+        """Make the running loop own this runtime's connections until the block ends."""
         if self.home.enter():
+            self.storage.changed_home()  # the history's next transaction opens a pool here
             await self.hosts.aclose()  # those on the bridge's loop: the next call opens here
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         """Close the block's connections on its loop; the bridge's loop is home again."""
+        outermost = self.home.depth == 1  # a nested block leaves them open
         try:
-            if self.home.depth == 1:  # the outermost block: a nested one leaves them open
+            if outermost:
                 await self.aclose()
         finally:
             self.home.leave()
+            if outermost:
+                self.storage.changed_home()
 
 
 def build_runtime(settings: ZeroLLMSettings, bridge: SyncBridge | None = None) -> Runtime:
@@ -99,7 +105,7 @@ def build_runtime(settings: ZeroLLMSettings, bridge: SyncBridge | None = None) -
     policy = RetryPolicy(settings.retry)
     profiles = ModelProfiles(settings, residency, hosts.primary, policy)
     calls = CallRunner(settings, catalog, hosts, profiles, residency, policy)
-    storage = Storage(settings, bridge)
+    storage = Storage(settings, bridge, home)
     core = QueryCore(settings, catalog, hosts, profiles, calls, storage)
     return Runtime(
         settings, catalog, residency, hosts, profiles, calls, storage, core, bridge, home

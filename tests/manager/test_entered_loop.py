@@ -46,6 +46,31 @@ async def test_inside_async_with_the_connections_live_on_the_entering_loop(
     assert len(emulator.requests_to("/api/chat")) == 6  # each call reached Ollama once
 
 
+async def test_inside_async_with_the_history_runs_on_the_entering_loop(
+    emulator: OllamaEmulator,
+) -> None:
+    manager = ModelManager(fast_settings(emulator.base_url))
+    await manager.query_model("llama", "before", session_id="s")
+    shared = manager.database  # the process's one per URL, on the bridge's loop
+    assert shared.loop is manager.runtime.bridge.loop and shared.connected
+    async with manager:
+        inside = manager.database
+        assert inside is not shared and inside.loop is asyncio.get_running_loop()
+        await manager.query_model("llama", "inside", session_id="s")  # window, then append
+        stored = [m.content for m in await manager.history.messages("s")]
+        assert stored[-2:] == ["inside", "[llama3.1:8b] You said: inside"]
+        assert inside.connected
+        # A sync caller on another thread reads through this loop too.
+        from_thread = await asyncio.to_thread(manager.history_sync.messages, "s")
+        assert [m.content for m in from_thread] == stored
+    assert not inside.connected  # the block's pool was closed at its end
+    assert manager.database is shared
+    assert len(await manager.history.messages("s")) == 4  # the shared pool reads it all
+    await manager.flush_usage()
+    assert len(await manager.usage.records(session_id="s")) == 2
+    await manager.aclose()
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux's /proc/net/tcp")
 def test_each_block_opens_and_closes_its_own_connections(emulator: OllamaEmulator) -> None:
     port = urlsplit(emulator.base_url).port

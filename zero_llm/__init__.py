@@ -9,8 +9,9 @@ each public name is imported from its module on first use (PEP 562 ``__getattr__
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from zero_llm.lazy_names import import_lazily
 
 if TYPE_CHECKING:  # the names as type checkers and IDEs see them
     from zero_llm.answer import Answer, AnswerStream, CallTrace
@@ -143,12 +144,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """Import a public name from its module on first use, then keep it here."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'zero_llm' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return import_lazily(name, __name__, _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:

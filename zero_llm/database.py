@@ -36,7 +36,7 @@ from zero_llm.errors import ConfigurationError, StorageError
 from zero_llm.home_loop import Home, forget_in_forked_child, on_home_loop
 from zero_llm.migrations import Migration, migrations
 from zero_llm.schema import zl_migrations
-from zero_llm.timestamps import now, utc
+from zero_llm.timestamps import now
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection as SyncConnection
@@ -50,9 +50,7 @@ __all__ = [
     "BlockingEngine",
     "Connection",
     "Database",
-    "now",
     "on_database_loop",
-    "utc",
 ]
 
 T = TypeVar("T")

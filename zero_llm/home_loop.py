@@ -31,7 +31,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from zero_llm.errors import EnteredOnAnotherLoopError, SyncCallInEventLoopError
-from zero_llm.loop_hop import await_on, relay_from
+from zero_llm.loop_hop import await_on, discard_unstarted, relay_from
 
 __all__ = [
     "CallsHome",
@@ -143,9 +143,7 @@ class RuntimeHome:
     def _refuse_deadlock(self, work: Any) -> None:
         waiting = blocked_thread.get()
         if waiting is not None and waiting == self._entered_thread:
-            close = getattr(work, "close", None)
-            if close is not None:
-                close()
+            discard_unstarted(work)
             raise SyncCallInEventLoopError(
                 "a sync zero_llm call was made inside `async with` on the loop it waits on "
                 "(the block's connections live on that loop, which the call blocks): "

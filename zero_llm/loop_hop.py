@@ -17,7 +17,7 @@ import contextvars
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
-__all__ = ["aclose_iterator", "await_on", "relay_from"]
+__all__ = ["aclose_iterator", "await_on", "discard_unstarted", "relay_from"]
 
 T = TypeVar("T")
 
@@ -190,3 +190,9 @@ async def aclose_iterator(items: AsyncIterator[Any]) -> None:
     aclose = getattr(items, "aclose", None)
     if aclose is not None:
         await aclose()
+
+
+def discard_unstarted(work: Any) -> None:
+    """Close a coroutine that will not be awaited now (no "never awaited" warning)."""
+    if asyncio.iscoroutine(work):
+        work.close()

@@ -149,6 +149,10 @@ class NeedsFullStore(ZeroLLMError):
     """
 
 
+_row_types: dict[tuple[str, ...], Any] = {}
+"""One named-tuple type per column list (a query's rows share it)."""
+
+
 def _row_factory(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> Any:
     """A row with attribute access and unpacking, its times and booleans typed as the stores'."""
     names = tuple(column[0] for column in cursor.description)
@@ -160,9 +164,6 @@ def _row_factory(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> Any:
         for name, value in zip(names, values, strict=True)
     ]
     return row_type(*typed)
-
-
-_row_types: dict[tuple[str, ...], Any] = {}
 
 
 def _typed(name: str, value: Any) -> Any:
@@ -184,7 +185,8 @@ class SQLiteRecords:
     ) -> None:
         self.settings = settings
         self._connection = connection
-        self._cipher = cipher
+        self.cipher = cipher
+        """The history key's cipher (disabled without a key)."""
         self.history = HistoryReader(self)
         self.usage = UsageReader(self)
 
@@ -224,7 +226,7 @@ class SQLiteRecords:
         found = self.rows(KEY_SQL, (KEY_ROW,))
         check_value = found[0].check_value if found else None
         rotating_to = found[0].rotating_to if found else None
-        cipher = self._cipher
+        cipher = self.cipher
         if rotating_to is not None:
             raise NeedsFullStore("a key rotation is unfinished")
         if check_value is None and cipher.enabled:
@@ -240,11 +242,6 @@ class SQLiteRecords:
             return self._connection.execute(sql, parameters).fetchall()
         except sqlite3.Error as exc:
             raise NeedsFullStore(str(exc)) from exc
-
-    @property
-    def cipher(self) -> TextCipher:
-        """The history key's cipher (disabled without a key)."""
-        return self._cipher
 
     def close(self) -> None:
         """Close the file."""

@@ -44,6 +44,7 @@ class Storage:
         self._shared: Database | None = None
         self._history: HistoryStore | None = None
         self._usage: UsageLedger | None = None
+        self._shared_usage: UsageLedger | None = None
         self._recorder: UsageRecorder | None = None
 
     @property
@@ -82,22 +83,37 @@ class Storage:
     def usage(self) -> UsageLedger:
         """The usage ledger: one record per model call, read back and summarized."""
         if self._usage is None:
-            from zero_llm.usage.ledger import UsageLedger
-
-            self._usage = UsageLedger(self.database, key=self.settings.history_encryption_key())
+            database = self.database
+            if database is self._shared:
+                self._usage = self._shared_ledger()
+            else:
+                self._usage = self._ledger_on(database)
         return self._usage
+
+    def _shared_ledger(self) -> UsageLedger:
+        """The ledger on the shared database: ``usage`` outside a block, the recorder's always.
+
+        One ledger, so the key is checked against that database once.
+        """
+        if self._shared_usage is None:
+            self._shared_usage = self._ledger_on(self._shared_database())
+        return self._shared_usage
+
+    def _ledger_on(self, database: Database) -> UsageLedger:
+        from zero_llm.usage.ledger import UsageLedger
+
+        return UsageLedger(database, key=self.settings.history_encryption_key())
 
     @property
     def recorder(self) -> UsageRecorder:
         """The callback handler that writes usage records to the ledger, in batches."""
         if self._recorder is None:
-            from zero_llm.usage.ledger import UsageLedger
             from zero_llm.usage.recorder import UsageRecorder
 
-            key = self.settings.history_encryption_key()
-            ledger = UsageLedger(self._shared_database(), key=key)
             self._recorder = UsageRecorder(
-                ledger, self.bridge, flush_interval=self.settings.usage_flush_interval
+                self._shared_ledger(),
+                self.bridge,
+                flush_interval=self.settings.usage_flush_interval,
             )
         return self._recorder
 

@@ -42,7 +42,7 @@ from anyio.from_thread import BlockingPortal
 
 from zero_llm.errors import SyncCallInEventLoopError
 from zero_llm.home_loop import blocked_thread, forget_in_forked_child
-from zero_llm.loop_hop import aclose_iterator, await_on, relay_from
+from zero_llm.loop_hop import aclose_iterator, await_on, discard_unstarted, relay_from
 
 __all__ = ["SyncBridge", "in_jupyter_kernel", "shared_bridge"]
 
@@ -103,13 +103,13 @@ class SyncBridge:
         if running is None:
             return
         if running is self._loop:
-            _close(work)
+            discard_unstarted(work)
             raise SyncCallInEventLoopError(
                 "a sync zero_llm call was made from zero_llm's own loop; await "
                 f"{_name_of(work)} instead"
             )
         if not in_jupyter_kernel():
-            _close(work)
+            discard_unstarted(work)
             raise SyncCallInEventLoopError(
                 "a sync zero_llm method was called inside a running event loop, which it "
                 f"would block for the whole call: await {_name_of(work)} instead"
@@ -211,12 +211,6 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
-
-
-def _close(work: Any) -> None:
-    close = getattr(work, "close", None)
-    if close is not None and asyncio.iscoroutine(work):
-        close()
 
 
 _PUBLIC_TWINS = {"_agenerate": "ainvoke(...) (or astream(...))", "_astream": "astream(...)"}

@@ -106,6 +106,17 @@ def probe(
     return done.stdout, json.loads(report[1])
 
 
+def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run ``zero-llm args`` as a user does, in a fresh interpreter: its exit and output."""
+    return subprocess.run(
+        [sys.executable, "-m", "zero_llm.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_sessions_list_imports_no_langchain(history_home: dict[str, str]) -> None:
     out, report = probe(["sessions", "list", "--json"], history_home, READ_PATH)
     assert report == {"code": 0, "heavy": []}
@@ -164,13 +175,7 @@ def test_a_history_that_needs_the_full_stores_is_read_through_them(
 ) -> None:
     """A wrong key or no key for a sealed file, and a pending migration: the full stores."""
     wrong = {**history_home, "ZERO_LLM_HISTORY_KEY": Fernet.generate_key().decode()}
-    done = subprocess.run(
-        [sys.executable, "-m", "zero_llm.cli", "sessions", "list"],
-        env=wrong,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_cli(["sessions", "list"], wrong)
     assert done.returncode == 1
     assert "StorageError: the history key is not the one this database was" in done.stderr
     keyless = {k: v for k, v in history_home.items() if k != "ZERO_LLM_HISTORY_KEY"}
@@ -217,13 +222,7 @@ def test_help_imports_no_settings_no_database_no_event_loop(fresh_home: dict[str
 def test_a_mistyped_command_still_gets_the_whole_apps_suggestion(
     fresh_home: dict[str, str],
 ) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "zero_llm.cli", "sesions", "list"],
-        env=fresh_home,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_cli(["sesions", "list"], fresh_home)
     assert done.returncode == 2
     assert "No such command 'sesions'. Did you mean 'sessions'?" in done.stderr
 

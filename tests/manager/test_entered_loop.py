@@ -8,13 +8,12 @@ block's end closes what it opened.
 from __future__ import annotations
 
 import asyncio
-import sys
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.conftest import fast_settings
-from tests.manager.test_lifecycle import _open_connections_to
+from tests.manager.test_lifecycle import needs_proc_net_tcp, open_connections_to
 from zero_llm import EnteredOnAnotherLoopError, ModelManager
 from zero_llm.testing import OllamaEmulator
 
@@ -71,7 +70,7 @@ async def test_inside_async_with_the_history_runs_on_the_entering_loop(
     await manager.aclose()
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux's /proc/net/tcp")
+@needs_proc_net_tcp
 def test_each_block_opens_and_closes_its_own_connections(emulator: OllamaEmulator) -> None:
     port = urlsplit(emulator.base_url).port
     assert port is not None
@@ -81,13 +80,13 @@ def test_each_block_opens_and_closes_its_own_connections(emulator: OllamaEmulato
     async def block(text: str) -> str:
         async with manager:
             answer = str(await manager.query_model("llama", text))
-            seen.append(_open_connections_to(port))
+            seen.append(open_connections_to(port))
         return answer
 
     assert asyncio.run(block("one")) == "[llama3.1:8b] You said: one"
-    assert not _open_connections_to(port)  # closed at the block's end, before its loop ended
+    assert not open_connections_to(port)  # closed at the block's end, before its loop ended
     assert asyncio.run(block("two")) == "[llama3.1:8b] You said: two"
-    assert not _open_connections_to(port)
+    assert not open_connections_to(port)
     assert all(seen) and seen[0].isdisjoint(seen[1])  # each loop had its own
 
 

@@ -156,7 +156,13 @@ def test_a_manager_is_a_context_manager(emulator: OllamaEmulator) -> None:
         assert manager.query_model_sync("llama", "scoped") == "[llama3.1:8b] You said: scoped"
 
 
-def _open_connections_to(port: int) -> set[int]:
+needs_proc_net_tcp = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="reads Linux's /proc/net/tcp"
+)
+"""For the tests that count open connections (CI runs on Linux, so they run there)."""
+
+
+def open_connections_to(port: int) -> set[int]:
     """Local ports of this machine's established TCP connections to ``port`` (Linux /proc)."""
     local_ports = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
@@ -171,7 +177,7 @@ def _open_connections_to(port: int) -> set[int]:
     return local_ports
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux's /proc/net/tcp")
+@needs_proc_net_tcp
 def test_one_connection_pool_serves_every_event_loop(emulator: OllamaEmulator) -> None:
     """Calls from two ``asyncio.run`` loops and a sync call reuse the same connections."""
     port = urlsplit(emulator.base_url).port
@@ -182,27 +188,27 @@ def test_one_connection_pool_serves_every_event_loop(emulator: OllamaEmulator) -
         return str(await manager.query_model("llama", text))
 
     assert asyncio.run(ask("one")) == "[llama3.1:8b] You said: one"
-    after_first_loop = _open_connections_to(port)
+    after_first_loop = open_connections_to(port)
     assert after_first_loop  # the first loop ended; its connections did not
     assert asyncio.run(ask("two")) == "[llama3.1:8b] You said: two"
     assert manager.query_model_sync("llama", "three") == "[llama3.1:8b] You said: three"
-    assert _open_connections_to(port) == after_first_loop
+    assert open_connections_to(port) == after_first_loop
     manager.close()
     assert not manager.backend.connected
-    assert not _open_connections_to(port)
+    assert not open_connections_to(port)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux's /proc/net/tcp")
+@needs_proc_net_tcp
 def test_a_manager_dropped_unclosed_has_its_connections_closed(emulator: OllamaEmulator) -> None:
     port = urlsplit(emulator.base_url).port
     assert port is not None
     manager = ModelManager(fast_settings(emulator.base_url))
     assert manager.query_model_sync("llama", "one") == "[llama3.1:8b] You said: one"
-    assert _open_connections_to(port)
+    assert open_connections_to(port)
     del manager
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResourceWarning)
         gc.collect()
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)]  # closed, not leaked
-    wait_until(lambda: not _open_connections_to(port), 5)  # closed on the bridge's loop
-    assert not _open_connections_to(port)
+    wait_until(lambda: not open_connections_to(port), 5)  # closed on the bridge's loop
+    assert not open_connections_to(port)

@@ -7,8 +7,9 @@ adapter.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from zero_llm.lazy_names import import_lazily
 
 if TYPE_CHECKING:  # the names as type checkers and IDEs see them
     from zero_llm.history.adapter import ZeroChatMessageHistory
@@ -45,12 +46,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """Import a public name from its module on first use, then keep it here."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return import_lazily(name, __name__, _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:

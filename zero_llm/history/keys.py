@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, select, update
 
-from zero_llm.database import Database, now
+from zero_llm.database import Database
 from zero_llm.errors import StorageError
 from zero_llm.history.crypto import ENCRYPTED_PREFIX, TextCipher
 from zero_llm.schema import zl_keys, zl_messages, zl_sessions, zl_usage
+from zero_llm.timestamps import now
 from zero_llm.usage.sealing import seal_usage_row
 
 if TYPE_CHECKING:

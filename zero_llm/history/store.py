@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, delete, func, insert, select, update
 
 from zero_llm.checks import check_session_id, check_text
-from zero_llm.database import Database, now, on_database_loop
+from zero_llm.database import Database, on_database_loop
 from zero_llm.errors import InvalidRequestError
 from zero_llm.history.crypto import TextCipher
 from zero_llm.history.keys import KeyGuard
@@ -36,6 +36,7 @@ from zero_llm.history.rows import (
 )
 from zero_llm.schema import zl_messages
 from zero_llm.schema import zl_sessions as sessions_table
+from zero_llm.timestamps import now
 from zero_llm.usage.ledger import insert_usage
 from zero_llm.usage.record import UsageRecord
 

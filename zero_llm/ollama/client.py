@@ -191,6 +191,8 @@ class _Clients:
 
     api: ollama.AsyncClient
     http: httpx.AsyncClient
+    loop: asyncio.AbstractEventLoop
+    """The loop they were built on, the only one that may use or close them."""
 
     async def aclose(self) -> None:
         """Close both clients' connections."""
@@ -198,8 +200,9 @@ class _Clients:
         await self.http.aclose()
 
 
-def _close_dropped(loop: asyncio.AbstractEventLoop, clients: _Clients) -> None:
+def _close_dropped(clients: _Clients) -> None:
     """Close the clients of a backend dropped unclosed, on the loop they were built on."""
+    loop = clients.loop
     with contextlib.suppress(RuntimeError):  # the home loop is gone (interpreter exit)
         loop.call_soon_threadsafe(lambda: loop.create_task(clients.aclose()))
 
@@ -233,7 +236,6 @@ class OllamaBackend:
         self.home = home
         self.refuse_truncation = refuse_truncation
         self._clients: _Clients | None = None
-        self._clients_loop: asyncio.AbstractEventLoop | None = None
         self._dropped: weakref.finalize | None = None
         forget_in_forked_child(self)
 
@@ -242,7 +244,7 @@ class OllamaBackend:
         loop = asyncio.get_running_loop()
         if loop is not self.home.loop:
             raise RuntimeError("Ollama I/O must run on the backend's home loop (_on_home)")
-        if self._clients is not None and self._clients_loop is not loop:
+        if self._clients is not None and self._clients.loop is not loop:
             raise RuntimeError("the backend's clients belong to another loop: aclose() first")
         if self._clients is None:
             kwargs = client_kwargs(self.timeouts)
@@ -260,16 +262,16 @@ class OllamaBackend:
                     transport=BoundedTransport(verify=shared_ssl_context(), retries=0),
                     **kwargs,
                 ),
+                loop=loop,
             )
-            self._clients_loop = loop
-            self._dropped = weakref.finalize(self, _close_dropped, loop, self._clients)
+            self._dropped = weakref.finalize(self, _close_dropped, self._clients)
         return self._clients
 
     def forget_after_fork(self) -> None:
         """In a forked child: drop the parent's clients (their sockets are the parent's)."""
         if self._dropped is not None:
             self._dropped.detach()
-        self._clients = self._clients_loop = self._dropped = None
+        self._clients = self._dropped = None
 
     @property
     def connected(self) -> bool:
@@ -279,17 +281,16 @@ class OllamaBackend:
     @property
     def clients_loop(self) -> asyncio.AbstractEventLoop | None:
         """The loop this backend's open clients belong to (None when none is open)."""
-        return self._clients_loop if self._clients is not None else None
+        return self._clients.loop if self._clients is not None else None
 
     async def aclose(self) -> None:
         """Close this backend's connections to Ollama (a later call opens new ones)."""
-        clients, loop = self._clients, self._clients_loop
-        self._clients = self._clients_loop = None
-        if clients is None or loop is None:
+        clients, self._clients = self._clients, None
+        if clients is None:
             return
         if self._dropped is not None:
             self._dropped.detach()
-        await await_on(loop, clients.aclose())
+        await await_on(clients.loop, clients.aclose())
 
     @contextlib.contextmanager
     def _translated(self, model: str | None, *, pull: bool = False) -> Iterator[None]:

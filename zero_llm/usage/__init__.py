@@ -12,9 +12,9 @@ callback handler) are imported on first use, so reading records loads neither.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
+from zero_llm.lazy_names import import_lazily
 from zero_llm.usage.record import (
     COLD_LOAD_SECONDS,
     USAGE_EVENT,
@@ -51,9 +51,4 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     """The ledger and the recorder, imported on first use."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return import_lazily(name, __name__, _LAZY, globals())
